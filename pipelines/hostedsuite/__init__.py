@@ -1,0 +1,353 @@
+"""The HostedSuite dlt source: ``calls`` (with its child tables), ``centers`` and ``clients``.
+
+``calls`` keeps its own cursor in the resource state rather than using ``dlt.sources.incremental``:
+one resource yields three tables, and an incremental on ``start_time`` would also filter the
+child tables and keep a dedupe hash per row. The cursor records the end of the last window that
+was read completely ("complete through"); every run re-reads ``lookback_hours`` before it, and
+the merge on ``id`` (children: on ``call_id``) makes the re-read exact. State is committed with
+the load, so a failed run changes nothing. Backfills never touch the cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import dlt
+import orjson
+import pendulum
+import pyarrow.compute as pc
+from dlt.common.configuration.inject import with_config
+from dlt.extract.resource import DltResource
+
+from .helpers import (
+    CallsQuery,
+    ConfigError,
+    HostedSuiteClient,
+    PageTables,
+    RetryPolicy,
+    Window,
+    WindowDone,
+    fetch_concurrently,
+    iter_window_pages,
+    page_to_tables,
+    snake_case,
+    split_windows,
+    to_iana,
+)
+from .settings import (
+    CALLS_TABLE,
+    CENTERS_ROUTE,
+    CLIENTS_ROUTE,
+    DEFAULT_LOOKBACK_HOURS,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WINDOW_HOURS,
+    DEFAULT_WORKERS,
+    FORMS_TABLE,
+    INTERACTIONS_TABLE,
+    QUARANTINE_TABLE,
+    TOMBSTONE_COLUMN,
+)
+
+logger = logging.getLogger("hostedsuite")
+
+CHILD_COLUMNS: dict[str, Any] = {
+    "call_id": {"data_type": "text", "nullable": False},
+    # Tombstones delete a re-read call's old children and are never stored themselves.
+    TOMBSTONE_COLUMN: {"data_type": "bool", "hard_delete": True},
+}
+
+
+@dataclass(frozen=True)
+class BackfillRange:
+    """An explicit range to load without touching the incremental cursor."""
+
+    start: pendulum.DateTime
+    end: pendulum.DateTime
+
+    @property
+    def key(self) -> str:
+        return f"{self.start.to_iso8601_string()}/{self.end.to_iso8601_string()}"
+
+
+class CenterDirectory:
+    """Centers fetched once per run and shared by the ``centers`` and ``calls`` resources."""
+
+    def __init__(self, client: HostedSuiteClient, default_timezone: str) -> None:
+        self._client = client
+        self.default_timezone = to_iana(default_timezone, DEFAULT_TIMEZONE)
+        self._lock = threading.Lock()
+        self._centers: list[dict[str, Any]] | None = None
+        self._zones: dict[str, str] = {}
+
+    def centers(self) -> list[dict[str, Any]]:
+        with self._lock:
+            if self._centers is None:
+                raw = self._client.post(CENTERS_ROUTE, {}, "centers", orjson.loads)
+                self._centers = [self._center_row(c) for c in _as_list(raw, "centers")]
+                self._zones = {c["id"]: c["iana_time_zone"] for c in self._centers}
+            return self._centers
+
+    def _center_row(self, raw: dict[str, Any]) -> dict[str, Any]:
+        row = flatten_record(raw)
+        row["iana_time_zone"] = to_iana(raw.get("TimeZoneId"), self.default_timezone)
+        return row
+
+    def zone_of(self, center_id: str | None) -> str:
+        return self._zones.get(center_id or "", self.default_timezone)
+
+    def all_zones(self) -> list[str]:
+        self.centers()
+        return sorted({*self._zones.values(), self.default_timezone})
+
+
+def flatten_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """snake_case keys, one nested level flattened: ``Address.City`` -> ``address_city``."""
+    row: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                row[f"{snake_case(key)}_{snake_case(sub_key)}"] = sub_value
+        else:
+            row[snake_case(key)] = value
+    return row
+
+
+def _as_list(raw: Any, what: str) -> list[dict[str, Any]]:
+    # /api/clients is documented as a bare array; tolerate a {"Items": [...]} wrapper too.
+    if isinstance(raw, dict):
+        raw = raw.get("Items") or raw.get("Results") or []
+    if not isinstance(raw, list):
+        raise ConfigError(f"unexpected {what} response shape")
+    return [r for r in raw if isinstance(r, dict)]
+
+
+def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:
+    """An ISO date or datetime; naive values are read as UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, datetime):
+            return pendulum.instance(value, tz="UTC").in_timezone("UTC")
+        parsed = pendulum.parse(str(value), tz="UTC", strict=False)
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}")
+    return parsed.in_timezone("UTC")
+
+
+@with_config(sections=("sources", "hostedsuite"))
+def make_client(
+    base_url: str = dlt.config.value,
+    customer_name: str = dlt.config.value,
+    user_name: str = dlt.config.value,
+    password: str = dlt.secrets.value,
+    request_max_attempts: int = 6,
+    request_backoff_factor: float = 1.0,
+    request_max_retry_delay: float = 60.0,
+    request_timeout: float = 60.0,
+) -> HostedSuiteClient:
+    """A client configured like the source, for commands outside a load (``verify``)."""
+    return HostedSuiteClient(
+        base_url,
+        customer_name,
+        user_name,
+        password,
+        RetryPolicy(
+            int(request_max_attempts),
+            float(request_backoff_factor),
+            float(request_max_retry_delay),
+            float(request_timeout),
+        ),
+    )
+
+
+@dlt.source(name="hostedsuite", max_table_nesting=0)
+def hostedsuite(
+    base_url: str = dlt.config.value,
+    customer_name: str = dlt.config.value,
+    user_name: str = dlt.config.value,
+    password: str = dlt.secrets.value,
+    start_date: str = dlt.config.value,
+    lookback_hours: float = DEFAULT_LOOKBACK_HOURS,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    default_timezone: str = DEFAULT_TIMEZONE,
+    window_hours: float = DEFAULT_WINDOW_HOURS,
+    workers: int = DEFAULT_WORKERS,
+    until: str | None = None,
+    backfill: BackfillRange | None = None,
+    client_id: str | None = None,
+    center_id: str | None = None,
+    disable_stats: bool = False,
+    max_windows: int | None = None,
+    request_max_attempts: int = 6,
+    request_backoff_factor: float = 1.0,
+    request_max_retry_delay: float = 60.0,
+    request_timeout: float = 60.0,
+) -> Sequence[DltResource]:
+    """HostedSuite calls, centers and clients.
+
+    Args:
+        base_url: ``https://<customer>.hostedsuite.com`` (plain http only to loopback).
+        customer_name, user_name, password: the auth fields sent in every request body.
+        start_date: where the first incremental run begins (UTC date or datetime).
+        lookback_hours: how far before the cursor each run re-reads, so late edits land.
+        page_size: ``ItemsPerPage`` asked for; a server-side cap is handled.
+        default_timezone: zone for centers without a usable ``TimeZoneId``.
+        window_hours: width of the windows a long range is split into and fetched in parallel.
+        workers: windows fetched concurrently.
+        until: upper bound of an incremental run instead of now (catch up in steps).
+        backfill: load this range instead; the incremental cursor is left untouched.
+        client_id, center_id: optional filters (backfills).
+        max_windows: at most this many not-yet-loaded backfill windows per run, so a long
+            backfill commits its progress in steps and a rerun resumes where it stopped.
+        disable_stats: ask the server not to count totals (paging then ends on an empty page).
+        request_*: bounded retries of 429/5xx/timeouts/resets/truncated bodies; the
+            timeout is per request in seconds.
+    """
+    if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
+        raise ConfigError(
+            "page_size, window_hours and workers must be positive, lookback_hours >= 0"
+        )
+    client = make_client(
+        base_url,
+        customer_name,
+        user_name,
+        password,
+        request_max_attempts,
+        request_backoff_factor,
+        request_max_retry_delay,
+        request_timeout,
+    )
+    directory = CenterDirectory(client, default_timezone)
+    first_start = parse_instant(start_date, "start_date")
+    upper = parse_instant(until, "until")
+    query = CallsQuery(page_size, client_id, center_id, disable_stats)
+
+    @dlt.resource(name="centers", primary_key="id", write_disposition="merge")
+    def centers() -> Iterator[list[dict[str, Any]]]:
+        yield directory.centers()
+
+    @dlt.resource(name="clients", primary_key="id", write_disposition="merge")
+    def clients() -> Iterator[list[dict[str, Any]]]:
+        raw = client.post(CLIENTS_ROUTE, {}, "clients", orjson.loads)
+        yield [flatten_record(c) for c in _as_list(raw, "clients")]
+
+    @dlt.resource(
+        name=CALLS_TABLE,
+        primary_key="id",
+        write_disposition="merge",
+        columns={"id": {"data_type": "text", "nullable": False}},
+    )
+    def calls() -> Iterator[Any]:
+        state = dlt.current.resource_state()
+        now = pendulum.now("UTC").replace(microsecond=0)
+        windows = _plan_windows(
+            state, backfill, first_start, upper or now, lookback_hours, window_hours
+        )
+        zones = directory.all_zones()
+        loaded_at = pendulum.now("UTC")
+
+        def fetch(window: Window) -> Iterator[PageTables]:
+            seen: set[str] = set()
+            for page in iter_window_pages(client, query, window, zones):
+                yield page_to_tables(page, directory.zone_of, window, seen, loaded_at)
+
+        yield from _emit(fetch_concurrently(windows, fetch, workers), windows, state, backfill)
+        if backfill is None and windows:
+            state["complete_through"] = windows[-1].end.to_iso8601_string()
+
+    return centers, clients, calls
+
+
+def _plan_windows(
+    state: dict[str, Any],
+    backfill: BackfillRange | None,
+    first_start: pendulum.DateTime | None,
+    end: pendulum.DateTime,
+    lookback_hours: float,
+    window_hours: float,
+) -> list[Window]:
+    if backfill is not None:
+        done = set(state.get("backfills", {}).get(backfill.key, []))
+        windows = split_windows(backfill.start, backfill.end, window_hours)
+        todo = [w for w in windows if w.start.to_iso8601_string() not in done]
+        if len(todo) < len(windows):
+            logger.info(
+                "backfill: %d of %d windows already loaded, skipping them",
+                len(windows) - len(todo),
+                len(windows),
+            )
+        return todo
+    cursor = parse_instant(state.get("complete_through"), "state.complete_through")
+    if cursor is not None:
+        start = cursor.subtract(seconds=int(lookback_hours * 3600))
+    elif first_start is not None:
+        start = first_start
+    else:
+        raise ConfigError("missing sources.hostedsuite.start_date (where the first run begins)")
+    return split_windows(start, end, window_hours)
+
+
+def _emit(
+    results: Iterator[PageTables | WindowDone],
+    windows: list[Window],
+    state: dict[str, Any],
+    backfill: BackfillRange | None,
+) -> Iterator[Any]:
+    """Turns fetched pages into dlt items and records progress per finished window."""
+    hinted: set[str] = set()
+    finished, total_calls = 0, 0
+    newest = parse_instant(state.get("newest_call_start"), "state.newest_call_start")
+    for item in results:
+        if isinstance(item, WindowDone):
+            finished += 1
+            total_calls += item.calls
+            logger.info(
+                "calls: %d/%d windows, %d calls so far (finished %s)",
+                finished,
+                len(windows),
+                total_calls,
+                item.window.label,
+            )
+            if backfill is not None:
+                done = state.setdefault("backfills", {}).setdefault(backfill.key, [])
+                done.append(item.window.start.to_iso8601_string())
+            continue
+        if item.calls.num_rows:
+            yield item.calls
+            batch_newest = pc.max(item.calls.column("start_time")).as_py()
+            newest = batch_newest if newest is None else max(newest, batch_newest)
+            yield _to_table(item.interactions, INTERACTIONS_TABLE, hinted, "call_id")
+            yield _to_table(item.forms, FORMS_TABLE, hinted, "call_id")
+        if item.quarantine:
+            yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, None)
+    if newest is not None:
+        state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
+
+
+def _to_table(data: Any, table_name: str, hinted: set[str], merge_key: str | None) -> Any:
+    """Routes ``data`` to ``table_name``; the table's hints go with its first item."""
+    if table_name in hinted:
+        return dlt.mark.with_table_name(data, table_name)
+    hinted.add(table_name)
+    if merge_key:
+        hints = dlt.mark.make_hints(
+            table_name=table_name,
+            write_disposition="merge",
+            merge_key=merge_key,
+            columns=CHILD_COLUMNS,
+        )
+    else:
+        hints = dlt.mark.make_hints(
+            table_name=table_name,
+            write_disposition="merge",
+            primary_key="record_hash",
+        )
+    return dlt.mark.with_hints(data, hints, create_table_variant=True)

@@ -1,0 +1,168 @@
+"""Completeness check: the API's TotalCount per center and local day against the warehouse.
+
+The API may read a window in each call's local wall time or in UTC (unconfirmed), so a day
+counts as complete when the API's count equals the warehouse's count of that center's calls
+on that day under either reading. The findings go to ``analytics.completeness`` and a
+one-row ``analytics.load_health`` with the "complete up to" watermark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import orjson
+from dlt.destinations.sql_client import SqlClientBase
+
+from .helpers import HostedSuiteClient
+from .settings import CALLS_ROUTE
+
+
+@dataclass(frozen=True)
+class DayCount:
+    """One center's local day: what the API counts and what the warehouse holds."""
+
+    center_id: str
+    local_date: date
+    api_count: int | None
+    warehouse_local: int
+    warehouse_utc: int
+
+    @property
+    def status(self) -> str:
+        if self.api_count is None:
+            return "unknown"
+        if self.api_count in (self.warehouse_local, self.warehouse_utc):
+            return "ok"
+        return "missing" if self.api_count > self.warehouse_local else "extra"
+
+
+def api_day_count(client: HostedSuiteClient, center_id: str, day: date) -> int | None:
+    """TotalCount for one center and day; None when the server does not count (stats off)."""
+    body = {
+        "StartDate": f"{day.isoformat()}T00:00:00",
+        "EndDate": f"{(day + timedelta(days=1)).isoformat()}T00:00:00",
+        "CenterId": center_id,
+        "Page": 0,
+        "ItemsPerPage": 1,
+        "SortField": "StartTime",
+        "SortDir": "Asc",
+    }
+    page = client.post(CALLS_ROUTE, body, f"count {center_id} {day}", orjson.loads)
+    total = int(page.get("TotalCount") or 0)
+    if total == 0 and page.get("Items"):
+        return None
+    return total
+
+
+def warehouse_counts(
+    sql: SqlClientBase[Any], dataset: str, first: date, last: date
+) -> dict[tuple[str, date, str], int]:
+    """Calls per (center, day, reading) where reading is 'local' or 'utc'."""
+    rows = sql.execute_sql(
+        f"""
+        SELECT center_id, start_time_local::DATE AS day, 'local' AS reading, count(*)
+        FROM {dataset}.calls WHERE start_time_local::DATE BETWEEN ? AND ? GROUP BY ALL
+        UNION ALL
+        SELECT center_id, timezone('UTC', start_time)::DATE, 'utc', count(*)
+        FROM {dataset}.calls WHERE timezone('UTC', start_time)::DATE BETWEEN ? AND ? GROUP BY ALL
+        """,
+        first,
+        last,
+        first,
+        last,
+    )
+    return {(r[0], r[1], r[2]): int(r[3]) for r in rows or []}
+
+
+def check_completeness(
+    client: HostedSuiteClient,
+    sql: SqlClientBase[Any],
+    dataset: str,
+    center_ids: Sequence[str],
+    first: date,
+    last: date,
+    workers: int,
+) -> list[DayCount]:
+    """Counts every (center, day) in [first, last] on both sides."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    keys = [(center, day) for center in center_ids for day in days]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        api = list(pool.map(lambda key: api_day_count(client, *key), keys))
+    stored = warehouse_counts(sql, dataset, first, last)
+    return [
+        DayCount(
+            center,
+            day,
+            count,
+            stored.get((center, day, "local"), 0),
+            stored.get((center, day, "utc"), 0),
+        )
+        for (center, day), count in zip(keys, api, strict=True)
+    ]
+
+
+def watermark(results: Sequence[DayCount]) -> date | None:
+    """The last day up to which every earlier day of the range is complete for every center."""
+    bad_days = sorted({r.local_date for r in results if r.status != "ok"})
+    all_days = sorted({r.local_date for r in results})
+    if not all_days:
+        return None
+    if not bad_days:
+        return all_days[-1]
+    clean = [d for d in all_days if d < bad_days[0]]
+    return clean[-1] if clean else None
+
+
+def record_results(
+    sql: SqlClientBase[Any],
+    results: Sequence[DayCount],
+    first: date,
+    last: date,
+    health: dict[str, Any],
+    checked_at: datetime,
+) -> None:
+    """Replaces the checked range in analytics.completeness and rewrites load_health."""
+    sql.execute_sql("CREATE SCHEMA IF NOT EXISTS analytics")
+    sql.execute_sql(
+        """
+        CREATE TABLE IF NOT EXISTS analytics.completeness (
+            center_id VARCHAR, local_date DATE, api_count BIGINT, warehouse_count BIGINT,
+            status VARCHAR, checked_at TIMESTAMPTZ, PRIMARY KEY (center_id, local_date))
+        """
+    )
+    sql.execute_sql(
+        "DELETE FROM analytics.completeness WHERE local_date BETWEEN ? AND ?", first, last
+    )
+    for r in results:
+        sql.execute_sql(
+            "INSERT INTO analytics.completeness VALUES (?, ?, ?, ?, ?, ?)",
+            r.center_id,
+            r.local_date,
+            r.api_count,
+            r.warehouse_local,
+            r.status,
+            checked_at,
+        )
+    sql.execute_sql(
+        """
+        CREATE OR REPLACE TABLE analytics.load_health AS SELECT
+            ?::VARCHAR AS pipeline_name, ?::TIMESTAMPTZ AS last_successful_load_at,
+            ?::TIMESTAMPTZ AS newest_call_start, ?::TIMESTAMPTZ AS cursor_complete_through,
+            ?::DATE AS verified_complete_through, ?::DATE AS checked_from,
+            ?::DATE AS checked_to, ?::BIGINT AS days_with_differences,
+            ?::TIMESTAMPTZ AS checked_at
+        """,
+        health["pipeline_name"],
+        health["last_successful_load_at"],
+        health["newest_call_start"],
+        health["complete_through"],
+        watermark(results),
+        first,
+        last,
+        len({(r.center_id, r.local_date) for r in results if r.status != "ok"}),
+        checked_at,
+    )

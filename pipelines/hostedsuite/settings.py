@@ -1,0 +1,99 @@
+"""Constants of the HostedSuite source: routes, field names, Arrow schemas and defaults."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+CALLS_ROUTE = "/api/calls"
+CENTERS_ROUTE = "/api/centers"
+CLIENTS_ROUTE = "/api/clients"
+
+DEFAULT_LOOKBACK_HOURS = 48
+DEFAULT_PAGE_SIZE = 1000
+DEFAULT_WINDOW_HOURS = 168
+DEFAULT_WORKERS = 4
+DEFAULT_TIMEZONE = "UTC"
+
+# The API reads StartDate/EndDate either in each call's local wall time or in one server-wide
+# zone (unconfirmed). Requests are widened by the spread of the centers' UTC offsets plus this
+# margin, which also absorbs a DST change inside the window; the client then filters exactly.
+WINDOW_MARGIN_HOURS = 2
+
+# Wall-clock format sent in StartDate/EndDate. Seconds precision is all the API documents.
+API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+AUTH_FIELDS = ("CustomerName", "UserName", "Password")
+
+# Transport statuses worth retrying; everything else 4xx fails fast.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+# API field -> warehouse column, for the scalar fields of CallRecordInfo (in API order).
+CALL_STRING_FIELDS = {
+    "Id": "id",
+    "ClientId": "client_id",
+    "ClientName": "client_name",
+    "CenterId": "center_id",
+    "CallerName": "caller_name",
+    "CallerNumber": "caller_number",
+    "TransferToName": "transfer_to_name",
+    "TransferToNumber": "transfer_to_number",
+    "Notes": "notes",
+    "AnsweredBy": "answered_by",
+    "Server": "server",
+    "ScreenPop": "screen_pop",
+    "FlagNotes": "flag_notes",
+    "Type": "type",
+}
+CALL_DOUBLE_FIELDS = {
+    "DurationInSeconds": "duration_in_seconds",
+    "RingTimeInSeconds": "ring_time_in_seconds",
+    "HoldTimeInSeconds": "hold_time_in_seconds",
+    "TalkTimeInSeconds": "talk_time_in_seconds",
+    "TransferTimeInSeconds": "transfer_time_in_seconds",
+    "WorkTimeInSeconds": "work_time_in_seconds",
+}
+CALL_INT_FIELDS = {"HoldCount": "hold_count"}
+CALL_BOOL_FIELDS = {"Flagged": "flagged"}
+KNOWN_CALL_FIELDS = frozenset(
+    [
+        *CALL_STRING_FIELDS,
+        *CALL_DOUBLE_FIELDS,
+        *CALL_INT_FIELDS,
+        *CALL_BOOL_FIELDS,
+        "StartTime",
+        "Interactions",
+        "CompletedFormIds",
+    ]
+)
+
+INTERACTION_TYPE = pa.struct(
+    [("StartTime", pa.string()), ("Type", pa.string()), ("Description", pa.string())]
+)
+
+# What the API is documented to send. Used as the JSON reader's explicit schema so that the
+# fast path never guesses a type; a page that does not fit goes through the per-record path.
+CALL_RECORD_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in CALL_STRING_FIELDS]
+    + [("StartTime", pa.string())]
+    + [(name, pa.float64()) for name in CALL_DOUBLE_FIELDS]
+    + [(name, pa.int64()) for name in CALL_INT_FIELDS]
+    + [(name, pa.bool_()) for name in CALL_BOOL_FIELDS]
+    + [("Interactions", pa.list_(INTERACTION_TYPE)), ("CompletedFormIds", pa.list_(pa.string()))]
+)
+CALLS_PAGE_SCHEMA = pa.schema(
+    [
+        ("Items", pa.list_(pa.struct(list(CALL_RECORD_SCHEMA)))),
+        ("Page", pa.int64()),
+        ("TotalCount", pa.int64()),
+        ("TotalPages", pa.int64()),
+    ]
+)
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+LOCAL_TS = pa.timestamp("us")
+
+CALLS_TABLE = "calls"
+INTERACTIONS_TABLE = "calls__interactions"
+FORMS_TABLE = "calls__completed_form_ids"
+QUARANTINE_TABLE = "calls_quarantine"
+TOMBSTONE_COLUMN = "is_tombstone"

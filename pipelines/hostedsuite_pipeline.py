@@ -1,0 +1,488 @@
+"""Command line for the HostedSuite pipeline: ``hostedsuite load|backfill|demo|transform|verify``.
+
+A thin runner around the ``pipelines.hostedsuite`` source: it builds the dlt pipeline, holds
+the run lock, finishes a pending load package before extracting, runs the transforms after a
+successful load, prints progress and a summary, and maps every failure to one line and an
+exit code (see ``ExitCode``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import dlt
+import filelock
+import pendulum
+from dlt.common.configuration.exceptions import ConfigurationException
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.hostedsuite import (
+    BackfillRange,
+    CenterDirectory,
+    hostedsuite,
+    make_client,
+    parse_instant,
+)
+from pipelines.hostedsuite.completeness import check_completeness, record_results, watermark
+from pipelines.hostedsuite.helpers import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    HostedSuiteError,
+    redact,
+    split_windows,
+)
+from pipelines.hostedsuite.settings import DEFAULT_TIMEZONE, DEFAULT_WINDOW_HOURS, DEFAULT_WORKERS
+
+PIPELINE_NAME = "hostedsuite"
+DATASET_NAME = "hostedsuite"
+DEFAULT_PIPELINES_DIR = "var/pipelines"
+# A backfill loads (and commits) this many windows per worker at a time.
+BACKFILL_BATCH_PER_WORKER = 4
+
+logger = logging.getLogger("hostedsuite")
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README."""
+
+    OK = 0
+    FAILED = 1
+    BAD_CONFIG = 2
+    AUTH = 3
+    API = 4
+    DESTINATION = 5
+    INCOMPLETE = 6
+    LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+
+
+class CliError(Exception):
+    """An error with its exit code and a one-line message."""
+
+    def __init__(self, code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the closing summary and for tests."""
+
+    row_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    complete_through: str | None = None
+    newest_call_start: str | None = None
+    finished_pending: bool = False
+    transform_lines: list[str] = field(default_factory=list)
+
+    def merge(self, other: RunSummary) -> None:
+        """Adds the row counts of another run (a backfill batch) to this one."""
+        for table, rows in other.row_counts.items():
+            self.row_counts[table] = self.row_counts.get(table, 0) + rows
+        self.finished_pending = self.finished_pending or other.finished_pending
+
+    def lines(self) -> list[str]:
+        out = [f"done in {self.seconds:.1f} s"]
+        if self.finished_pending:
+            out.append("finished a pending load package from an interrupted run first")
+        for table, rows in sorted(self.row_counts.items()):
+            out.append(f"  {table:<32} {rows:>10,} rows")
+        out.append(f"cursor (complete through): {self.complete_through or '-'}")
+        out.append(f"newest call start:         {self.newest_call_start or '-'}")
+        return out + self.transform_lines
+
+
+# ------------------------------------------------------------------------------------------
+# Building blocks (also used in-process by tests and the benchmark)
+# ------------------------------------------------------------------------------------------
+def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pipeline:
+    """The pipeline. DuckDB by default; any dlt destination via ``DESTINATION_NAME`` config."""
+    destination: Any
+    if duckdb_path:
+        _check_writable(duckdb_path)
+        destination = dlt.destinations.duckdb(credentials=duckdb_path)
+    else:
+        destination = os.environ.get("DESTINATION_NAME", "duckdb")
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=destination,
+        dataset_name=DATASET_NAME,
+        pipelines_dir=pipelines_dir or DEFAULT_PIPELINES_DIR,
+    )
+
+
+def _check_writable(path: str) -> None:
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise CliError(ExitCode.DESTINATION, f"DuckDB folder does not exist: {parent}")
+    if not os.access(parent, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise CliError(ExitCode.DESTINATION, f"DuckDB file is not writable: {path}")
+
+
+@contextmanager
+def run_lock(pipeline: dlt.Pipeline, wait_seconds: float) -> Iterator[None]:
+    """One run per pipeline at a time; dlt has no lock of its own."""
+    Path(pipeline.pipelines_dir).mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(
+        str(Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.run.lock")
+    )
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except filelock.Timeout:
+        raise CliError(
+            ExitCode.LOCKED,
+            f"another run of pipeline '{pipeline.pipeline_name}' is in progress "
+            f"(waited {wait_seconds:g} s); try again later",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> bool:
+    """Loads what an interrupted run left behind; dlt's run() would stop after doing only this."""
+    if not pipeline.has_pending_data:
+        return False
+    logger.info("finishing the pending load package of an interrupted run")
+    pipeline.normalize()
+    pipeline.load()
+    return True
+
+
+def run_source(
+    pipeline: dlt.Pipeline,
+    source_kwargs: dict[str, Any],
+    transform: Callable[[dlt.Pipeline], list[str]] | None = None,
+) -> RunSummary:
+    """Pending package first, then extract/normalize/load the source, then the transforms."""
+    started = time.perf_counter()
+    summary = RunSummary(finished_pending=finish_pending(pipeline))
+    source = hostedsuite(**source_kwargs)
+    pipeline.run(source, loader_file_format="parquet")
+    normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    if normalize_info:
+        summary.row_counts = {
+            t: n for t, n in normalize_info.row_counts.items() if not t.startswith("_dlt")
+        }
+    calls_state = cursor_state(pipeline)
+    summary.complete_through = calls_state.get("complete_through")
+    summary.newest_call_start = calls_state.get("newest_call_start")
+    if transform is not None:
+        summary.transform_lines = transform(pipeline)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def cursor_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The ``calls`` resource state: ``complete_through``, ``newest_call_start``, ``backfills``."""
+    sources = pipeline.state.get("sources", {})
+    state: dict[str, Any] = sources.get("hostedsuite", {}).get("resources", {}).get("calls", {})
+    return state
+
+
+def run_transforms_step(pipeline: dlt.Pipeline) -> list[str]:
+    """Rebuilds the analytics schema through the pipeline's own destination connection."""
+    from transforms import MetricSettings, format_summary, run_transforms
+
+    with pipeline.sql_client() as client:
+        result = run_transforms(
+            client, raw_schema=pipeline.dataset_name, settings=MetricSettings.from_dlt_config()
+        )
+    return list(format_summary(result))
+
+
+# ------------------------------------------------------------------------------------------
+# Commands
+# ------------------------------------------------------------------------------------------
+def cmd_load(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    kwargs: dict[str, Any] = {}
+    if args.until:
+        kwargs["until"] = args.until
+    if args.workers:
+        kwargs["workers"] = args.workers
+    with run_lock(pipeline, args.lock_wait):
+        summary = run_source(pipeline, kwargs, None if args.no_transform else run_transforms_step)
+    return summary.lines()
+
+
+def cmd_backfill(args: argparse.Namespace) -> list[str]:
+    start = _cli_instant(args.start, "--start")
+    end = _cli_instant(args.end, "--end")
+    if end <= start:
+        raise CliError(
+            ExitCode.BAD_CONFIG, f"--end ({args.end}) must be after --start ({args.start})"
+        )
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    backfill = BackfillRange(start, end)
+    window_hours = args.window_hours or dlt.config.get("sources.hostedsuite.window_hours", float)
+    workers = args.workers or dlt.config.get("sources.hostedsuite.workers", int) or DEFAULT_WORKERS
+    total = len(split_windows(start, end, window_hours or DEFAULT_WINDOW_HOURS))
+    kwargs: dict[str, Any] = {
+        "backfill": backfill,
+        "max_windows": workers * BACKFILL_BATCH_PER_WORKER,
+    }
+    for name in ("workers", "client_id", "center_id", "window_hours"):
+        if getattr(args, name):
+            kwargs[name] = getattr(args, name)
+    summary = RunSummary()
+    started = time.perf_counter()
+    with run_lock(pipeline, args.lock_wait):
+        # One load per batch of windows: each commits the windows it finished, so an
+        # interrupted backfill resumes at the first window not yet loaded.
+        while len(backfill_done(pipeline, backfill)) < total:
+            before = len(backfill_done(pipeline, backfill))
+            batch = run_source(pipeline, kwargs)
+            summary.merge(batch)
+            if len(backfill_done(pipeline, backfill)) == before:
+                raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
+        if not args.no_transform:
+            summary.transform_lines = run_transforms_step(pipeline)
+    summary.seconds = time.perf_counter() - started
+    state = cursor_state(pipeline)
+    summary.complete_through = state.get("complete_through")
+    summary.newest_call_start = state.get("newest_call_start")
+    header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
+    return [header, *summary.lines()]
+
+
+def backfill_done(pipeline: dlt.Pipeline, backfill: BackfillRange) -> list[str]:
+    """Window starts of ``backfill`` already loaded (committed with their load)."""
+    done: list[str] = cursor_state(pipeline).get("backfills", {}).get(backfill.key, [])
+    return done
+
+
+def cmd_verify(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    state = cursor_state(pipeline)
+    default_last = parse_instant(state.get("complete_through"), "cursor") or pendulum.now("UTC")
+    last = _cli_instant(args.end, "--end").date() if args.end else default_last.date()
+    first = _cli_instant(args.start, "--start").date() if args.start else last.subtract(days=6)
+    if last < first:
+        raise CliError(ExitCode.BAD_CONFIG, "--end must not be before --start")
+    client = make_client()
+    directory = CenterDirectory(client, DEFAULT_TIMEZONE)
+    center_ids = [c["id"] for c in directory.centers()]
+    logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
+    with run_lock(pipeline, args.lock_wait), pipeline.sql_client() as sql:
+        results = check_completeness(
+            client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
+        )
+        health = {
+            "pipeline_name": pipeline.pipeline_name,
+            "last_successful_load_at": _last_load_at(sql, pipeline.dataset_name),
+            "newest_call_start": state.get("newest_call_start"),
+            "complete_through": state.get("complete_through"),
+        }
+        record_results(sql, results, first, last, health, pendulum.now("UTC"))
+    differing = [r for r in results if r.status != "ok"]
+    lines = [f"verify {first}..{last}: {len(results)} center-days checked, {len(differing)} differ"]
+    lines += [
+        f"  {r.center_id} {r.local_date}: api {r.api_count}, warehouse {r.warehouse_local} "
+        f"({r.status})"
+        for r in differing
+    ]
+    lines.append(f"complete up to: {watermark(results) or '-'} (analytics.load_health)")
+    if differing:
+        for line in lines:
+            print(line)
+        raise CliError(ExitCode.INCOMPLETE, f"{len(differing)} center-days differ from the API")
+    return lines
+
+
+def _last_load_at(sql: Any, dataset: str) -> Any:
+    rows = sql.execute_sql(f"SELECT max(inserted_at) FROM {dataset}._dlt_loads WHERE status = 0")
+    return rows[0][0] if rows else None
+
+
+def cmd_transform(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    with run_lock(pipeline, args.lock_wait):
+        return run_transforms_step(pipeline)
+
+
+def cmd_demo(args: argparse.Namespace) -> list[str]:
+    from hostedsuite_emulator import Emulator
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    duckdb_path = workdir / "hostedsuite.duckdb"
+    for stale in (duckdb_path, workdir / "hostedsuite.duckdb.wal"):
+        stale.unlink(missing_ok=True)
+    pipelines_dir = workdir / "pipelines"
+    if pipelines_dir.exists():
+        import shutil
+
+        shutil.rmtree(pipelines_dir)
+    logger.info("starting the HostedSuite emulator with %d calls (seed %d)", args.calls, args.seed)
+    with Emulator(calls=args.calls, seed=args.seed) as emulator:
+        logger.info("emulator at %s; loading into %s", emulator.url, duckdb_path)
+        creds = emulator.credentials
+        first_call = min(c["start_time"] for c in emulator.truth().calls)
+        pipeline = make_pipeline(str(duckdb_path), str(pipelines_dir))
+        summary = run_source(
+            pipeline,
+            {
+                "base_url": emulator.url,
+                "customer_name": creds["customer_name"],
+                "user_name": creds["user_name"],
+                "password": creds["password"],
+                "start_date": pendulum.instance(first_call).start_of("day").to_iso8601_string(),
+                "until": pendulum.instance(emulator.now).to_iso8601_string(),
+            },
+            run_transforms_step,
+        )
+    return [*summary.lines(), f"warehouse: {duckdb_path}  (open with: duckdb {duckdb_path})"]
+
+
+def _cli_instant(value: str | None, name: str) -> pendulum.DateTime:
+    if not value:
+        raise CliError(ExitCode.BAD_CONFIG, f"{name} is required (YYYY-MM-DD)")
+    try:
+        parsed = parse_instant(value, name)
+    except ConfigError as exc:
+        raise CliError(ExitCode.BAD_CONFIG, str(exc)) from None
+    assert parsed is not None
+    return parsed
+
+
+# ------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> Any:
+        sys.stderr.write(f"error: {message} (see --help)\n")
+        raise SystemExit(ExitCode.BAD_CONFIG)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hostedsuite", description=__doc__.splitlines()[0])
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--duckdb", help="DuckDB file (default: dlt config destination.duckdb.credentials)"
+    )
+    common.add_argument(
+        "--pipelines-dir",
+        default=DEFAULT_PIPELINES_DIR,
+        help="dlt working folder (state, load packages, traces)",
+    )
+    common.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait for another run to finish before giving up (default 0)",
+    )
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    load = sub.add_parser("load", parents=[common], help="incremental load")
+    load.add_argument("--until", help="load up to this UTC datetime instead of now")
+    load.add_argument("--workers", type=int, help="windows fetched concurrently")
+    load.add_argument("--no-transform", action="store_true", help="skip the analytics rebuild")
+    load.set_defaults(handler=cmd_load)
+
+    backfill = sub.add_parser("backfill", parents=[common], help="load a date range")
+    backfill.add_argument("--start", required=True, help="first UTC date (YYYY-MM-DD)")
+    backfill.add_argument("--end", required=True, help="end UTC date, exclusive (YYYY-MM-DD)")
+    backfill.add_argument("--client", dest="client_id", help="only this ClientId")
+    backfill.add_argument("--center", dest="center_id", help="only this CenterId")
+    backfill.add_argument("--workers", type=int, help="windows fetched concurrently")
+    backfill.add_argument("--window-hours", type=float, help="width of one window")
+    backfill.add_argument("--no-transform", action="store_true", help="skip the analytics rebuild")
+    backfill.set_defaults(handler=cmd_backfill)
+
+    verify = sub.add_parser("verify", parents=[common], help="compare API counts per center-day")
+    verify.add_argument("--start", help="first local date (default: 7 days before --end)")
+    verify.add_argument("--end", help="last local date (default: the cursor's date)")
+    verify.add_argument("--workers", type=int, help="concurrent count requests")
+    verify.set_defaults(handler=cmd_verify)
+
+    transform = sub.add_parser("transform", parents=[common], help="rebuild the analytics schema")
+    transform.set_defaults(handler=cmd_transform)
+
+    demo = sub.add_parser("demo", parents=[common], help="load the bundled emulator into DuckDB")
+    demo.add_argument("--calls", type=int, default=20_000, help="calls the emulator serves")
+    demo.add_argument("--seed", type=int, default=1, help="emulator data seed")
+    demo.add_argument("--workdir", default="var/demo", help="where the demo warehouse goes")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def describe_failure(exc: BaseException) -> tuple[ExitCode, str]:
+    """Finds the root cause inside dlt's wrappers and turns it into (exit code, one line)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, CliError):
+            return current.code, str(current)
+        if isinstance(current, AuthError):
+            return ExitCode.AUTH, str(current)
+        if isinstance(current, ConfigError):
+            return ExitCode.BAD_CONFIG, str(current)
+        if isinstance(current, ApiError | HostedSuiteError):
+            return ExitCode.API, str(current)
+        if isinstance(current, ConfigurationException):
+            return ExitCode.BAD_CONFIG, _config_message(current)
+        if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
+            return ExitCode.DESTINATION, (
+                "the DuckDB file is locked by another process (an open analyst session?); "
+                "close it or retry later"
+            )
+        nested = getattr(current, "exception", None)
+        current = (
+            nested
+            if isinstance(nested, BaseException)
+            else (current.__cause__ or current.__context__)
+        )
+    return ExitCode.FAILED, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _config_message(exc: ConfigurationException) -> str:
+    missing = getattr(exc, "fields", None)
+    if missing:
+        names = ", ".join(f"sources.hostedsuite.{name}" for name in missing)
+        return f"missing configuration: {names} (.dlt/config.toml, .dlt/secrets.toml or env vars)"
+    return str(exc).splitlines()[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.quiet)
+    try:
+        lines = args.handler(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; the next run resumes safely\n")
+        return ExitCode.FAILED
+    except (Exception, PipelineStepFailed) as exc:  # one line, never a traceback
+        code, message = describe_failure(exc)
+        sys.stderr.write(f"error: {redact(message)}\n")
+        return code
+    for line in lines:
+        print(line)
+    return ExitCode.OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
