@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+import duckdb
 import filelock
 import pendulum
 from dlt.common.configuration.exceptions import ConfigurationException
@@ -42,7 +43,14 @@ from pipelines.hostedsuite.helpers import (
     redact,
     split_windows,
 )
-from pipelines.hostedsuite.settings import DEFAULT_TIMEZONE, DEFAULT_WINDOW_HOURS, DEFAULT_WORKERS
+from pipelines.hostedsuite.settings import (
+    CALLS_TABLE,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WINDOW_HOURS,
+    DEFAULT_WORKERS,
+    FORMS_TABLE,
+    INTERACTIONS_TABLE,
+)
 
 PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
@@ -150,6 +158,58 @@ def run_lock(pipeline: dlt.Pipeline, wait_seconds: float) -> Iterator[None]:
         lock.release()
 
 
+def wait_for_duckdb(path: str | None, wait_seconds: float) -> None:
+    """Waits (bounded) while another process, e.g. an analyst's session, holds the DuckDB file.
+
+    DuckDB allows one writing process per file; a load that found it locked would fail deep in
+    the load step. Waiting here with a message, then failing with one clear line, is what an
+    operator can act on. A lock taken after this check still fails the load cleanly: the load
+    package stays pending and the next run finishes it.
+    """
+    if not path or not Path(path).exists():
+        return
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while True:
+        try:
+            duckdb.connect(path).close()
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(".")[0].strip()
+            if time.monotonic() >= deadline:
+                raise CliError(
+                    ExitCode.DESTINATION,
+                    f"the DuckDB file {path} is in use by another process ({holder}); "
+                    "close that session and rerun",
+                ) from None
+            if not announced:
+                logger.warning(
+                    "waiting up to %g s for the DuckDB file (held by %s)", wait_seconds, holder
+                )
+                announced = True
+            time.sleep(0.5)
+
+
+@contextmanager
+def exclusive_run(pipeline: dlt.Pipeline, args: argparse.Namespace) -> Iterator[None]:
+    """The run lock, then a bounded wait for the DuckDB file to be free."""
+    with run_lock(pipeline, args.lock_wait):
+        wait_for_duckdb(duckdb_file(args), args.db_wait)
+        yield
+
+
+def duckdb_file(args: argparse.Namespace) -> str | None:
+    """The DuckDB file this run writes, if the destination is DuckDB."""
+    if args.duckdb:
+        return str(args.duckdb)
+    if os.environ.get("DESTINATION_NAME", "duckdb") != "duckdb":
+        return None
+    configured = dlt.config.get("destination.duckdb.credentials", str)
+    return configured or f"{PIPELINE_NAME}.duckdb"
+
+
 def finish_pending(pipeline: dlt.Pipeline) -> bool:
     """Loads what an interrupted run left behind; dlt's run() would stop after doing only this."""
     if not pipeline.has_pending_data:
@@ -172,9 +232,7 @@ def run_source(
     pipeline.run(source, loader_file_format="parquet")
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     if normalize_info:
-        summary.row_counts = {
-            t: n for t, n in normalize_info.row_counts.items() if not t.startswith("_dlt")
-        }
+        summary.row_counts = real_row_counts(normalize_info.row_counts)
     calls_state = cursor_state(pipeline)
     summary.complete_through = calls_state.get("complete_through")
     summary.newest_call_start = calls_state.get("newest_call_start")
@@ -182,6 +240,16 @@ def run_source(
         summary.transform_lines = transform(pipeline)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def real_row_counts(row_counts: dict[str, int]) -> dict[str, int]:
+    """Rows per table without dlt's own tables and without the child tables' tombstones
+    (one per call in each child table; they are deleted by the merge, never stored)."""
+    counts = {t: n for t, n in row_counts.items() if not t.startswith("_dlt")}
+    for child in (INTERACTIONS_TABLE, FORMS_TABLE):
+        if child in counts:
+            counts[child] -= counts.get(CALLS_TABLE, 0)
+    return counts
 
 
 def cursor_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
@@ -212,7 +280,7 @@ def cmd_load(args: argparse.Namespace) -> list[str]:
         kwargs["until"] = args.until
     if args.workers:
         kwargs["workers"] = args.workers
-    with run_lock(pipeline, args.lock_wait):
+    with exclusive_run(pipeline, args):
         summary = run_source(pipeline, kwargs, None if args.no_transform else run_transforms_step)
     return summary.lines()
 
@@ -238,7 +306,7 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
             kwargs[name] = getattr(args, name)
     summary = RunSummary()
     started = time.perf_counter()
-    with run_lock(pipeline, args.lock_wait):
+    with exclusive_run(pipeline, args):
         # One load per batch of windows: each commits the windows it finished, so an
         # interrupted backfill resumes at the first window not yet loaded.
         while len(backfill_done(pipeline, backfill)) < total:
@@ -275,7 +343,7 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
     directory = CenterDirectory(client, DEFAULT_TIMEZONE)
     center_ids = [c["id"] for c in directory.centers()]
     logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
-    with run_lock(pipeline, args.lock_wait), pipeline.sql_client() as sql:
+    with exclusive_run(pipeline, args), pipeline.sql_client() as sql:
         results = check_completeness(
             client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
         )
@@ -308,7 +376,7 @@ def _last_load_at(sql: Any, dataset: str) -> Any:
 
 def cmd_transform(args: argparse.Namespace) -> list[str]:
     pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
-    with run_lock(pipeline, args.lock_wait):
+    with exclusive_run(pipeline, args):
         return run_transforms_step(pipeline)
 
 
@@ -384,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="seconds to wait for another run to finish before giving up (default 0)",
+    )
+    common.add_argument(
+        "--db-wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait while another process holds the DuckDB file (default 30)",
     )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

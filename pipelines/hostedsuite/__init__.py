@@ -56,6 +56,12 @@ from .settings import (
 
 logger = logging.getLogger("hostedsuite")
 
+# Wall-clock times stay TIMESTAMP (no zone): dlt would otherwise store them as TIMESTAMPTZ.
+LOCAL_TIME: dict[str, Any] = {"data_type": "timestamp", "timezone": False}
+TABLE_COLUMNS: dict[str, dict[str, Any]] = {
+    CALLS_TABLE: {"start_time_local": LOCAL_TIME},
+    INTERACTIONS_TABLE: {"start_time_local": LOCAL_TIME},
+}
 CHILD_COLUMNS: dict[str, Any] = {
     "call_id": {"data_type": "text", "nullable": False},
     # Tombstones delete a re-read call's old children and are never stored themselves.
@@ -239,12 +245,9 @@ def hostedsuite(
         raw = client.post(CLIENTS_ROUTE, {}, "clients", orjson.loads)
         yield [flatten_record(c) for c in _as_list(raw, "clients")]
 
-    @dlt.resource(
-        name=CALLS_TABLE,
-        primary_key="id",
-        write_disposition="merge",
-        columns={"id": {"data_type": "text", "nullable": False}},
-    )
+    # Keys are set per table (see _to_table): table variants inherit the resource's hints, so
+    # a primary key here would leak into the child tables.
+    @dlt.resource(name=CALLS_TABLE, write_disposition="merge")
     def calls() -> Iterator[Any]:
         state = dlt.current.resource_state()
         now = pendulum.now("UTC").replace(microsecond=0)
@@ -321,33 +324,36 @@ def _emit(
                 done.append(item.window.start.to_iso8601_string())
             continue
         if item.calls.num_rows:
-            yield item.calls
+            yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
             newest = batch_newest if newest is None else max(newest, batch_newest)
-            yield _to_table(item.interactions, INTERACTIONS_TABLE, hinted, "call_id")
-            yield _to_table(item.forms, FORMS_TABLE, hinted, "call_id")
+            yield _to_table(item.interactions, INTERACTIONS_TABLE, hinted, merge_key="call_id")
+            yield _to_table(item.forms, FORMS_TABLE, hinted, merge_key="call_id")
         if item.quarantine:
-            yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, None)
+            yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, primary_key="record_hash")
     if newest is not None:
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
 
 
-def _to_table(data: Any, table_name: str, hinted: set[str], merge_key: str | None) -> Any:
-    """Routes ``data`` to ``table_name``; the table's hints go with its first item."""
+def _to_table(
+    data: Any,
+    table_name: str,
+    hinted: set[str],
+    primary_key: str | None = None,
+    merge_key: str | None = None,
+) -> Any:
+    """Routes ``data`` to ``table_name``; the table's hints go with its first item.
+
+    Children merge on ``call_id`` (delete-insert): all rows of a re-read call are replaced.
+    """
     if table_name in hinted:
         return dlt.mark.with_table_name(data, table_name)
     hinted.add(table_name)
-    if merge_key:
-        hints = dlt.mark.make_hints(
-            table_name=table_name,
-            write_disposition="merge",
-            merge_key=merge_key,
-            columns=CHILD_COLUMNS,
-        )
-    else:
-        hints = dlt.mark.make_hints(
-            table_name=table_name,
-            write_disposition="merge",
-            primary_key="record_hash",
-        )
+    hints = dlt.mark.make_hints(
+        table_name=table_name,
+        write_disposition="merge",
+        primary_key=primary_key,
+        merge_key=merge_key,
+        columns={**(CHILD_COLUMNS if merge_key else {}), **TABLE_COLUMNS.get(table_name, {})},
+    )
     return dlt.mark.with_hints(data, hints, create_table_variant=True)

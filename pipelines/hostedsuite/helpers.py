@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -690,7 +690,13 @@ def _calls_table(kept: pa.StructArray, utc: pa.Array, local: pa.Array, zones: pa
             if pa.types.is_nested(values.type):
                 values = pa.array([_jsonable(v) for v in values.to_pylist()], pa.string())
             columns[snake_case(api_name)] = values
-    return pa.table(columns)
+    return _key_not_null(pa.table(columns), "id")
+
+
+def _key_not_null(table: pa.Table, key: str) -> pa.Table:
+    """Declares the key column non-nullable, matching the primary/merge key's dlt hint."""
+    index = table.schema.get_field_index(key)
+    return table.cast(table.schema.set(index, table.schema.field(key).with_nullable(False)))
 
 
 def _dq_issues(kept: pa.StructArray) -> pa.Array:
@@ -727,7 +733,7 @@ def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Ta
         }
         | {TOMBSTONE_COLUMN: pa.array([True] * len(call_ids), pa.bool_())}
     )
-    return pa.concat_tables([tombstones, real])
+    return _key_not_null(pa.concat_tables([tombstones, real]), "call_id")
 
 
 def _interactions_table(kept: pa.StructArray, zones: pa.Array) -> pa.Table:
@@ -836,11 +842,15 @@ class WindowDone:
 _STOP = object()
 
 
+T = TypeVar("T")
+
+
 def fetch_concurrently(
     windows: Sequence[Window],
-    fetch: Callable[[Window], Iterator[PageTables]],
+    fetch: Callable[[Window], Iterator[T]],
     workers: int,
-) -> Iterator[PageTables | WindowDone]:
+    count: Callable[[T], int] = lambda tables: tables.calls.num_rows,  # type: ignore[attr-defined]
+) -> Iterator[T | WindowDone]:
     """Runs ``fetch`` per window on ``workers`` threads and yields results as they arrive.
 
     A bounded queue keeps memory flat: workers block while the consumer (dlt's extract)
@@ -863,12 +873,12 @@ def fetch_concurrently(
         if stop.is_set():
             return
         try:
-            count = 0
-            for tables in fetch(window):
-                count += tables.calls.num_rows
-                if not put(tables):
+            calls = 0
+            for item in fetch(window):
+                calls += count(item)
+                if not put(item):
                     return
-            put(WindowDone(window, count))
+            put(WindowDone(window, calls))
         except BaseException as exc:
             put(exc)
             stop.set()

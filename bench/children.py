@@ -1,0 +1,178 @@
+"""The measured programs of the benchmark, each run in its own child process.
+
+``python -m bench.children <kind> <url> <duckdb> <json args>`` prints one JSON line with the
+seconds the work took (measured inside the child, interpreter start excluded) and the rows
+loaded. The parent reads peak RSS from the child's rusage.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pa_json
+import requests
+
+
+def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    from pipelines.hostedsuite_pipeline import make_pipeline, run_source
+
+    pipeline = make_pipeline(path, options["pipelines_dir"])
+    started = time.perf_counter()
+    summary = run_source(pipeline, {**options["source"], "base_url": url})
+    return {"seconds": time.perf_counter() - started, "calls": summary.row_counts.get("calls", 0)}
+
+
+def _pages(url: str, options: dict[str, Any]) -> Any:
+    """Every page of one big window, sequentially: the simplest correct client."""
+    session = requests.Session()
+    source = options["source"]
+    page = 0
+    while True:
+        body = {
+            "CustomerName": source["customer_name"],
+            "UserName": source["user_name"],
+            "Password": source["password"],
+            "StartDate": options["start_date"],
+            "EndDate": options["end_date"],
+            "SortField": "StartTime",
+            "SortDir": "Asc",
+            "Page": page,
+            "ItemsPerPage": source["page_size"],
+        }
+        response = session.post(
+            url + "/api/calls",
+            data=orjson.dumps(body),
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
+        response.raise_for_status()
+        table = pa_json.read_json(
+            pa.py_buffer(response.content),
+            read_options=pa_json.ReadOptions(block_size=len(response.content) + 1),
+        )
+        items = pc.list_flatten(table.column("Items").combine_chunks())
+        if len(items) == 0:
+            return
+        yield items
+        page = int(table.column("Page")[0].as_py()) + 1
+
+
+def reference_arrow(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Reference 1: requests + PyArrow's JSON reader + DuckDB, no dlt, three tables."""
+    started = time.perf_counter()
+    con = duckdb.connect(path)
+    created = False
+    count = 0
+    for items in _pages(url, options):
+        fields = {name: items.field(name) for name in items.type.names}
+        ids = fields["Id"]
+        calls = pa.table(
+            {k: v for k, v in fields.items() if k not in ("Interactions", "CompletedFormIds")}
+        )
+        inter = fields["Interactions"]
+        parents = pc.list_parent_indices(inter)
+        interactions = pa.table({"call_id": ids.take(parents), "item": pc.list_flatten(inter)})
+        forms_list = fields["CompletedFormIds"]
+        forms = pa.table(
+            {
+                "call_id": ids.take(pc.list_parent_indices(forms_list)),
+                "form_id": pc.list_flatten(forms_list),
+            }
+        )
+        for name, table in (("calls", calls), ("interactions", interactions), ("forms", forms)):
+            con.register("page", table)
+            if not created:
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM page")
+            else:
+                con.execute(f"INSERT INTO {name} SELECT * FROM page")
+            con.unregister("page")
+        created = True
+        count += len(items)
+    con.close()
+    return {"seconds": time.perf_counter() - started, "calls": count}
+
+
+def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Fetch (and parse) every window's pages with the product's client and N workers."""
+    import pendulum
+
+    from pipelines.hostedsuite import CenterDirectory, make_client
+    from pipelines.hostedsuite.helpers import (
+        CallsQuery,
+        fetch_concurrently,
+        iter_window_pages,
+        split_windows,
+    )
+
+    source = options["source"]
+    client = make_client(url, source["customer_name"], source["user_name"], source["password"])
+    started = time.perf_counter()
+    zones = CenterDirectory(client, "UTC").all_zones()
+    windows = split_windows(
+        pendulum.parse(source["start_date"]),
+        pendulum.parse(source["until"]),
+        source["window_hours"],
+    )
+    query = CallsQuery(source["page_size"])
+    count = 0
+
+    def fetch(window: Any) -> Any:
+        return iter_window_pages(client, query, window, zones)
+
+    for item in fetch_concurrently(windows, fetch, source["workers"], count=lambda p: len(p.items)):
+        count += len(getattr(item, "items", []))
+    return {"seconds": time.perf_counter() - started, "calls": count}
+
+
+def naive_dlt(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Reference 2: what a user gets from dlt's defaults: dicts, nested tables, insert_values."""
+    import dlt
+
+    @dlt.resource(name="calls", primary_key="Id", write_disposition="merge")
+    def calls() -> Any:
+        for items in _pages(url, options):
+            yield items.to_pylist()
+
+    pipeline = dlt.pipeline(
+        "naive",
+        destination=dlt.destinations.duckdb(path),
+        dataset_name="naive",
+        pipelines_dir=options["pipelines_dir"],
+    )
+    started = time.perf_counter()
+    info = pipeline.run(calls())
+    info.raise_on_failed_jobs()
+    counts = pipeline.last_trace.last_normalize_info.row_counts
+    return {"seconds": time.perf_counter() - started, "calls": counts.get("calls", 0)}
+
+
+def transforms_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    from transforms import DuckDBExecutor, run_transforms
+
+    con = duckdb.connect(path)
+    started = time.perf_counter()
+    run_transforms(DuckDBExecutor(con), raw_schema="hostedsuite")
+    seconds = time.perf_counter() - started
+    calls = con.execute("SELECT count(*) FROM analytics.fct_calls").fetchone()
+    con.close()
+    return {"seconds": seconds, "calls": calls[0] if calls else 0}
+
+
+KINDS = {
+    "ours": ours,
+    "reference_arrow": reference_arrow,
+    "fetch_only": fetch_only,
+    "naive_dlt": naive_dlt,
+    "transforms": transforms_only,
+}
+
+if __name__ == "__main__":
+    kind, url, path, raw = sys.argv[1:5]
+    print(json.dumps(KINDS[kind](url, path, json.loads(raw))))

@@ -1,0 +1,299 @@
+"""``make bench``: our loader against the practical limit and against a naive dlt pipeline.
+
+The emulator runs in this process; every measured program runs in its own child process with
+its own fresh DuckDB file, so its peak RSS is its own (read from the child's rusage). Each row
+is the median of ``--runs`` runs. Ratios compare rows of this same session, since absolute
+times on shared machines are noisy. Results: a table on stdout and JSON in bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pendulum
+
+from hostedsuite_emulator import Emulator
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class Row:
+    """One line of the table: the median of several runs of one measured program."""
+
+    name: str
+    calls: int
+    seconds: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def per_call(self) -> float:
+        return self.median_seconds / max(self.calls, 1)
+
+
+def run_child(
+    kind: str, emulator: Emulator, options: dict[str, Any]
+) -> tuple[dict[str, Any], float]:
+    """Runs one measured program in a fresh folder; returns its JSON result and peak RSS (MB)."""
+    workdir = Path(tempfile.mkdtemp(prefix="hs-bench-"))
+    try:
+        options = {**options, "pipelines_dir": str(workdir / "pipelines")}
+        path = options.pop("duckdb", None) or str(workdir / "bench.duckdb")
+        command = [
+            sys.executable,
+            "-m",
+            "bench.children",
+            kind,
+            emulator.url,
+            path,
+            json.dumps(options),
+        ]
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        stdout = process.stdout.read().decode() if process.stdout else ""
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        if status != 0:
+            raise RuntimeError(f"{kind} failed: {stderr.strip().splitlines()[-1:]}")
+        return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+    finally:
+        if "keep" not in options:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def source_options(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
+    creds = emulator.credentials
+    start = (
+        pendulum.instance(emulator.start).start_of("day") if hasattr(emulator, "start") else None
+    )
+    source = {
+        **creds,
+        "start_date": (start or pendulum.datetime(2024, 3, 1)).to_iso8601_string(),
+        "until": pendulum.instance(emulator.now).to_iso8601_string(),
+        "page_size": 1000,
+        "window_hours": 168,
+        "workers": 4,
+        **overrides,
+    }
+    return {
+        "source": source,
+        "start_date": "2024-01-01T00:00:00",
+        "end_date": "2030-01-01T00:00:00",
+    }
+
+
+def measure(row: Row, kind: str, emulator: Emulator, runs: int, **options: Any) -> Row:
+    for n in range(runs):
+        result, rss = run_child(kind, emulator, options)
+        if result["calls"] != row.calls:
+            raise RuntimeError(f"{row.name}: loaded {result['calls']} calls, expected {row.calls}")
+        row.seconds.append(result["seconds"])
+        row.rss_mb.append(rss)
+        print(
+            f"  {row.name} run {n + 1}/{runs}: {result['seconds']:.2f} s, {rss:.0f} MB",
+            file=sys.stderr,
+        )
+    return row
+
+
+def noop_run(emulator: Emulator, runs: int) -> Row:
+    """Process start to exit of ``hostedsuite load`` when nothing is new."""
+    row = Row("no-op incremental run (process start to exit)", 0)
+    workdir = Path(tempfile.mkdtemp(prefix="hs-bench-noop-"))
+    options = source_options(emulator)["source"]
+    env = {
+        **os.environ,
+        "SOURCES__HOSTEDSUITE__BASE_URL": emulator.url,
+        "SOURCES__HOSTEDSUITE__CUSTOMER_NAME": options["customer_name"],
+        "SOURCES__HOSTEDSUITE__USER_NAME": options["user_name"],
+        "SOURCES__HOSTEDSUITE__PASSWORD": options["password"],
+        "SOURCES__HOSTEDSUITE__START_DATE": options["start_date"],
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "pipelines.hostedsuite_pipeline",
+        "load",
+        "--quiet",
+        "--until",
+        options["until"],
+        "--duckdb",
+        str(workdir / "w.duckdb"),
+        "--pipelines-dir",
+        str(workdir / "p"),
+        "--no-transform",
+    ]
+    try:
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        for _ in range(runs):
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            _, status, usage = os.wait4(process.pid, 0)
+            row.seconds.append(time.perf_counter() - started)
+            row.rss_mb.append(usage.ru_maxrss / 1024)
+            if status != 0:
+                raise RuntimeError("no-op run failed")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per row (median)")
+    parser.add_argument("--big-runs", type=int, default=1, help="runs of the 1M-call rows")
+    parser.add_argument("--workers", type=int, default=8, help="N for the latency rows")
+    parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
+    args = parser.parse_args()
+    rows: dict[str, Row] = {}
+    started = time.perf_counter()
+
+    print("generating 100k calls ...", file=sys.stderr)
+    with Emulator(calls=100_000, seed=1) as emulator:
+        n = len(emulator.truth().calls)
+        rows["ours"] = measure(
+            Row("our full load, 100k calls, pages of 1,000", n),
+            "ours",
+            emulator,
+            args.runs,
+            **source_options(emulator),
+        )
+        rows["ref1"] = measure(
+            Row("reference 1: requests + PyArrow JSON -> DuckDB, no dlt", n),
+            "reference_arrow",
+            emulator,
+            args.runs,
+            **source_options(emulator),
+        )
+        rows["noop"] = noop_run(emulator, args.runs)
+        emulator.faults.latency_ms = 50
+        latency = source_options(emulator, window_hours=24)
+        one = dict(latency, source={**latency["source"], "workers": 1})
+        many = dict(latency, source={**latency["source"], "workers": args.workers})
+        rows["lat1"] = measure(
+            Row("50 ms latency: our load, 1 worker", n), "ours", emulator, args.runs, **one
+        )
+        rows["latN"] = measure(
+            Row(f"50 ms latency: our load, {args.workers} workers", n),
+            "ours",
+            emulator,
+            args.runs,
+            **many,
+        )
+        rows["fetchN"] = measure(
+            Row(f"50 ms latency: fetch only, {args.workers} workers", n),
+            "fetch_only",
+            emulator,
+            args.runs,
+            **many,
+        )
+
+    print("generating 20k calls ...", file=sys.stderr)
+    with Emulator(calls=20_000, seed=2) as emulator:
+        n = len(emulator.truth().calls)
+        rows["ours20"] = measure(
+            Row("our full load, 20k calls", n),
+            "ours",
+            emulator,
+            args.runs,
+            **source_options(emulator),
+        )
+        rows["ref2"] = measure(
+            Row("reference 2: naive dlt (dicts, defaults), 20k calls", n),
+            "naive_dlt",
+            emulator,
+            args.runs,
+            **source_options(emulator),
+        )
+
+    if not args.skip_1m:
+        print("generating 1M calls ...", file=sys.stderr)
+        with Emulator(calls=1_000_000, seed=3) as emulator:
+            n = len(emulator.truth().calls)
+            keep = Path(tempfile.mkdtemp(prefix="hs-bench-1m-")) / "big.duckdb"
+            rows["ours1m"] = measure(
+                Row("our full load, 1M calls", n),
+                "ours",
+                emulator,
+                args.big_runs,
+                **source_options(emulator),
+            )
+            opts = source_options(emulator)
+            run_child("ours", emulator, {**opts, "duckdb": str(keep)})
+            rows["tx1m"] = measure(
+                Row("transforms on 1M calls", n),
+                "transforms",
+                emulator,
+                args.runs,
+                **opts,
+                duckdb=str(keep),
+            )
+            shutil.rmtree(keep.parent, ignore_errors=True)
+
+    report(rows, args, time.perf_counter() - started)
+
+
+def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None:
+    ratios = {
+        "ours": ("÷ ref 1", rows["ours"].per_call / rows["ref1"].per_call),
+        "ours20": ("÷ ref 2", rows["ours20"].per_call / rows["ref2"].per_call),
+        "latN": ("÷ fetch-only", rows["latN"].median_seconds / rows["fetchN"].median_seconds),
+        "lat1": ("÷ N workers", rows["lat1"].median_seconds / rows["latN"].median_seconds),
+    }
+    header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
+    lines = [header, "-" * len(header)]
+    for key, row in rows.items():
+        rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls else "-"
+        ratio = f"{ratios[key][0]} = {ratios[key][1]:.2f}" if key in ratios else ""
+        lines.append(
+            f"{row.name:<58} {row.calls:>9,} {row.median_seconds:>9.2f} {rate:>9} "
+            f"{max(row.rss_mb):>8.0f}  {ratio}"
+        )
+    ref2_speedup = 1 / ratios["ours20"][1]
+    lines.append(f"ours is {ref2_speedup:.1f}x faster than reference 2 per call (20k calls each)")
+    machine = f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    lines.append(
+        f"{pendulum.now('UTC').to_datetime_string()} UTC on {machine}; "
+        f"{args.runs} runs per row; bench took {total:.0f} s"
+    )
+    print("\n".join(lines))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"bench-{pendulum.now('UTC').format('YYYYMMDD-HHmmss')}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "rows": {
+                    k: asdict(r) | {"median_seconds": r.median_seconds} for k, r in rows.items()
+                },
+                "ratios": {k: v[1] for k, v in ratios.items()},
+                "machine": machine,
+            },
+            indent=2,
+        )
+    )
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
