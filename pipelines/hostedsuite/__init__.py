@@ -254,6 +254,8 @@ def hostedsuite(
         windows = _plan_windows(
             state, backfill, first_start, upper or now, lookback_hours, window_hours
         )
+        if backfill is not None and max_windows:
+            windows = windows[:max_windows]
         zones = directory.all_zones()
         loaded_at = pendulum.now("UTC")
 

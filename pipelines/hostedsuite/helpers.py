@@ -44,6 +44,7 @@ from .settings import (
     CALL_RECORD_SCHEMA,
     CALL_STRING_FIELDS,
     CALLS_PAGE_SCHEMA,
+    CURRENT_IANA_NAMES,
     INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
     LOCAL_TS,
@@ -318,14 +319,13 @@ def to_iana(time_zone_id: str | None, default: str) -> str:
     candidate = (time_zone_id or "").strip()
     if not candidate:
         return default
-    if candidate in win_tz:
-        return win_tz[candidate]
+    candidate = win_tz.get(candidate, candidate)
     try:
         zoneinfo.ZoneInfo(candidate)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         logger.warning("unknown TimeZoneId %r, using default %s", candidate, default)
         return default
-    return candidate
+    return CURRENT_IANA_NAMES.get(candidate, candidate)
 
 
 @dataclass(frozen=True)
@@ -659,10 +659,19 @@ def _struct_row(items: pa.StructArray, position: int) -> dict[str, Any]:
 
 
 def _quarantine_row(raw: Any, reason: str, loaded_at: datetime) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        raw = {k: v for k, v in raw.items() if v is not None and k != "_issues"}
     raw_json = orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS).decode()
     call_id = raw.get("Id") if isinstance(raw, dict) else None
+    # The same record can arrive through overlapping (widened) requests and through either
+    # parsing path, so its identity is what the vendor sent for it, not our rendering of it.
+    identity = (
+        [str(raw.get(k)) for k in ("Id", "StartTime", "CenterId", "ClientId", "CallerNumber")]
+        if isinstance(raw, dict)
+        else [raw_json]
+    )
     return {
-        "record_hash": hashlib.sha256(raw_json.encode()).hexdigest(),
+        "record_hash": hashlib.sha256(orjson.dumps(identity)).hexdigest(),
         "call_id": call_id if isinstance(call_id, str) else None,
         "reason": reason,
         "raw_record": raw_json,

@@ -97,3 +97,16 @@ INTERACTIONS_TABLE = "calls__interactions"
 FORMS_TABLE = "calls__completed_form_ids"
 QUARANTINE_TABLE = "calls_quarantine"
 TOMBSTONE_COLUMN = "is_tombstone"
+
+# CLDR's Windows->IANA table still names a few zones by their pre-rename IANA links (see IANA's
+# `backward` file). Same rules, but analysts expect the current names.
+CURRENT_IANA_NAMES = {
+    "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+    "America/Godthab": "America/Nuuk",
+    "America/Indianapolis": "America/Indiana/Indianapolis",
+    "Asia/Calcutta": "Asia/Kolkata",
+    "Asia/Katmandu": "Asia/Kathmandu",
+    "Asia/Rangoon": "Asia/Yangon",
+    "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Europe/Kiev": "Europe/Kyiv",
+}

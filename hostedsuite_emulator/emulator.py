@@ -1,0 +1,180 @@
+"""The public ``Emulator``: generated data, a live HTTP server, a clock, edits and the truth."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any
+
+import orjson
+import pendulum
+
+from . import reference as ref
+from .config import EmulatorSettings, Faults
+from .server import EmulatorServer
+from .store import Store, Truth, center_dict, client_dict
+
+# Above this many calls, start() does not pre-serialize every call: memory over first-page speed.
+_WARM_LIMIT = 300_000
+
+
+def _to_ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+class Emulator:
+    """HostedSuite on 127.0.0.1; data is deterministic for (seed, calls, start, days)."""
+
+    def __init__(
+        self,
+        calls: int = 2000,
+        seed: int = 1,
+        start: str | date = "2024-03-01",
+        days: int = 45,
+        settings: EmulatorSettings | None = None,
+        faults: Faults | None = None,
+        customer_name: str = "democorp",
+        user_name: str = "etl",
+        password: str = "emu-secret-pw",
+    ) -> None:
+        first = date.fromisoformat(start) if isinstance(start, str) else start
+        begin = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        self._now = pendulum.instance(begin).add(days=days)
+        self.settings = settings if settings is not None else EmulatorSettings()
+        self.faults = faults if faults is not None else Faults()
+        self._credentials = {
+            "customer_name": customer_name,
+            "user_name": user_name,
+            "password": password,
+        }
+        self.store = Store(seed, calls, _to_ms(begin), _to_ms(self._now))
+        self.requests: list[dict[str, Any]] = []
+        self._requests_lock = threading.Lock()
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, port: int = 0) -> Emulator:
+        """Binds 127.0.0.1:``port`` (0 = any free port) and serves in a daemon thread."""
+        if self._server is not None:
+            return self
+        with self.store.lock:
+            # Build the sorted indexes now rather than on the first request.
+            self.store.ensure_index(self.settings.bad_records)
+        if len(self.store.base) <= _WARM_LIMIT:
+            self.store.warm(self.settings.time_format)
+        self._server = EmulatorServer(("127.0.0.1", port), self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="hostedsuite-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.close_open_connections()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return dict(self._credentials)
+
+    @property
+    def now(self) -> pendulum.DateTime:
+        """The emulator clock: the end of the generated data (exclusive for the initial data)."""
+        return self._now
+
+    def log_request(self, body: dict[str, Any]) -> None:
+        with self._requests_lock:
+            self.requests.append(body)
+
+    # ------------------------------------------------------------------ data
+
+    def truth(self) -> Truth:
+        return self.store.truth(self.settings)
+
+    def truth_json(self) -> bytes:
+        return orjson.dumps(asdict(self.truth()), option=orjson.OPT_NON_STR_KEYS)
+
+    def centers_json(self, tz_style: str) -> list[dict[str, Any]]:
+        return [center_dict(c, tz_style) for c in ref.CENTERS]
+
+    def clients_json(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Clients, filtered by ClientId and CenterId (exact) and Name (case-insensitive part)."""
+        client_id, center_id, name = body.get("ClientId"), body.get("CenterId"), body.get("Name")
+        return [
+            client_dict(c)
+            for c in ref.CLIENTS
+            if (not client_id or c.id == client_id)
+            and (not center_id or c.center.id == center_id)
+            and (not name or str(name).lower() in c.name.lower())
+        ]
+
+    def advance(self, minutes: float = 60, new_calls: int = 50) -> list[str]:
+        """Moves the clock by ``minutes``; adds ``new_calls`` calls starting in (old, new now]."""
+        new_now = self._now.add(seconds=minutes * 60)
+        ids = self.store.advance(_to_ms(new_now), new_calls)
+        self._now = new_now
+        return ids
+
+    def edit_call(
+        self,
+        call_id: str,
+        *,
+        notes: str | None = None,
+        flagged: bool | None = None,
+        flag_notes: str | None = None,
+        completed_form_ids: list[str] | None = None,
+        work_time_in_seconds: float | None = None,
+        interactions: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """A late edit of one call (None = unchanged). Raises KeyError for an unknown id."""
+        call = self.store.find(call_id)
+        self.store.edit(
+            call,
+            notes=notes,
+            flagged=flagged,
+            flag_notes=flag_notes,
+            forms=completed_form_ids,
+            work=work_time_in_seconds,
+            interactions=interactions,
+        )
+
+    def edit_random(self, n: int) -> list[str]:
+        """Seeded late edits of ``n`` recent calls; returns their ids."""
+        return self.store.edit_random(n)

@@ -1,0 +1,100 @@
+"""Test-only driver: runs the real ``hostedsuite load`` and SIGKILLs itself at a chosen point.
+
+Kill points are hooked on the code paths themselves, not timed with sleeps:
+- ``extract``: after the third page was converted (dlt's extract is mid-way);
+- ``after_normalize``: extract and normalize done, nothing loaded (a pending package);
+- ``load``: after the first load job copied its file into DuckDB;
+- ``transforms``: when the transforms start building ``analytics.fct_calls``.
+
+Usage: python -m tests.pipeline.crash_driver <point> <cli args...>
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+import dlt
+from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
+from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+import pipelines.hostedsuite as source_module
+from pipelines import hostedsuite_pipeline as cli
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def kill_during_extract() -> None:
+    original = source_module.page_to_tables
+    calls = {"n": 0}
+
+    def page_then_die(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            die()
+        return original(*args, **kwargs)
+
+    source_module.page_to_tables = page_then_die  # type: ignore[assignment]
+
+
+def kill_after_normalize() -> None:
+    def extract_normalize_then_die(
+        pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], transform: Any = None
+    ) -> Any:
+        cli.finish_pending(pipeline)
+        pipeline.extract(source_module.hostedsuite(**source_kwargs))
+        pipeline.normalize(loader_file_format="parquet")
+        die()
+
+    cli.run_source = extract_normalize_then_die  # type: ignore[assignment]
+
+
+def kill_during_load() -> None:
+    original = DuckDbCopyJob.run
+
+    def run_then_die(self: DuckDbCopyJob) -> None:
+        original(self)
+        die()
+
+    DuckDbCopyJob.run = run_then_die  # type: ignore[method-assign]
+
+
+def kill_during_transforms() -> None:
+    original = DuckDbSqlClient.execute_sql
+
+    def execute_or_die(self: DuckDbSqlClient, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        if "fct_calls" in str(sql) and "CREATE" in str(sql).upper():
+            die()
+        return original(self, sql, *args, **kwargs)
+
+    DuckDbSqlClient.execute_sql = execute_or_die  # type: ignore[method-assign]
+
+
+def kill_in_second_backfill_batch() -> None:
+    original = cli.run_source
+    batches = {"n": 0}
+
+    def run_or_die(*args: Any, **kwargs: Any) -> Any:
+        batches["n"] += 1
+        if batches["n"] == 2:
+            kill_during_extract()
+        return original(*args, **kwargs)
+
+    cli.run_source = run_or_die  # type: ignore[assignment]
+
+
+POINTS = {
+    "second_backfill_batch": kill_in_second_backfill_batch,
+    "extract": kill_during_extract,
+    "after_normalize": kill_after_normalize,
+    "load": kill_during_load,
+    "transforms": kill_during_transforms,
+}
+
+if __name__ == "__main__":
+    POINTS[sys.argv[1]]()
+    sys.exit(cli.main(sys.argv[2:]))

@@ -1,0 +1,129 @@
+"""Bad records never stop good calls and are never silently dropped; bad config is one line."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from hostedsuite_emulator import EmulatorSettings
+
+from .warehouse import assert_matches_truth, rows
+
+# Our policy per kind: a call that cannot be placed in time or merged (no StartTime, no Id)
+# goes to the quarantine table only; a call with a bad field loads with ``dq_issues`` set (the
+# field nulled or its children empty) and, where a value had to be dropped, its raw record is
+# also quarantined. A negative duration is kept as sent, flagged.
+QUARANTINE_ONLY = {"unparseable_start", "missing_start", "null_id", "empty_id"}
+DROPPED_A_VALUE = {"string_duration", "interactions_wrong_type", "forms_wrong_type"}
+FLAGGED = {"negative_duration", *DROPPED_A_VALUE}
+
+
+def test_bad_records_are_quarantined_or_flagged_and_good_calls_load(loader_factory) -> None:
+    loader = loader_factory(calls=1200, seed=41, settings=EmulatorSettings(bad_records=22))
+    summary = loader.load(page_size=100)
+    truth = loader.emulator.truth()
+    kinds = {b["kind"] for b in truth.bad_records}
+    assert kinds >= QUARANTINE_ONLY | FLAGGED
+    flagged = {b["raw"]["Id"]: b["kind"] for b in truth.bad_records if b["kind"] in FLAGGED}
+    # Every valid call (incl. unknown fields, long strings, control characters) is exact.
+    assert_matches_truth(loader.duckdb_path, truth, ignore_ids=frozenset(flagged))
+    issues = dict(
+        rows(
+            loader.duckdb_path,
+            "SELECT id, dq_issues FROM hostedsuite.calls WHERE dq_issues IS NOT NULL",
+        )
+    )
+    assert set(flagged) <= set(issues), "a call with a bad field was dropped"
+    quarantined = rows(
+        loader.duckdb_path, "SELECT raw_record, reason FROM hostedsuite.calls_quarantine"
+    )
+    raw_texts = [r[0] for r in quarantined]
+    for bad in truth.bad_records:
+        if bad["kind"] in QUARANTINE_ONLY | DROPPED_A_VALUE:
+            marker = bad["raw"]["CallerNumber"]
+            assert sum(marker in text for text in raw_texts) == 1, (
+                f"{bad['kind']} not quarantined once"
+            )
+    assert all(reason for _, reason in quarantined)
+    assert summary.row_counts["calls_quarantine"] >= len(QUARANTINE_ONLY | DROPPED_A_VALUE)
+
+
+def test_unknown_new_fields_become_columns(loader_factory) -> None:
+    loader = loader_factory(calls=400, seed=42, settings=EmulatorSettings(bad_records=11))
+    loader.load()
+    truth = loader.emulator.truth()
+    extra = [b for b in truth.bad_records if b["kind"] == "unknown_field"]
+    assert extra
+    new_fields = [k for k in extra[0]["raw"] if k[0].isupper() and k not in ("Id", "StartTime")]
+    columns = {
+        r[0]
+        for r in rows(
+            loader.duckdb_path,
+            """
+        SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'hostedsuite' AND table_name = 'calls'""",
+        )
+    }
+    assert "sentiment_score" in columns or any(f.lower() in columns for f in new_fields)
+
+
+BAD_ARGS = {
+    "malformed-start": (["backfill", "--start", "2024-13-45", "--end", "2024-02-01"], "--start"),
+    "end-before-start": (["backfill", "--start", "2024-03-01", "--end", "2024-02-01"], "after"),
+    "unknown-option": (["load", "--frobnicate"], "unrecognized arguments"),
+    "unknown-command": (["frobnicate"], "invalid choice"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_ARGS.values(), ids=BAD_ARGS.keys())
+def test_bad_arguments_give_one_line_and_exit_2(loader_factory, case) -> None:
+    args, expected = case
+    loader = loader_factory(calls=10, seed=1)
+    result = loader.cli(*args)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and expected in errors[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_credential_is_one_line(loader_factory) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    env = loader.cli_env()
+    env.pop("SOURCES__HOSTEDSUITE__PASSWORD")
+    result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__PASSWORD": ""})
+    assert result.returncode == 2, result.stderr
+    assert "password" in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_duckdb_path_is_one_line(loader_factory, tmp_path) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    locked = tmp_path / "readonly"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    loader.duckdb_path = locked / "w.duckdb"
+    result = loader.cli("load")
+    assert result.returncode == 5 and "not writable" in result.stderr
+
+
+def test_duckdb_path_in_missing_folder_is_one_line(loader_factory, tmp_path) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    loader.duckdb_path = tmp_path / "no" / "such" / "w.duckdb"
+    result = loader.cli("load")
+    assert result.returncode == 5 and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_host_is_one_line(loader_factory) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    result = loader.cli(
+        "load",
+        env={
+            "SOURCES__HOSTEDSUITE__BASE_URL": "http://127.0.0.1:9",
+            "SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "2",
+        },
+    )
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr

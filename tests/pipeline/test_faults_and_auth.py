@@ -1,0 +1,61 @@
+"""Transport faults end exact; auth failures end with one clear line and no password anywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hostedsuite_emulator import Faults
+
+from .warehouse import assert_matches_truth
+
+
+def test_load_is_exact_under_503_429_resets_and_truncated_bodies(loader_factory) -> None:
+    faults = Faults(
+        error_rate=0.1, rate_limit_rate=0.03, reset_rate=0.05, truncate_rate=0.05, fault_seed=1
+    )
+    loader = loader_factory(calls=1500, seed=12, faults=faults)
+    loader.load(page_size=100, request_max_attempts=10)
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_scripted_fault_of_each_kind_is_retried(loader_factory) -> None:
+    loader = loader_factory(calls=400, seed=13)
+    loader.emulator.faults.script = ["500", "503", "429", "reset", "truncate"]
+    loader.load(page_size=100)
+    assert loader.emulator.faults.script == []
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def _all_text(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("status", [401, 400])
+def test_auth_failure_is_one_line_and_leaks_no_password(loader_factory, status: int) -> None:
+    loader = loader_factory(calls=50, seed=1)
+    loader.emulator.settings.auth_error_status = status
+    wrong = "Wr0ng-Pa55-échappé"
+    result = loader.cli(
+        "load",
+        "--until",
+        loader.emulator.now.isoformat(),
+        env={"SOURCES__HOSTEDSUITE__PASSWORD": wrong},
+    )
+    assert result.returncode == 3, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "credentials" in lines[0]
+    assert "Traceback" not in result.stderr
+    for text in (result.stdout, result.stderr):
+        assert wrong not in text
+    if loader.pipelines_dir.exists():
+        assert wrong.encode() not in _all_text(loader.pipelines_dir)
+
+
+def test_plain_http_to_a_remote_host_is_refused_before_any_request(loader_factory) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__BASE_URL": "http://calls.example.com"})
+    assert result.returncode == 2
+    assert "refusing plain http://" in result.stderr
+    assert loader.emulator.requests == []
