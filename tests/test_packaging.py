@@ -1,4 +1,4 @@
-"""The pins users rely on: pyproject's exact pins agree with the lock, and the known traps are avoided."""
+"""Pins users rely on: pyproject agrees with the lock, and the known traps are avoided."""
 
 from __future__ import annotations
 
