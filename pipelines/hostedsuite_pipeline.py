@@ -12,6 +12,7 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -130,11 +131,25 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
 
 
 def _check_writable(path: str) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise CliError(ExitCode.DESTINATION, f"DuckDB folder does not exist: {parent}")
-    if not os.access(parent, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
-        raise CliError(ExitCode.DESTINATION, f"DuckDB file is not writable: {path}")
+    """Fails early, in one line, when the warehouse file cannot be created or written.
+
+    Probing with a real file rather than ``os.access``: for root, access() says yes even on
+    read-only or virtual file systems.
+    """
+    target = Path(path).resolve()
+    if not target.parent.is_dir():
+        raise CliError(ExitCode.DESTINATION, f"DuckDB folder does not exist: {target.parent}")
+    try:
+        if target.exists():
+            with target.open("r+b"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-probe-"):
+                pass
+    except OSError as exc:
+        raise CliError(
+            ExitCode.DESTINATION, f"DuckDB file is not writable: {path} ({exc.strerror})"
+        ) from None
 
 
 @contextmanager
