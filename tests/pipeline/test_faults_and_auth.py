@@ -59,3 +59,28 @@ def test_plain_http_to_a_remote_host_is_refused_before_any_request(loader_factor
     assert result.returncode == 2
     assert "refusing plain http://" in result.stderr
     assert loader.emulator.requests == []
+
+
+def test_read_timeout_is_retried(loader_factory) -> None:
+    loader = loader_factory(calls=300, seed=14)
+    loader.emulator.faults.slow_seconds = 3.0
+    loader.emulator.faults.script = ["slow", "slow"]
+    loader.load(page_size=100, request_timeout=1.0)
+    assert loader.emulator.faults.script == []
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_final_failure_names_the_request_and_not_the_password(loader_factory) -> None:
+    loader = loader_factory(calls=200, seed=15, faults=Faults(error_rate=1.0))
+    result = loader.cli(
+        "load",
+        "--until",
+        loader.emulator.now.isoformat(),
+        env={"SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "3"},
+    )
+    assert result.returncode == 4, result.stderr
+    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1
+    assert "gave up after 3 attempts" in error[0] and "HTTP 50" in error[0]
+    assert "/api/" in error[0] or "calls" in error[0] or "centers" in error[0]
+    assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
