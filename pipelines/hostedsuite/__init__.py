@@ -329,8 +329,10 @@ def _emit(
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
             newest = batch_newest if newest is None else max(newest, batch_newest)
-            yield _to_table(item.interactions, INTERACTIONS_TABLE, hinted, merge_key="call_id")
-            yield _to_table(item.forms, FORMS_TABLE, hinted, merge_key="call_id")
+            for table, name in ((item.interactions, INTERACTIONS_TABLE), (item.forms, FORMS_TABLE)):
+                yield _to_table(
+                    table, name, hinted, primary_key=("call_id", "seq"), merge_key="call_id"
+                )
         if item.quarantine:
             yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, primary_key="record_hash")
     if newest is not None:
@@ -341,7 +343,7 @@ def _to_table(
     data: Any,
     table_name: str,
     hinted: set[str],
-    primary_key: str | None = None,
+    primary_key: str | tuple[str, ...] | None = None,
     merge_key: str | None = None,
 ) -> Any:
     """Routes ``data`` to ``table_name``; the table's hints go with its first item.

@@ -699,13 +699,16 @@ def _calls_table(kept: pa.StructArray, utc: pa.Array, local: pa.Array, zones: pa
             if pa.types.is_nested(values.type):
                 values = pa.array([_jsonable(v) for v in values.to_pylist()], pa.string())
             columns[snake_case(api_name)] = values
-    return _key_not_null(pa.table(columns), "id")
+    return _keys_not_null(pa.table(columns), "id")
 
 
-def _key_not_null(table: pa.Table, key: str) -> pa.Table:
-    """Declares the key column non-nullable, matching the primary/merge key's dlt hint."""
-    index = table.schema.get_field_index(key)
-    return table.cast(table.schema.set(index, table.schema.field(key).with_nullable(False)))
+def _keys_not_null(table: pa.Table, *keys: str) -> pa.Table:
+    """Declares key columns non-nullable, matching the primary/merge keys' dlt hints."""
+    schema = table.schema
+    for key in keys:
+        index = schema.get_field_index(key)
+        schema = schema.set(index, schema.field(key).with_nullable(False))
+    return table.cast(schema)
 
 
 def _dq_issues(kept: pa.StructArray) -> pa.Array:
@@ -734,15 +737,21 @@ def _child_positions(lists: pa.ListArray) -> tuple[pa.Array, np.ndarray, np.ndar
 
 
 def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Table:
+    """Child rows plus one tombstone per call (``seq`` -1, never stored).
+
+    ``(call_id, seq)`` is the child tables' primary key: a load job that dlt re-runs after a
+    crash copies its file into staging twice, and the merge de-duplicates on that key.
+    """
     real = pa.table({**children, TOMBSTONE_COLUMN: pa.nulls(len(children["call_id"]), pa.bool_())})
+    tombstone_columns = {
+        name: pa.nulls(len(call_ids), column.type) for name, column in children.items()
+    }
+    tombstone_columns["call_id"] = call_ids
+    tombstone_columns["seq"] = pa.array(np.full(len(call_ids), -1, dtype=np.int64))
     tombstones = pa.table(
-        {
-            name: (call_ids if name == "call_id" else pa.nulls(len(call_ids), column.type))
-            for name, column in children.items()
-        }
-        | {TOMBSTONE_COLUMN: pa.array([True] * len(call_ids), pa.bool_())}
+        tombstone_columns | {TOMBSTONE_COLUMN: pa.array(np.ones(len(call_ids), dtype=bool))}
     )
-    return _key_not_null(pa.concat_tables([tombstones, real]), "call_id")
+    return _keys_not_null(pa.concat_tables([tombstones, real]), "call_id", "seq")
 
 
 def _interactions_table(kept: pa.StructArray, zones: pa.Array) -> pa.Table:
@@ -763,8 +772,12 @@ def _interactions_table(kept: pa.StructArray, zones: pa.Array) -> pa.Table:
 
 def _forms_table(kept: pa.StructArray) -> pa.Table:
     ids = kept.field("Id")
-    values, parents, _ = _child_positions(kept.field("CompletedFormIds"))
-    children = {"call_id": ids.take(pa.array(parents, pa.int64())), "form_id": values}
+    values, parents, seq = _child_positions(kept.field("CompletedFormIds"))
+    children = {
+        "call_id": ids.take(pa.array(parents, pa.int64())),
+        "seq": pa.array(seq, pa.int64()),
+        "form_id": values,
+    }
     return _with_tombstones(children, ids)
 
 

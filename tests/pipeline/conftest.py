@@ -14,7 +14,12 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import Emulator
-from pipelines.hostedsuite_pipeline import RunSummary, make_pipeline, run_source
+from pipelines.hostedsuite_pipeline import (
+    RunSummary,
+    make_pipeline,
+    run_source,
+    run_transforms_step,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,10 +52,11 @@ class Loader:
     duckdb_path: Path
     pipelines_dir: Path
 
-    def load(self, **overrides: Any) -> RunSummary:
+    def load(self, transform: bool = False, **overrides: Any) -> RunSummary:
+        """One in-process run; ``transform`` also rebuilds the analytics schema."""
         pipeline = make_pipeline(str(self.duckdb_path), str(self.pipelines_dir))
         kwargs = source_kwargs(self.emulator, **overrides)
-        return run_source(pipeline, kwargs)
+        return run_source(pipeline, kwargs, run_transforms_step if transform else None)
 
     def cli_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         """The emulator's account as environment variables, as a scheduler would set them."""

@@ -46,8 +46,8 @@ def kill_after_normalize() -> None:
         pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], transform: Any = None
     ) -> Any:
         cli.finish_pending(pipeline)
-        pipeline.extract(source_module.hostedsuite(**source_kwargs))
-        pipeline.normalize(loader_file_format="parquet")
+        pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format="parquet")
+        pipeline.normalize()
         die()
 
     cli.run_source = extract_normalize_then_die  # type: ignore[assignment]

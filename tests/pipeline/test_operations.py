@@ -1,0 +1,206 @@
+"""Backfills, overlapping runs, the analyst's open DuckDB file, and the completeness check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pendulum
+import pytest
+
+from hostedsuite_emulator import EmulatorSettings
+from pipelines.hostedsuite_pipeline import cursor_state, make_pipeline
+
+from .conftest import ROOT
+from .warehouse import assert_matches_truth, rows
+
+START, END = pendulum.datetime(2024, 3, 5), pendulum.datetime(2024, 4, 2)
+
+BACKFILL_SWITCHES: dict[str, dict[str, Any]] = {
+    "local-exclusive": {},
+    "utc-inclusive": {"window_zone": "UTC", "end_inclusive": True},
+    "server-zone-iana-capped": {
+        "window_zone": "America/New_York",
+        "tz_style": "iana",
+        "max_page_size": 60,
+        "page_base": 1,
+    },
+}
+
+
+@pytest.mark.parametrize("switches", BACKFILL_SWITCHES.values(), ids=BACKFILL_SWITCHES.keys())
+def test_concurrent_backfill_equals_truth_and_leaves_cursor(loader_factory, switches) -> None:
+    loader = loader_factory(calls=2000, seed=31, settings=EmulatorSettings(**switches))
+    loader.load(until=START.to_iso8601_string())  # an incremental run sets the cursor first
+    cursor_before = dict(
+        cursor_state(make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir)))
+    )
+    result = loader.cli(
+        "backfill",
+        "--start",
+        "2024-03-05",
+        "--end",
+        "2024-04-02",
+        "--workers",
+        "3",
+        "--window-hours",
+        "30",
+        "--no-transform",
+    )
+    assert result.returncode == 0, result.stderr
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth(), end=END)
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    after = cursor_state(pipeline)
+    assert after["complete_through"] == cursor_before["complete_through"]
+    assert "windows" in result.stdout
+
+
+def test_backfill_over_loaded_days_changes_only_edits(loader_factory) -> None:
+    loader = loader_factory(calls=1000, seed=32)
+    loader.load()
+    loader.emulator.edit_random(15)
+    result = loader.cli(
+        "backfill", "--start", "2024-03-01", "--end", "2024-05-01", "--no-transform"
+    )
+    assert result.returncode == 0, result.stderr
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
+    loader = loader_factory(calls=1500, seed=33)
+    args = [
+        "backfill",
+        "--start",
+        "2024-03-01",
+        "--end",
+        "2024-04-10",
+        "--workers",
+        "1",
+        "--window-hours",
+        "24",
+        "--no-transform",
+    ]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.pipeline.crash_driver",
+        "second_backfill_batch",
+        *args,
+        *loader.cli_paths(),
+    ]
+    crashed = subprocess.run(
+        command,
+        cwd=ROOT,
+        env=loader.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert crashed.returncode == -9, crashed.stderr
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    done_before = sum(len(v) for v in cursor_state(pipeline).get("backfills", {}).values())
+    assert done_before == 4, "the first batch (4 windows) should have been committed"
+    rerun = loader.cli(*args)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "already loaded" in rerun.stderr
+    assert_matches_truth(
+        loader.duckdb_path, loader.emulator.truth(), end=pendulum.datetime(2024, 4, 10)
+    )
+
+
+def test_two_runs_never_overlap(loader_factory) -> None:
+    loader = loader_factory(calls=1500, seed=34)
+    loader.emulator.faults.latency_ms = 150
+    until = loader.emulator.now.isoformat()
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.hostedsuite_pipeline",
+            "load",
+            "--until",
+            until,
+            "--no-transform",
+            *loader.cli_paths(),
+        ],
+        cwd=ROOT,
+        env=loader.cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not loader.emulator.requests and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the first run is extracting, i.e. holds the lock
+    assert loader.emulator.requests, "the first run never started"
+    second = loader.cli("load", "--until", until, "--no-transform")
+    assert second.returncode == 75
+    assert "another run" in second.stderr
+    _, first_err = first.communicate(timeout=300)
+    assert first.returncode == 0, first_err
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_analyst_holding_the_file_gets_a_clear_wait_then_failure(loader_factory) -> None:
+    loader = loader_factory(calls=300, seed=35)
+    assert loader.cli("load", "--until", loader.emulator.now.isoformat()).returncode == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); time.sleep(120)",
+            str(loader.duckdb_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        loader.emulator.advance(minutes=30, new_calls=10)
+        blocked = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--db-wait", "1")
+        assert blocked.returncode == 5, blocked.stderr
+        assert "in use by another process" in blocked.stderr and "Traceback" not in blocked.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    rerun = loader.cli("load", "--until", loader.emulator.now.isoformat())
+    assert rerun.returncode == 0, rerun.stderr
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_verify_reports_clean_range_and_finds_a_deleted_day(loader_factory) -> None:
+    loader = loader_factory(calls=1500, seed=36)
+    assert loader.cli("load", "--until", loader.emulator.now.isoformat()).returncode == 0
+    clean = loader.cli("verify", "--start", "2024-03-05", "--end", "2024-03-20")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "0 differ" in clean.stdout
+    health = rows(
+        loader.duckdb_path,
+        "SELECT verified_complete_through, days_with_differences FROM analytics.load_health",
+    )
+    assert health == [(pendulum.date(2024, 3, 20), 0)]
+
+    import duckdb
+
+    with duckdb.connect(str(loader.duckdb_path)) as conn:
+        center = conn.execute(
+            "SELECT center_id FROM hostedsuite.calls WHERE start_time_local::DATE"
+            " = '2024-03-12' LIMIT 1"
+        ).fetchone()[0]
+        conn.execute(
+            "DELETE FROM hostedsuite.calls WHERE center_id = ? AND "
+            "start_time_local::DATE = '2024-03-12'",
+            [center],
+        )
+    dirty = loader.cli("verify", "--start", "2024-03-05", "--end", "2024-03-20")
+    assert dirty.returncode == 6
+    assert f"{center} 2024-03-12" in dirty.stdout
+    health = rows(
+        loader.duckdb_path,
+        "SELECT verified_complete_through, days_with_differences FROM analytics.load_health",
+    )
+    assert health == [(pendulum.date(2024, 3, 11), 1)]

@@ -1,0 +1,38 @@
+"""Fixtures: a real DuckDB file per test holding the hand-built raw schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from .raw_fixture import build_raw
+
+
+@pytest.fixture
+def raw_db(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    build_raw(conn)
+    yield conn
+    conn.close()
+
+
+def normalise(value: Any) -> Any:
+    """Floats rounded to 6 places so hand-written fractions compare; other values as they are."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, datetime | date | str | int | bool) or value is None:
+        return value
+    return value
+
+
+def fetch(conn: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(normalise(v) for v in row) for row in conn.execute(sql).fetchall()]
+
+
+def expect(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [tuple(normalise(v) for v in row) for row in rows]

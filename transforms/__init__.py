@@ -1,0 +1,26 @@
+"""Analyst SQL transform layer: raw HostedSuite tables -> ``staging`` -> ``intermediate`` ->
+``analytics`` marts, plus data-quality checks. See ``transforms/README.md`` for the data
+dictionary and ``runner.py`` for why this is a small ordered runner rather than dbt.
+"""
+
+from .runner import (
+    CheckOutcome,
+    DuckDBExecutor,
+    SqlExecutor,
+    TransformCheckError,
+    TransformResult,
+    format_summary,
+    run_transforms,
+)
+from .settings import MetricSettings
+
+__all__ = [
+    "CheckOutcome",
+    "DuckDBExecutor",
+    "MetricSettings",
+    "SqlExecutor",
+    "TransformCheckError",
+    "TransformResult",
+    "format_summary",
+    "run_transforms",
+]

@@ -1,0 +1,22 @@
+-- check: hold_reconciles
+-- table: fct_calls
+-- severity: warn
+-- The holds derived from the interactions (Hold ... Retrieved/Hangup/transfer) against the
+-- vendor's HoldCount and HoldTimeInSeconds: the count must match and the length within 1 s.
+-- Only calls with interactions are compared: without events there is nothing to derive from.
+
+select
+    'fct_calls' as table_name,
+    call_id as record_key,
+    call_id,
+    'hold_count=' || coalesce(hold_count, 0) || ', hold_seconds=' || coalesce(hold_seconds, 0)
+    || ' but interactions give ' || derived_hold_count || ' holds, '
+    || derived_hold_seconds || ' s' as details
+
+from analytics.fct_calls
+where
+    interaction_count > 0
+    and (
+        coalesce(hold_count, 0) <> derived_hold_count
+        or abs(coalesce(hold_seconds, 0) - derived_hold_seconds) > 1
+    )

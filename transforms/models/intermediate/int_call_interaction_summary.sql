@@ -1,0 +1,58 @@
+-- grain: one row per call that has at least one interaction
+-- What the event list says about a call: transfer attempts and their outcome, and the holds
+-- derived from the events, to set beside the vendor's HoldCount / HoldTimeInSeconds.
+
+with
+
+interactions as (
+
+    select call_id, lower(interaction_type) as event
+    from staging.stg_call_interactions
+
+),
+
+hold_segments as (
+
+    select * from intermediate.int_hold_segments
+
+),
+
+events_per_call as (
+
+    select
+        call_id,
+        count(*) as interaction_count,
+        count_if(event = 'transferattempt') as transfer_attempts,
+        count_if(event = 'transfercompleted') as transfers_completed,
+        count_if(event = 'transferstopped') as transfers_stopped
+
+    from interactions
+    group by call_id
+
+),
+
+holds_per_call as (
+
+    select
+        call_id,
+        count(*) as derived_hold_count,
+        sum(hold_seconds) as derived_hold_seconds
+
+    from hold_segments
+    group by call_id
+
+),
+
+final as (
+
+    select
+        events_per_call.*,
+        coalesce(holds_per_call.derived_hold_count, 0) as derived_hold_count,
+        coalesce(holds_per_call.derived_hold_seconds, 0) as derived_hold_seconds
+
+    from events_per_call
+    left join holds_per_call on events_per_call.call_id = holds_per_call.call_id
+
+)
+
+select * from final

@@ -1,0 +1,95 @@
+-- grain: one row per hold segment (call_id, hold_seq)
+-- Materialised as a table: fct_hold_segments and the per-call summary both read it, and
+-- deriving it scans every interaction.
+-- A segment starts at a Hold event and ends at the next Retrieved, Hangup or transfer event. A
+-- second Hold before that end is the same segment (the caller was already on hold). A hold that
+-- never ends is closed at the call's end (StartTime + DurationInSeconds) and says so in ended_by.
+
+with
+
+events as (
+
+    select call_id, seq, interaction_type, lower(interaction_type) as event, started_at_utc
+    from staging.stg_call_interactions
+
+),
+
+calls as (
+
+    -- needed only to close a hold that never ended (see int_interaction_offsets on duplicates)
+    select call_id, start_time_utc, duration_seconds from staging.stg_calls
+
+),
+
+with_end as (
+
+    select
+        call_id,
+        seq,
+        interaction_type,
+        event,
+        started_at_utc,
+        -- the first hold-ending event after this one; a window, not a correlated subquery
+        min(
+            case
+                when event in (
+                    'retrieved', 'hangup', 'transferattempt', 'transfercompleted',
+                    'transferstopped'
+                ) then seq
+            end
+        ) over (
+            partition by call_id order by seq rows between 1 following and unbounded following
+        ) as end_seq
+
+    from events
+
+),
+
+segments as (
+
+    select
+        call_id,
+        end_seq,
+        min(seq) as start_seq,
+        arg_min(started_at_utc, seq) as hold_started_at_utc
+
+    from with_end
+    where event = 'hold'
+    group by call_id, end_seq
+
+),
+
+bounded as (
+
+    select
+        segments.call_id,
+        row_number() over (partition by segments.call_id order by segments.start_seq) as hold_seq,
+        segments.start_seq as start_interaction_seq,
+        segments.end_seq as end_interaction_seq,
+        segments.hold_started_at_utc,
+        coalesce(
+            ends.started_at_utc,
+            calls.start_time_utc + to_microseconds(
+                cast(round(coalesce(calls.duration_seconds, 0) * 1e6) as bigint)
+            )
+        ) as hold_ended_at_utc,
+        coalesce(ends.interaction_type, 'CallEnd') as ended_by
+
+    from segments
+    left join with_end as ends
+        on segments.call_id = ends.call_id and segments.end_seq = ends.seq
+    left join calls on segments.call_id = calls.call_id
+
+),
+
+final as (
+
+    select
+        *,
+        epoch(hold_ended_at_utc) - epoch(hold_started_at_utc) as hold_seconds
+
+    from bounded
+
+)
+
+select * from final

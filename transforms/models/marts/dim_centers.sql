@@ -1,0 +1,11 @@
+-- grain: one row per center
+
+with
+
+centers as (
+
+    select * from staging.stg_centers
+
+)
+
+select * from centers

@@ -1,0 +1,53 @@
+-- grain: one row per agent × center_id × local_date
+-- Answered calls attributed to an agent (AnsweredBy). Calls answered by the talk-time fallback
+-- have no agent and are left out here (they still count in fct_call_metrics_daily).
+
+with
+
+calls as (
+
+    select * from analytics.fct_calls
+    where is_answered and agent is not null
+
+),
+
+aggregated as (
+
+    select
+        agent,
+        center_id,
+        local_date,
+        count(*) as calls_handled,
+        sum(coalesce(talk_seconds, 0)) as talk_seconds_total,
+        sum(coalesce(hold_seconds, 0)) as hold_seconds_total,
+        sum(coalesce(work_seconds, 0)) as work_seconds_total,
+        sum(handle_time_seconds) as handle_seconds_total,
+        count_if(is_held) as calls_held,
+        count_if(is_transferred) as calls_transferred
+
+    from calls
+    group by agent, center_id, local_date
+
+),
+
+final as (
+
+    select
+        agent,
+        center_id,
+        local_date,
+        calls_handled,
+        talk_seconds_total,
+        hold_seconds_total,
+        work_seconds_total,
+        handle_seconds_total,
+        handle_seconds_total / calls_handled as avg_handle_time_seconds,
+        calls_held,
+        100.0 * calls_held / calls_handled as hold_rate_pct,
+        calls_transferred
+
+    from aggregated
+
+)
+
+select * from final

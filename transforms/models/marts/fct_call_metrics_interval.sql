@@ -1,0 +1,106 @@
+-- grain: one row per center_id × interval_start_local × direction
+-- Intervals are the center's local wall time floored to interval_minutes (int_call_flags), so a
+-- DST change day simply has fewer (spring) or merged (fall) local intervals, never shifted ones.
+-- Same measures as fct_call_metrics_daily over each group. Totals are 0 when nothing qualifies; a ratio whose
+-- denominator is 0 is NULL; "incoming only" measures are NULL on other directions.
+-- Keep the measure list in step with fct_call_metrics_daily.
+
+with
+
+calls as (
+
+    select * from analytics.fct_calls
+
+),
+
+settings as (
+
+    select * from intermediate.int_settings
+
+),
+
+aggregated as (
+
+    select
+        center_id,
+        interval_start_local,
+        direction,
+        bool_and(is_incoming) as is_incoming,
+        count(*) as calls_offered,
+        count_if(is_answered) as calls_answered,
+        count_if(is_abandoned) as calls_abandoned,
+        count_if(is_short_abandon) as calls_short_abandoned,
+        count_if(is_within_service_level) as calls_within_service_level,
+        sum(speed_of_answer_seconds) as speed_of_answer_total,
+        coalesce(sum(handle_time_seconds), 0) as handle_seconds_total,
+        coalesce(sum(coalesce(talk_seconds, 0)) filter (where is_answered), 0)
+            as talk_seconds_total,
+        count_if(is_answered and is_held) as calls_held,
+        -- answered calls only: calls_held (the divisor) are answered calls
+        coalesce(sum(coalesce(hold_seconds, 0)) filter (where is_answered), 0)
+            as hold_seconds_total,
+        max(coalesce(hold_seconds, 0)) filter (where is_answered) as max_hold_seconds,
+        count_if(is_transferred) as calls_transferred,
+        count_if(is_flagged) as calls_flagged,
+        sum(forms_completed) as forms_completed,
+        count_if(is_repeat_call) as calls_repeated
+
+    from calls
+    group by center_id, interval_start_local, direction
+
+),
+
+final as (
+
+    select
+        aggregated.center_id,
+        aggregated.interval_start_local,
+        aggregated.direction,
+        cast(aggregated.interval_start_local as date) as local_date,
+        settings.interval_minutes,
+        aggregated.calls_offered,
+        aggregated.calls_answered,
+        aggregated.calls_abandoned,
+        aggregated.calls_short_abandoned,
+        aggregated.calls_within_service_level,
+        case
+            when aggregated.is_incoming then
+                100.0 * aggregated.calls_within_service_level / nullif(
+                    case settings.service_level_formula
+                        when 'answered_and_abandoned'
+                            then aggregated.calls_answered + aggregated.calls_abandoned
+                        when 'offered' then aggregated.calls_offered
+                        when 'answered' then aggregated.calls_answered
+                    end,
+                    0
+                )
+        end as service_level_pct,
+        case
+            when aggregated.is_incoming
+                then aggregated.speed_of_answer_total / nullif(aggregated.calls_answered, 0)
+        end as avg_speed_of_answer_seconds,
+        aggregated.handle_seconds_total,
+        aggregated.handle_seconds_total / nullif(aggregated.calls_answered, 0)
+            as avg_handle_time_seconds,
+        aggregated.talk_seconds_total,
+        aggregated.talk_seconds_total / nullif(aggregated.calls_answered, 0) as avg_talk_seconds,
+        aggregated.calls_held,
+        100.0 * aggregated.calls_held / nullif(aggregated.calls_answered, 0) as hold_rate_pct,
+        aggregated.hold_seconds_total,
+        aggregated.hold_seconds_total / nullif(aggregated.calls_held, 0) as avg_hold_seconds,
+        aggregated.max_hold_seconds,
+        aggregated.calls_transferred,
+        100.0 * aggregated.calls_transferred / nullif(aggregated.calls_answered, 0)
+            as transfer_rate_pct,
+        aggregated.calls_flagged,
+        aggregated.forms_completed,
+        aggregated.calls_repeated,
+        100.0 * aggregated.calls_repeated / nullif(aggregated.calls_answered, 0)
+            as repeat_call_rate_pct
+
+    from aggregated
+    cross join settings
+
+)
+
+select * from final
