@@ -41,7 +41,7 @@ fmt: $(STAMP) ## Auto-format and fix lint
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/hostedsuite.duckdb, build metrics, print a summary
+demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.duckdb, build metrics, print a summary
 	$(BIN)/hostedsuite demo $(ARGS)
 
 load: $(STAMP) ## Incremental load with the configured account (.dlt/config.toml + secrets.toml)

@@ -56,6 +56,7 @@ from pipelines.hostedsuite.settings import (
 PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
 DEFAULT_PIPELINES_DIR = "var/pipelines"
+DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
 # A backfill loads (and commits) this many windows per worker at a time.
 BACKFILL_BATCH_PER_WORKER = 4
 
@@ -117,11 +118,20 @@ class RunSummary:
 def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pipeline:
     """The pipeline. DuckDB by default; any dlt destination via ``DESTINATION_NAME`` config."""
     destination: Any
+    duckdb_path = duckdb_path or configured_duckdb_file()
     if duckdb_path:
         _check_writable(duckdb_path)
+        if Path(duckdb_path).stem == DATASET_NAME:
+            # DuckDB names the catalog after the file; a catalog named like the dataset makes
+            # DuckDB's binder resolve "hostedsuite.calls" ambiguously and dlt's merge fails.
+            raise CliError(
+                ExitCode.BAD_CONFIG,
+                f"name the DuckDB file something other than {DATASET_NAME}.duckdb "
+                f"(e.g. {DEFAULT_DUCKDB_FILE})",
+            )
         destination = dlt.destinations.duckdb(credentials=duckdb_path)
     else:
-        destination = os.environ.get("DESTINATION_NAME", "duckdb")
+        destination = os.environ["DESTINATION_NAME"]
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=destination,
@@ -217,12 +227,15 @@ def exclusive_run(pipeline: dlt.Pipeline, args: argparse.Namespace) -> Iterator[
 
 def duckdb_file(args: argparse.Namespace) -> str | None:
     """The DuckDB file this run writes, if the destination is DuckDB."""
-    if args.duckdb:
-        return str(args.duckdb)
+    return str(args.duckdb) if args.duckdb else configured_duckdb_file()
+
+
+def configured_duckdb_file() -> str | None:
+    """dlt's ``destination.duckdb.credentials``, or our default; None for other destinations."""
     if os.environ.get("DESTINATION_NAME", "duckdb") != "duckdb":
         return None
     configured = dlt.config.get("destination.duckdb.credentials", str)
-    return configured or f"{PIPELINE_NAME}.duckdb"
+    return configured or DEFAULT_DUCKDB_FILE
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> bool:
@@ -400,8 +413,8 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    duckdb_path = workdir / "hostedsuite.duckdb"
-    for stale in (duckdb_path, workdir / "hostedsuite.duckdb.wal"):
+    duckdb_path = workdir / DEFAULT_DUCKDB_FILE
+    for stale in (duckdb_path, workdir / f"{DEFAULT_DUCKDB_FILE}.wal"):
         stale.unlink(missing_ok=True)
     pipelines_dir = workdir / "pipelines"
     if pipelines_dir.exists():
@@ -426,7 +439,39 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
             },
             run_transforms_step,
         )
+        summary.transform_lines += metrics_summary(pipeline)
     return [*summary.lines(), f"warehouse: {duckdb_path}  (open with: duckdb {duckdb_path})"]
+
+
+METRICS_SUMMARY_SQL = """
+    select
+        centers.center_name,
+        count(*) filter (where calls.direction = 'Incoming') as incoming_calls,
+        100.0 * count_if(calls.is_within_service_level)
+            / nullif(count_if(calls.is_answered or calls.is_abandoned)
+                     filter (where calls.direction = 'Incoming'), 0) as service_level_pct,
+        avg(calls.speed_of_answer_seconds) as asa_seconds,
+        avg(calls.handle_time_seconds) filter (where calls.is_answered) as aht_seconds
+    from analytics.fct_calls as calls
+    join analytics.dim_centers as centers using (center_id)
+    group by centers.center_name
+    order by centers.center_name
+"""
+
+
+def metrics_summary(pipeline: dlt.Pipeline) -> list[str]:
+    """Service level, ASA and AHT per center over the loaded period (incoming calls)."""
+    with pipeline.sql_client() as sql:
+        rows = sql.execute_sql(METRICS_SUMMARY_SQL) or []
+    lines = [f"{'center':<28} {'incoming':>9} {'SL %':>6} {'ASA s':>7} {'AHT s':>7}"]
+    for name, incoming, service_level, asa, aht in rows:
+        figures = f"{_num(service_level):>6} {_num(asa):>7} {_num(aht):>7}"
+        lines.append(f"{name or '-':<28} {incoming:>9,} {figures}")
+    return lines
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _cli_instant(value: str | None, name: str) -> pendulum.DateTime:
@@ -545,7 +590,22 @@ def describe_failure(exc: BaseException) -> tuple[ExitCode, str]:
             if isinstance(nested, BaseException)
             else (current.__cause__ or current.__context__)
         )
-    return ExitCode.FAILED, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    root = _innermost(exc)
+    text = str(root).strip().splitlines()
+    return ExitCode.FAILED, f"{type(root).__name__}: {text[0] if text else ''}"
+
+
+def _innermost(exc: BaseException) -> BaseException:
+    """The original error under dlt's step wrappers (PipelineStepFailed.exception, causes)."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        nested = getattr(exc, "exception", None)
+        following = nested if isinstance(nested, BaseException) else exc.__cause__
+        if following is None:
+            break
+        exc = following
+    return exc
 
 
 def _config_message(exc: ConfigurationException) -> str:
