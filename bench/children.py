@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -116,8 +117,8 @@ def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     zones = CenterDirectory(client, "UTC").all_zones()
     windows = split_windows(
-        pendulum.parse(source["start_date"]),
-        pendulum.parse(source["until"]),
+        pendulum.instance(datetime.fromisoformat(source["start_date"]), tz="UTC"),
+        pendulum.instance(datetime.fromisoformat(source["until"]), tz="UTC"),
         source["window_hours"],
     )
     query = CallsQuery(source["page_size"])
@@ -149,7 +150,8 @@ def naive_dlt(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     info = pipeline.run(calls())
     info.raise_on_failed_jobs()
-    counts = pipeline.last_trace.last_normalize_info.row_counts
+    trace = pipeline.last_trace
+    counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     return {"seconds": time.perf_counter() - started, "calls": counts.get("calls", 0)}
 
 

@@ -28,6 +28,7 @@ from hostedsuite_emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+DATA_START = "2024-03-01"  # every emulator here is built with this start (its default)
 
 
 @dataclass
@@ -82,12 +83,9 @@ def run_child(
 
 def source_options(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
     creds = emulator.credentials
-    start = (
-        pendulum.instance(emulator.start).start_of("day") if hasattr(emulator, "start") else None
-    )
     source = {
         **creds,
-        "start_date": (start or pendulum.datetime(2024, 3, 1)).to_iso8601_string(),
+        "start_date": DATA_START,
         "until": pendulum.instance(emulator.now).to_iso8601_string(),
         "page_size": 1000,
         "window_hours": 168,
@@ -170,7 +168,7 @@ def main() -> None:
     started = time.perf_counter()
 
     print("generating 100k calls ...", file=sys.stderr)
-    with Emulator(calls=100_000, seed=1) as emulator:
+    with Emulator(calls=100_000, seed=1, start=DATA_START) as emulator:
         n = len(emulator.truth().calls)
         rows["ours"] = measure(
             Row("our full load, 100k calls, pages of 1,000", n),
@@ -210,7 +208,7 @@ def main() -> None:
         )
 
     print("generating 20k calls ...", file=sys.stderr)
-    with Emulator(calls=20_000, seed=2) as emulator:
+    with Emulator(calls=20_000, seed=2, start=DATA_START) as emulator:
         n = len(emulator.truth().calls)
         rows["ours20"] = measure(
             Row("our full load, 20k calls", n),
@@ -229,7 +227,7 @@ def main() -> None:
 
     if not args.skip_1m:
         print("generating 1M calls ...", file=sys.stderr)
-        with Emulator(calls=1_000_000, seed=3) as emulator:
+        with Emulator(calls=1_000_000, seed=3, start=DATA_START) as emulator:
             n = len(emulator.truth().calls)
             keep = Path(tempfile.mkdtemp(prefix="hs-bench-1m-")) / "big.duckdb"
             rows["ours1m"] = measure(

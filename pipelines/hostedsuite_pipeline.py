@@ -57,6 +57,7 @@ PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
 DEFAULT_PIPELINES_DIR = "var/pipelines"
 DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
+DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 # A backfill loads (and commits) this many windows per worker at a time.
 BACKFILL_BATCH_PER_WORKER = 4
 
@@ -422,10 +423,9 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
 
         shutil.rmtree(pipelines_dir)
     logger.info("starting the HostedSuite emulator with %d calls (seed %d)", args.calls, args.seed)
-    with Emulator(calls=args.calls, seed=args.seed) as emulator:
+    with Emulator(calls=args.calls, seed=args.seed, start=DEMO_DATA_START) as emulator:
         logger.info("emulator at %s; loading into %s", emulator.url, duckdb_path)
         creds = emulator.credentials
-        first_call = min(c["start_time"] for c in emulator.truth().calls)
         pipeline = make_pipeline(str(duckdb_path), str(pipelines_dir))
         summary = run_source(
             pipeline,
@@ -434,7 +434,7 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
                 "customer_name": creds["customer_name"],
                 "user_name": creds["user_name"],
                 "password": creds["password"],
-                "start_date": pendulum.instance(first_call).start_of("day").to_iso8601_string(),
+                "start_date": DEMO_DATA_START,
                 "until": pendulum.instance(emulator.now).to_iso8601_string(),
             },
             run_transforms_step,

@@ -20,7 +20,7 @@ import dlt
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
-import pipelines.hostedsuite as source_module
+import pipelines.hostedsuite as source_module  # patched: the name the source calls
 from pipelines import hostedsuite_pipeline as cli
 
 
@@ -29,7 +29,7 @@ def die() -> None:
 
 
 def kill_during_extract() -> None:
-    original = source_module.page_to_tables
+    original = source_module.page_to_tables  # type: ignore[attr-defined]
     calls = {"n": 0}
 
     def page_then_die(*args: Any, **kwargs: Any) -> Any:
@@ -38,7 +38,7 @@ def kill_during_extract() -> None:
             die()
         return original(*args, **kwargs)
 
-    source_module.page_to_tables = page_then_die  # type: ignore[assignment]
+    source_module.page_to_tables = page_then_die  # type: ignore[attr-defined]
 
 
 def kill_after_normalize() -> None:
@@ -50,7 +50,7 @@ def kill_after_normalize() -> None:
         pipeline.normalize()
         die()
 
-    cli.run_source = extract_normalize_then_die  # type: ignore[assignment]
+    cli.run_source = extract_normalize_then_die
 
 
 def kill_during_load() -> None:
@@ -84,7 +84,7 @@ def kill_in_second_backfill_batch() -> None:
             kill_during_extract()
         return original(*args, **kwargs)
 
-    cli.run_source = run_or_die  # type: ignore[assignment]
+    cli.run_source = run_or_die
 
 
 POINTS = {

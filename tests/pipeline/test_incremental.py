@@ -11,7 +11,7 @@ from .warehouse import assert_matches_truth, form_ids, interactions, rows
 
 
 def _count(loader, table: str) -> int:
-    return rows(loader.duckdb_path, f"SELECT count(*) FROM hostedsuite.{table}")[0][0]
+    return int(rows(loader.duckdb_path, f"SELECT count(*) FROM hostedsuite.{table}")[0][0])
 
 
 def test_second_run_with_nothing_new_changes_nothing(loader_factory) -> None:

@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+import duckdb
 import pendulum
 import pytest
 
@@ -184,13 +185,12 @@ def test_verify_reports_clean_range_and_finds_a_deleted_day(loader_factory) -> N
     )
     assert health == [(pendulum.date(2024, 3, 20), 0)]
 
-    import duckdb
-
+    center = rows(
+        loader.duckdb_path,
+        "SELECT center_id FROM hostedsuite.calls "
+        "WHERE start_time_local::DATE = '2024-03-12' LIMIT 1",
+    )[0][0]
     with duckdb.connect(str(loader.duckdb_path)) as conn:
-        center = conn.execute(
-            "SELECT center_id FROM hostedsuite.calls WHERE start_time_local::DATE"
-            " = '2024-03-12' LIMIT 1"
-        ).fetchone()[0]
         conn.execute(
             "DELETE FROM hostedsuite.calls WHERE center_id = ? AND "
             "start_time_local::DATE = '2024-03-12'",

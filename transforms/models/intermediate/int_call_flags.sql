@@ -2,6 +2,8 @@
 -- Every per-call definition of call-metrics.md in one place, so the daily, interval and agent
 -- marts aggregate the same flags and cannot drift apart. Thresholds come from int_settings.
 -- Durations the API left NULL count as 0 in formulas (fct_calls still shows the NULL).
+-- Free text (Notes, CallerName, Server, ...) stays in the raw table: fct_calls is rebuilt on every
+-- load and every extra wide column costs refresh time; join hostedsuite.calls on id for it.
 
 with
 
@@ -58,7 +60,6 @@ flagged as (
         base.direction,
         base.agent,
         base.caller_number,
-        base.caller_name,
         base.start_time_utc,
         base.start_time_local,
         cast(base.start_time_local as date) as local_date,
@@ -100,7 +101,6 @@ flagged as (
         case when base.hold_count > 0 then base.hold_s / base.hold_count end
             as avg_hold_per_hold_seconds,
         coalesce(forms.forms_completed, 0) as forms_completed,
-        base.transfer_to_name,
         base.transfer_to_number,
         coalesce(interaction_summary.interaction_count, 0) as interaction_count,
         coalesce(interaction_summary.transfer_attempts, 0) as transfer_attempts,
@@ -108,9 +108,7 @@ flagged as (
         coalesce(interaction_summary.transfers_stopped, 0) as transfers_stopped,
         interaction_summary.derived_hold_count,
         interaction_summary.derived_hold_seconds,
-        base.flag_notes,
-        base.notes,
-        base.server
+        base.flag_notes
 
     from base
     cross join settings

@@ -7,10 +7,29 @@
 
 with
 
-events as (
+interactions as (
 
     select call_id, seq, interaction_type, lower(interaction_type) as event, started_at_utc
     from staging.stg_call_interactions
+
+),
+
+held_calls as (
+
+    select distinct call_id from interactions where event = 'hold'
+
+),
+
+events as (
+
+    -- only calls that were held, and only the events that start or end a hold: the window
+    -- below then sorts a fraction of the interactions (most calls are never held)
+    select interactions.*
+    from interactions
+    semi join held_calls on interactions.call_id = held_calls.call_id
+    where interactions.event in (
+        'hold', 'retrieved', 'hangup', 'transferattempt', 'transfercompleted', 'transferstopped'
+    )
 
 ),
 

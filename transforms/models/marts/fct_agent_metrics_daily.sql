@@ -22,8 +22,8 @@ aggregated as (
         sum(coalesce(hold_seconds, 0)) as hold_seconds_total,
         sum(coalesce(work_seconds, 0)) as work_seconds_total,
         sum(handle_time_seconds) as handle_seconds_total,
-        count_if(is_held) as calls_held,
-        count_if(is_transferred) as calls_transferred
+        cast(count_if(is_held) as bigint) as calls_held,
+        cast(count_if(is_transferred) as bigint) as calls_transferred
 
     from calls
     group by agent, center_id, local_date

@@ -26,23 +26,21 @@ aggregated as (
         direction,
         bool_and(is_incoming) as is_incoming,
         count(*) as calls_offered,
-        count_if(is_answered) as calls_answered,
-        count_if(is_abandoned) as calls_abandoned,
-        count_if(is_short_abandon) as calls_short_abandoned,
-        count_if(is_within_service_level) as calls_within_service_level,
+        cast(count_if(is_answered) as bigint) as calls_answered,
+        cast(count_if(is_abandoned) as bigint) as calls_abandoned,
+        cast(count_if(is_short_abandon) as bigint) as calls_short_abandoned,
+        cast(count_if(is_within_service_level) as bigint) as calls_within_service_level,
         sum(speed_of_answer_seconds) as speed_of_answer_total,
-        coalesce(sum(handle_time_seconds), 0) as handle_seconds_total,
-        coalesce(sum(coalesce(talk_seconds, 0)) filter (where is_answered), 0)
-            as talk_seconds_total,
-        count_if(is_answered and is_held) as calls_held,
+        sum(coalesce(handle_time_seconds, 0)) as handle_seconds_total,
+        sum(case when is_answered then coalesce(talk_seconds, 0) else 0 end) as talk_seconds_total,
+        cast(count_if(is_answered and is_held) as bigint) as calls_held,
         -- answered calls only: calls_held (the divisor) are answered calls
-        coalesce(sum(coalesce(hold_seconds, 0)) filter (where is_answered), 0)
-            as hold_seconds_total,
-        max(coalesce(hold_seconds, 0)) filter (where is_answered) as max_hold_seconds,
-        count_if(is_transferred) as calls_transferred,
-        count_if(is_flagged) as calls_flagged,
-        sum(forms_completed) as forms_completed,
-        count_if(is_repeat_call) as calls_repeated
+        sum(case when is_answered then coalesce(hold_seconds, 0) else 0 end) as hold_seconds_total,
+        max(case when is_answered then coalesce(hold_seconds, 0) end) as max_hold_seconds,
+        cast(count_if(is_transferred) as bigint) as calls_transferred,
+        cast(count_if(is_flagged) as bigint) as calls_flagged,
+        cast(sum(forms_completed) as bigint) as forms_completed,
+        cast(count_if(is_repeat_call) as bigint) as calls_repeated
 
     from calls
     group by client_id, center_id, local_date, direction

@@ -21,7 +21,8 @@ renamed as (
         cast({{ col:clients.location }} as varchar) as location,
         cast({{ col:clients.call_allowance_type }} as varchar) as call_allowance_type,
         cast({{ col:clients.call_allowance_amount }} as double) as call_allowance_amount,
-        cast({{ col:clients.date_last_modified }} as varchar) as date_last_modified
+        -- try_cast: ServiceStack may send '/Date(...)/' text; an odd date must not stop the build
+        try_cast({{ col:clients.date_last_modified }} as timestamptz) as date_last_modified
 
     from source
 
