@@ -107,6 +107,7 @@ def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     from pipelines.hostedsuite import CenterDirectory, make_client
     from pipelines.hostedsuite.helpers import (
         CallsQuery,
+        WindowDone,
         fetch_concurrently,
         iter_window_pages,
         split_windows,
@@ -122,14 +123,15 @@ def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
         source["window_hours"],
     )
     query = CallsQuery(source["page_size"])
-    count = 0
 
     def fetch(window: Any) -> Any:
         return iter_window_pages(client, query, window, zones)
 
+    seen: set[str] = set()
     for item in fetch_concurrently(windows, fetch, source["workers"], count=lambda p: len(p.items)):
-        count += len(getattr(item, "items", []))
-    return {"seconds": time.perf_counter() - started, "calls": count}
+        if not isinstance(item, WindowDone):
+            seen.update(item.items.field("Id").to_pylist())
+    return {"seconds": time.perf_counter() - started, "calls": len(seen)}
 
 
 def naive_dlt(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +177,18 @@ KINDS = {
     "transforms": transforms_only,
 }
 
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since exec (VmHWM). ru_maxrss would not do: Linux carries it over
+    exec from the forked parent, whose emulator holds a lot of memory."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 if __name__ == "__main__":
     kind, url, path, raw = sys.argv[1:5]
-    print(json.dumps(KINDS[kind](url, path, json.loads(raw))))
+    result = KINDS[kind](url, path, json.loads(raw))
+    print(json.dumps({**result, "peak_mb": peak_rss_mb()}))

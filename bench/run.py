@@ -1,7 +1,7 @@
 """``make bench``: our loader against the practical limit and against a naive dlt pipeline.
 
 The emulator runs in this process; every measured program runs in its own child process with
-its own fresh DuckDB file, so its peak RSS is its own (read from the child's rusage). Each row
+its own fresh DuckDB file, so its peak RSS is its own (the child's VmHWM). Each row
 is the median of ``--runs`` runs. Ratios compare rows of this same session, since absolute
 times on shared machines are noisy. Results: a table on stdout and JSON in bench/results/.
 """
@@ -67,15 +67,11 @@ def run_child(
             path,
             json.dumps(options),
         ]
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        stdout = process.stdout.read().decode() if process.stdout else ""
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        if status != 0:
-            raise RuntimeError(f"{kind} failed: {stderr.strip().splitlines()[-1:]}")
-        return json.loads(stdout.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+        process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+        if process.returncode != 0:
+            raise RuntimeError(f"{kind} failed: {process.stderr.strip().splitlines()[-1:]}")
+        result = json.loads(process.stdout.strip().splitlines()[-1])
+        return result, float(result["peak_mb"])
     finally:
         if "keep" not in options:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -144,13 +140,9 @@ def noop_run(emulator: Emulator, runs: int) -> Row:
         subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
         for _ in range(runs):
             started = time.perf_counter()
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            _, status, usage = os.wait4(process.pid, 0)
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=False)
             row.seconds.append(time.perf_counter() - started)
-            row.rss_mb.append(usage.ru_maxrss / 1024)
-            if status != 0:
+            if done.returncode != 0:
                 raise RuntimeError("no-op run failed")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -264,9 +256,10 @@ def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None
     for key, row in rows.items():
         rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls else "-"
         ratio = f"{ratios[key][0]} = {ratios[key][1]:.2f}" if key in ratios else ""
+        peak = f"{max(row.rss_mb):.0f}" if row.rss_mb else "-"
         lines.append(
             f"{row.name:<58} {row.calls:>9,} {row.median_seconds:>9.2f} {rate:>9} "
-            f"{max(row.rss_mb):>8.0f}  {ratio}"
+            f"{peak:>8}  {ratio}"
         )
     ref2_speedup = 1 / ratios["ours20"][1]
     lines.append(f"ours is {ref2_speedup:.1f}x faster than reference 2 per call (20k calls each)")

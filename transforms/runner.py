@@ -67,9 +67,10 @@ class Model:
 
 # Explicit build order: views bind their dependencies when created, so a view must come after
 # everything it reads. Intermediate models are views unless several models read them and they
-# are expensive (hold segments: a window over every interaction). Marts are tables (analysts query them often; a 1M-call window function must
-# not be recomputed per query); the aggregate marts read analytics.fct_calls so the per-call
-# logic (repeat-call window, flags) runs exactly once per refresh.
+# are expensive (hold segments: a window over every interaction). Marts are tables (analysts
+# query them often; a 1M-call window function must not be recomputed per query); the aggregate
+# marts read analytics.fct_calls so the per-call logic (repeat-call window, flags) runs exactly
+# once per refresh.
 MODELS: Final[tuple[Model, ...]] = (
     Model("staging", "stg_calls", "view"),
     Model("staging", "stg_call_interactions", "view"),
@@ -207,7 +208,7 @@ def run_transforms(
     settings.validate()
     raw = _quote(raw_schema)
     result = TransformResult(settings=settings)
-    with _transaction(execute):
+    with _unordered_inserts(execute), _transaction(execute):
         columns = _raw_columns(execute, raw_schema)
         missing = [t for t in RAW_TABLES if t not in columns]
         if missing:
@@ -287,6 +288,20 @@ def _transaction(execute: SqlExecutor) -> Iterator[None]:
             execute.execute_sql("ROLLBACK")
         raise
     execute.execute_sql("COMMIT")
+
+
+@contextmanager
+def _unordered_inserts(execute: SqlExecutor) -> Iterator[None]:
+    # Tables have no order; letting DuckDB write CREATE TABLE AS results in parallel without
+    # preserving the input order saves ~10 % of a 1M-call refresh. The connection may be dlt's,
+    # so the session's own setting is put back afterwards.
+    rows = execute.execute_sql("SELECT current_setting('preserve_insertion_order')")
+    previous = bool(rows[0][0]) if rows else True
+    execute.execute_sql("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        execute.execute_sql(f"SET preserve_insertion_order = {str(previous).lower()}")
 
 
 def _raw_columns(execute: SqlExecutor, raw_schema: str) -> dict[str, set[str]]:

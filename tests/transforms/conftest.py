@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +22,7 @@ def raw_db(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def normalise(value: Any) -> Any:
     """Floats rounded to 6 places so hand-written fractions compare; other values as they are."""
-    if isinstance(value, float):
-        return round(value, 6)
-    if isinstance(value, datetime | date | str | int | bool) or value is None:
-        return value
-    return value
+    return round(value, 6) if isinstance(value, float) else value
 
 
 def fetch(conn: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:

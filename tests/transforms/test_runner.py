@@ -36,6 +36,8 @@ def test_rerun_is_idempotent(raw_db: duckdb.DuckDBPyConnection) -> None:
     assert snapshot(raw_db) == first
     assert fetch(raw_db, "SELECT * FROM analytics.dq_findings ORDER BY ALL") == first_findings
     assert fetch(raw_db, "SELECT count(*) FROM analytics.dq_summary") == [(len(ANALYTICS) * 2 + 3,)]
+    # the runner relaxes insertion order for speed and must hand the session back unchanged
+    assert fetch(raw_db, "SELECT current_setting('preserve_insertion_order')") == [(True,)]
 
 
 def test_duplicate_call_is_a_grain_error(raw_db: duckdb.DuckDBPyConnection) -> None:
