@@ -57,6 +57,7 @@ PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
 DEFAULT_PIPELINES_DIR = "var/pipelines"
 DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "256MB"
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 # A backfill loads (and commits) this many windows per worker at a time.
 BACKFILL_BATCH_PER_WORKER = 4
@@ -130,7 +131,9 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
                 f"name the DuckDB file something other than {DATASET_NAME}.duckdb "
                 f"(e.g. {DEFAULT_DUCKDB_FILE})",
             )
-        destination = dlt.destinations.duckdb(credentials=duckdb_path)
+        destination = dlt.destinations.duckdb(
+            credentials={"database": duckdb_path, "global_config": duckdb_load_config()}
+        )
     else:
         destination = os.environ["DESTINATION_NAME"]
     return dlt.pipeline(
@@ -139,6 +142,14 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
         dataset_name=DATASET_NAME,
         pipelines_dir=pipelines_dir or DEFAULT_PIPELINES_DIR,
     )
+
+
+def duckdb_load_config() -> dict[str, Any]:
+    """DuckDB settings for the load: a memory cap so a large package spills instead of growing
+    the process (``[destination.duckdb] memory_limit``, default 256MB; "" for DuckDB's 80 %)."""
+    limit = dlt.config.get("destination.duckdb.memory_limit", str)
+    limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
+    return {"memory_limit": limit} if limit else {}
 
 
 def _check_writable(path: str) -> None:
@@ -293,6 +304,9 @@ def run_transforms_step(pipeline: dlt.Pipeline) -> list[str]:
     from transforms import MetricSettings, format_summary, run_transforms
 
     with pipeline.sql_client() as client:
+        # The load's memory cap would make the analytics rebuild spill; it reads everything.
+        if pipeline.destination.destination_type.endswith("duckdb"):
+            client.execute_sql("RESET memory_limit")
         result = run_transforms(
             client, raw_schema=pipeline.dataset_name, settings=MetricSettings.from_dlt_config()
         )

@@ -2,7 +2,9 @@
 -- table: fct_calls
 -- severity: warn
 -- The holds derived from the interactions (Hold ... Retrieved/Hangup/transfer) against the
--- vendor's HoldCount and HoldTimeInSeconds: the count must match and the length within 1 s.
+-- vendor's HoldCount and HoldTimeInSeconds: the count must match, and the length within 1 s per
+-- hold (at least 1 s): interaction StartTimes usually carry whole seconds, so each derived hold
+-- can be up to a second off the vendor's fractional HoldTimeInSeconds.
 -- Only calls with interactions are compared: without events there is nothing to derive from.
 
 select
@@ -18,5 +20,5 @@ where
     interaction_count > 0
     and (
         coalesce(hold_count, 0) <> derived_hold_count
-        or abs(coalesce(hold_seconds, 0) - derived_hold_seconds) > 1
+        or abs(coalesce(hold_seconds, 0) - derived_hold_seconds) > greatest(1, derived_hold_count)
     )
