@@ -57,7 +57,7 @@ PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
 DEFAULT_PIPELINES_DIR = "var/pipelines"
 DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
-DEFAULT_DUCKDB_MEMORY_LIMIT = "256MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 # A backfill loads (and commits) this many windows per worker at a time.
 BACKFILL_BATCH_PER_WORKER = 4
@@ -146,7 +146,8 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
 
 def duckdb_load_config() -> dict[str, Any]:
     """DuckDB settings for the load: a memory cap so a large package spills instead of growing
-    the process (``[destination.duckdb] memory_limit``, default 256MB; "" for DuckDB's 80 %)."""
+    the process (``[destination.duckdb] memory_limit``, default 1GB; "" for DuckDB's 80 %).
+    Too low a cap fails the merge of a large package with DuckDB's Out of Memory error."""
     limit = dlt.config.get("destination.duckdb.memory_limit", str)
     limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
     return {"memory_limit": limit} if limit else {}
@@ -593,6 +594,11 @@ def describe_failure(exc: BaseException) -> tuple[ExitCode, str]:
             return ExitCode.API, str(current)
         if isinstance(current, ConfigurationException):
             return ExitCode.BAD_CONFIG, _config_message(current)
+        if "Out of Memory" in str(current):
+            return ExitCode.DESTINATION, (
+                "DuckDB ran out of its memory cap while merging the load; raise "
+                "[destination.duckdb] memory_limit and rerun (the load package is kept)"
+            )
         if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
             return ExitCode.DESTINATION, (
                 "the DuckDB file is locked by another process (an open analyst session?); "
