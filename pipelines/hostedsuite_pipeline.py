@@ -337,7 +337,12 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
             ExitCode.BAD_CONFIG, f"--end ({args.end}) must be after --start ({args.start})"
         )
     pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
-    backfill = BackfillRange(start, end)
+    filters = ",".join(
+        f"{name}={getattr(args, name)}"
+        for name in ("client_id", "center_id")
+        if getattr(args, name)
+    )
+    backfill = BackfillRange(start, end, filters)
     window_hours = args.window_hours or dlt.config.get("sources.hostedsuite.window_hours", float)
     workers = args.workers or dlt.config.get("sources.hostedsuite.workers", int) or DEFAULT_WORKERS
     total = len(split_windows(start, end, window_hours or DEFAULT_WINDOW_HOURS))

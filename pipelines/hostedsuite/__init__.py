@@ -75,10 +75,13 @@ class BackfillRange:
 
     start: pendulum.DateTime
     end: pendulum.DateTime
+    # Part of the progress key: a window done for one client is not done for all of them.
+    filters: str = ""
 
     @property
     def key(self) -> str:
-        return f"{self.start.to_iso8601_string()}/{self.end.to_iso8601_string()}"
+        span = f"{self.start.to_iso8601_string()}/{self.end.to_iso8601_string()}"
+        return f"{span}/{self.filters}" if self.filters else span
 
 
 class CenterDirectory:

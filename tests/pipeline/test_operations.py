@@ -204,3 +204,16 @@ def test_verify_reports_clean_range_and_finds_a_deleted_day(loader_factory) -> N
         "SELECT verified_complete_through, days_with_differences FROM analytics.load_health",
     )
     assert health == [(pendulum.date(2024, 3, 11), 1)]
+
+
+def test_client_backfill_then_full_backfill_of_the_same_range(loader_factory) -> None:
+    loader = loader_factory(calls=900, seed=37)
+    client = loader.emulator.truth().clients[0]["id"]
+    args = ["--start", "2024-03-01", "--end", "2024-04-20", "--no-transform"]
+    only_client = loader.cli("backfill", *args, "--client", client)
+    assert only_client.returncode == 0, only_client.stderr
+    stored = rows(loader.duckdb_path, "SELECT DISTINCT client_id FROM hostedsuite.calls")
+    assert stored == [(client,)]
+    everything = loader.cli("backfill", *args)
+    assert everything.returncode == 0, everything.stderr
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
