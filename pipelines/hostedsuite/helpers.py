@@ -402,8 +402,8 @@ def parse_start_times(texts: pa.Array, zones: pa.Array) -> tuple[pa.Array, pa.Ar
         ),
     )
     utc_given = _cast_or_parse(pc.if_else(has_offset, texts, _NULL_STR), pa.timestamp("ns", "UTC"))
-    utc_from_local = _null_like(pa.timestamp("ns", "UTC"), len(texts))
-    local_from_utc = _null_like(pa.timestamp("ns"), len(texts))
+    utc_from_local = pa.nulls(len(texts), pa.timestamp("ns", "UTC"))
+    local_from_utc = pa.nulls(len(texts), pa.timestamp("ns"))
     for zone in pc.unique(zones).to_pylist():
         in_zone = pc.equal(zones, zone)
         as_utc = pc.assume_timezone(
@@ -415,10 +415,6 @@ def parse_start_times(texts: pa.Array, zones: pa.Array) -> tuple[pa.Array, pa.Ar
     utc = pc.coalesce(utc_given, utc_from_local)
     local = pc.if_else(has_offset, local_from_utc, naive)
     return pc.cast(utc, UTC_TS, safe=False), pc.cast(local, LOCAL_TS, safe=False)
-
-
-def _null_like(type_: pa.DataType, length: int) -> pa.Array:
-    return pa.nulls(length, type_)
 
 
 def _cast_or_parse(texts: pa.Array, type_: pa.DataType) -> pa.Array:
