@@ -585,10 +585,8 @@ def configure_logging(quiet: bool) -> None:
 
 def describe_failure(exc: BaseException) -> tuple[ExitCode, str]:
     """Finds the root cause inside dlt's wrappers and turns it into (exit code, one line)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    chain = list(_cause_chain(exc))
+    for current in chain:
         if isinstance(current, CliError):
             return current.code, str(current)
         if isinstance(current, AuthError):
@@ -609,28 +607,25 @@ def describe_failure(exc: BaseException) -> tuple[ExitCode, str]:
                 "the DuckDB file is locked by another process (an open analyst session?); "
                 "close it or retry later"
             )
-        nested = getattr(current, "exception", None)
-        current = (
-            nested
-            if isinstance(nested, BaseException)
-            else (current.__cause__ or current.__context__)
-        )
-    root = _innermost(exc)
+    root = chain[-1]
     text = str(root).strip().splitlines()
     return ExitCode.FAILED, f"{type(root).__name__}: {text[0] if text else ''}"
 
 
-def _innermost(exc: BaseException) -> BaseException:
-    """The original error under dlt's step wrappers (PipelineStepFailed.exception, causes)."""
+def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors under it: dlt's ``PipelineStepFailed.exception``, then causes."""
     seen: set[int] = set()
-    while id(exc) not in seen:
-        seen.add(id(exc))
-        nested = getattr(exc, "exception", None)
-        following = nested if isinstance(nested, BaseException) else exc.__cause__
-        if following is None:
-            break
-        exc = following
-    return exc
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        nested = getattr(current, "exception", None)
+        if isinstance(nested, BaseException):
+            current = nested
+        elif current.__cause__ is not None or current.__suppress_context__:
+            current = current.__cause__
+        else:
+            current = current.__context__
 
 
 def _config_message(exc: ConfigurationException) -> str:

@@ -48,7 +48,7 @@ def test_disable_stats_zeroed_totals_still_page_to_the_end(loader_factory) -> No
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
 
 
-def test_every_request_is_bounded_sorted_and_windows_tile_the_range(loader_factory) -> None:
+def test_every_request_is_bounded_and_sorted(loader_factory) -> None:
     loader = loader_factory(calls=600, seed=5)
     loader.load()
     requests = loader.emulator.requests
