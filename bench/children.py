@@ -22,11 +22,11 @@ import requests
 
 
 def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.hostedsuite_pipeline import make_pipeline, run_source
+    from pipelines.hostedsuite_pipeline import make_pipeline, run_incremental
 
     pipeline = make_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
-    summary = run_source(pipeline, {**options["source"], "base_url": url})
+    summary = run_incremental(pipeline, {**options["source"], "base_url": url})
     return {"seconds": time.perf_counter() - started, "calls": summary.row_counts.get("calls", 0)}
 
 

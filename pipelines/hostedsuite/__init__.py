@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import dlt
-import orjson
 import pendulum
 import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
@@ -32,9 +31,12 @@ from .helpers import (
     RetryPolicy,
     Window,
     WindowDone,
+    count_calls,
     fetch_concurrently,
     iter_window_pages,
     page_to_tables,
+    parse_json,
+    plan_batch,
     snake_case,
     split_windows,
     to_iana,
@@ -97,7 +99,7 @@ class CenterDirectory:
     def centers(self) -> list[dict[str, Any]]:
         with self._lock:
             if self._centers is None:
-                raw = self._client.post(CENTERS_ROUTE, {}, "centers", orjson.loads)
+                raw = self._client.post(CENTERS_ROUTE, {}, "centers", parse_json)
                 self._centers = [self._center_row(c) for c in _as_list(raw, "centers")]
                 self._zones = {c["id"]: c["iana_time_zone"] for c in self._centers}
             return self._centers
@@ -195,6 +197,7 @@ def hostedsuite(
     center_id: str | None = None,
     disable_stats: bool = False,
     max_windows: int | None = None,
+    calls_per_load: int | None = None,
     request_max_attempts: int = 6,
     request_backoff_factor: float = 1.0,
     request_max_retry_delay: float = 60.0,
@@ -214,8 +217,11 @@ def hostedsuite(
         until: upper bound of an incremental run instead of now (catch up in steps).
         backfill: load this range instead; the incremental cursor is left untouched.
         client_id, center_id: optional filters (backfills).
-        max_windows: at most this many not-yet-loaded backfill windows per run, so a long
-            backfill commits its progress in steps and a rerun resumes where it stopped.
+        max_windows: at most this many windows per run (the first ones not yet loaded), so a
+            long range commits its progress in steps and a rerun resumes where it stopped.
+        calls_per_load: cut a long incremental range so that one run loads about this many
+            calls (windows narrowed on dense data, see ``plan_batch``); the cursor then says
+            how far it got and the next run continues there. None: the whole range at once.
         disable_stats: ask the server not to count totals (paging then ends on an empty page).
         request_*: bounded retries of 429/5xx/timeouts/resets/truncated bodies; the
             timeout is per request in seconds.
@@ -245,7 +251,7 @@ def hostedsuite(
 
     @dlt.resource(name="clients", primary_key="id", write_disposition="merge")
     def clients() -> Iterator[list[dict[str, Any]]]:
-        raw = client.post(CLIENTS_ROUTE, {}, "clients", orjson.loads)
+        raw = client.post(CLIENTS_ROUTE, {}, "clients", parse_json)
         yield [flatten_record(c) for c in _as_list(raw, "clients")]
 
     # Keys are set per table (see _to_table): table variants inherit the resource's hints, so
@@ -253,13 +259,16 @@ def hostedsuite(
     @dlt.resource(name=CALLS_TABLE, write_disposition="merge")
     def calls() -> Iterator[Any]:
         state = dlt.current.resource_state()
-        now = pendulum.now("UTC").replace(microsecond=0)
-        windows = _plan_windows(
-            state, backfill, first_start, upper or now, lookback_hours, window_hours
-        )
-        if backfill is not None and max_windows:
-            windows = windows[:max_windows]
         zones = directory.all_zones()
+        if backfill is not None:
+            windows = _backfill_windows(state, backfill, window_hours)
+        else:
+            end = upper or pendulum.now("UTC").replace(microsecond=0)
+            windows = incremental_windows(
+                state, _incremental_start(state, first_start, lookback_hours), end, zones
+            )
+        if max_windows:
+            windows = windows[:max_windows]
         loaded_at = pendulum.now("UTC")
 
         def fetch(window: Window) -> Iterator[PageTables]:
@@ -269,38 +278,65 @@ def hostedsuite(
 
         yield from _emit(fetch_concurrently(windows, fetch, workers), windows, state, backfill)
         if backfill is None and windows:
-            state["complete_through"] = windows[-1].end.to_iso8601_string()
+            _advance_cursor(state, windows[-1].end)
+
+    def incremental_windows(
+        state: dict[str, Any],
+        start: pendulum.DateTime,
+        end: pendulum.DateTime,
+        zones: list[str],
+    ) -> list[Window]:
+        if not calls_per_load or start >= end:
+            return split_windows(start, end, window_hours)
+        density = state.get("calls_per_hour")
+        if density is None and not disable_stats:
+            # No run measured the data yet: ask the server to count the range once.
+            total = count_calls(client, query, Window(start, end), zones)
+            density = total / ((end - start).total_seconds() / 3600) if total else None
+        plan = plan_batch(density, window_hours, workers, calls_per_load)
+        windows = split_windows(start, end, plan.window_hours)
+        # A tail shorter than half a batch joins this one rather than becoming its own load.
+        if len(windows) * 2 <= plan.max_windows * 3:
+            return windows
+        return windows[: plan.max_windows]
 
     return centers, clients, calls
 
 
-def _plan_windows(
-    state: dict[str, Any],
-    backfill: BackfillRange | None,
-    first_start: pendulum.DateTime | None,
-    end: pendulum.DateTime,
-    lookback_hours: float,
-    window_hours: float,
+def _advance_cursor(state: dict[str, Any], read_through: pendulum.DateTime) -> None:
+    """Moves "complete through" forward only: a run with an earlier ``until`` re-reads, but
+    must not make the next run start over from there."""
+    cursor = parse_instant(state.get("complete_through"), "state.complete_through")
+    if cursor is None or read_through > cursor:
+        state["complete_through"] = read_through.to_iso8601_string()
+
+
+def _backfill_windows(
+    state: dict[str, Any], backfill: BackfillRange, window_hours: float
 ) -> list[Window]:
-    if backfill is not None:
-        done = set(state.get("backfills", {}).get(backfill.key, []))
-        windows = split_windows(backfill.start, backfill.end, window_hours)
-        todo = [w for w in windows if w.start.to_iso8601_string() not in done]
-        if len(todo) < len(windows):
-            logger.info(
-                "backfill: %d of %d windows already loaded, skipping them",
-                len(windows) - len(todo),
-                len(windows),
-            )
-        return todo
+    """The windows of ``backfill`` not loaded yet (progress is kept per window start)."""
+    done = set(state.get("backfills", {}).get(backfill.key, []))
+    windows = split_windows(backfill.start, backfill.end, window_hours)
+    todo = [w for w in windows if w.start.to_iso8601_string() not in done]
+    if len(todo) < len(windows):
+        logger.info(
+            "backfill: %d of %d windows already loaded, skipping them",
+            len(windows) - len(todo),
+            len(windows),
+        )
+    return todo
+
+
+def _incremental_start(
+    state: dict[str, Any], first_start: pendulum.DateTime | None, lookback_hours: float
+) -> pendulum.DateTime:
+    """The look-back before the cursor, or ``start_date`` on the first run."""
     cursor = parse_instant(state.get("complete_through"), "state.complete_through")
     if cursor is not None:
-        start = cursor.subtract(seconds=int(lookback_hours * 3600))
-    elif first_start is not None:
-        start = first_start
-    else:
-        raise ConfigError("missing sources.hostedsuite.start_date (where the first run begins)")
-    return split_windows(start, end, window_hours)
+        return cursor.subtract(seconds=int(lookback_hours * 3600))
+    if first_start is not None:
+        return first_start
+    raise ConfigError("missing sources.hostedsuite.start_date (where the first run begins)")
 
 
 def _emit(
@@ -340,6 +376,10 @@ def _emit(
             yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, primary_key="record_hash")
     if newest is not None:
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
+    hours = sum((w.end - w.start).total_seconds() for w in windows) / 3600
+    if backfill is None and hours:
+        # How dense the data is, so the next run can size its batches (see plan_batch).
+        state["calls_per_hour"] = round(total_calls / hours, 3)
 
 
 def _to_table(

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import orjson
 from dlt.destinations.sql_client import SqlClientBase
 
-from .helpers import HostedSuiteClient
+from .helpers import HostedSuiteClient, parse_json
 from .settings import CALLS_ROUTE
 
 
@@ -51,7 +50,7 @@ def api_day_count(client: HostedSuiteClient, center_id: str, day: date) -> int |
         "SortField": "StartTime",
         "SortDir": "Asc",
     }
-    page = client.post(CALLS_ROUTE, body, f"count {center_id} {day}", orjson.loads)
+    page = client.post(CALLS_ROUTE, body, f"count {center_id} {day}", parse_json)
     total = int(page.get("TotalCount") or 0)
     if total == 0 and page.get("Items"):
         return None

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,16 +39,19 @@ from tzlocal.windows_tz import win_tz
 
 from .settings import (
     API_DATETIME_FORMAT,
+    BATCH_WINDOWS_PER_WORKER,
     CALL_BOOL_FIELDS,
     CALL_DOUBLE_FIELDS,
     CALL_INT_FIELDS,
     CALL_RECORD_SCHEMA,
     CALL_STRING_FIELDS,
     CALLS_PAGE_SCHEMA,
+    CALLS_ROUTE,
     CURRENT_IANA_NAMES,
     INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
     LOCAL_TS,
+    MIN_WINDOW_HOURS,
     RETRY_STATUSES,
     TOMBSTONE_COLUMN,
     UTC_TS,
@@ -352,6 +356,31 @@ def split_windows(start: pendulum.DateTime, end: pendulum.DateTime, hours: float
     return windows
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """How the next load of a long incremental range is cut into windows."""
+
+    window_hours: float
+    max_windows: int
+
+
+def plan_batch(
+    calls_per_hour: float | None, window_hours: float, workers: int, calls_per_load: int
+) -> BatchPlan:
+    """Windows narrow enough that one load holds about ``calls_per_load`` calls, one window
+    per worker at least and ``BATCH_WINDOWS_PER_WORKER`` at most, never narrower than
+    ``MIN_WINDOW_HOURS``. Without a density estimate, one round of the narrowest windows."""
+    narrowest = min(window_hours, MIN_WINDOW_HOURS)
+    most = workers * BATCH_WINDOWS_PER_WORKER
+    if calls_per_hour is None:
+        return BatchPlan(narrowest, workers)
+    if calls_per_hour <= 0:
+        return BatchPlan(window_hours, most)
+    width = max(narrowest, min(window_hours, calls_per_load / workers / calls_per_hour))
+    fitting = int(calls_per_load // (calls_per_hour * width))
+    return BatchPlan(width, max(workers, min(most, fitting)))
+
+
 def request_bounds(window: Window, zones: Iterable[str]) -> tuple[str, str]:
     """The StartDate/EndDate strings that cover ``window`` whatever zone the server reads.
 
@@ -446,6 +475,13 @@ class CallsPage:
     total_count: int
     rejected: list[tuple[dict[str, Any] | Any, str]] = field(default_factory=list)
 
+    @cached_property
+    def ids(self) -> list[str | None]:
+        """The items' ids as Python strings, built once: the paging and the per-window dedupe
+        both keep sets of them, and sharing the string objects halves that memory."""
+        ids: list[str | None] = self.items.field("Id").to_pylist()
+        return ids
+
 
 def parse_calls_page(content: bytes) -> CallsPage:
     """Parses a /api/calls response body.
@@ -478,11 +514,17 @@ def parse_calls_page(content: bytes) -> CallsPage:
     )
 
 
-def _parse_calls_page_per_record(content: bytes) -> CallsPage:
+def parse_json(content: bytes) -> Any:
+    """A JSON response body. Invalid JSON after HTTP 200 is a body cut off in transit, so it
+    is a transient error: ``post`` fetches it again."""
     try:
-        body = orjson.loads(content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
         raise TransientError("invalid JSON in response body (truncated?)") from None
+
+
+def _parse_calls_page_per_record(content: bytes) -> CallsPage:
+    body = parse_json(content)
     if not isinstance(body, dict) or not isinstance(body.get("Items", []), list):
         raise TransientError("response body is not a calls page")
     good: list[dict[str, Any]] = []
@@ -631,8 +673,8 @@ def page_to_tables(
         zero_copy_only=False
     )
     # Dedupe within the window: a capped or shifting page may repeat records.
-    for row, call_id in enumerate(ids.to_pylist()):
-        if keep_mask[row]:
+    for row, call_id in enumerate(page.ids):
+        if keep_mask[row] and call_id is not None:  # a null id is never kept (bad_id)
             if call_id in seen_ids:
                 keep_mask[row] = False
             else:
@@ -809,6 +851,21 @@ class CallsQuery:
         return body
 
 
+def count_calls(
+    client: HostedSuiteClient, query: CallsQuery, window: Window, zones: Sequence[str]
+) -> int:
+    """The server's TotalCount for ``window`` (widened like a read), asking for one record.
+
+    Only an estimate to plan batches with: the widening counts neighbours' calls, and a
+    server that does not count answers 0.
+    """
+    start_date, end_date = request_bounds(window, zones)
+    body = {**query.body(start_date, end_date, 0), "ItemsPerPage": 1}
+    body.pop("DisableStats", None)
+    page = client.post(CALLS_ROUTE, body, f"count {window.label}", parse_calls_page)
+    return int(page.total_count)
+
+
 def iter_window_pages(
     client: HostedSuiteClient, query: CallsQuery, window: Window, zones: Sequence[str]
 ) -> Iterator[CallsPage]:
@@ -825,12 +882,12 @@ def iter_window_pages(
     while True:
         what = f"calls {window.label} page {page_number}"
         page = client.post(
-            "/api/calls", query.body(start_date, end_date, page_number), what, parse_calls_page
+            CALLS_ROUTE, query.body(start_date, end_date, page_number), what, parse_calls_page
         )
         raw_count = len(page.items) + len(page.rejected)
         if raw_count == 0:
             return
-        page_ids = {i for i in page.items.field("Id").to_pylist() if i}
+        page_ids = {i for i in page.ids if i}
         page_ids |= {
             str(raw.get("Id"))
             for raw, _ in page.rejected

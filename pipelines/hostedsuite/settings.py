@@ -13,6 +13,15 @@ DEFAULT_PAGE_SIZE = 1000
 DEFAULT_WINDOW_HOURS = 168
 DEFAULT_WORKERS = 4
 DEFAULT_TIMEZONE = "UTC"
+# A long incremental range is loaded in batches of about this many calls: each batch is one
+# load package, committed with its cursor, so memory stays flat and a killed run resumes.
+DEFAULT_CALLS_PER_LOAD = 100_000
+# A batch has at most this many windows per worker.
+BATCH_WINDOWS_PER_WORKER = 4
+# Batches narrow their windows on dense data, but not below this: every request is widened by
+# the centers' offset spread (see WINDOW_MARGIN_HOURS), so narrower windows mostly re-read
+# their neighbours' calls.
+MIN_WINDOW_HOURS = 24
 
 # The API reads StartDate/EndDate either in each call's local wall time or in one server-wide
 # zone (unconfirmed). Requests are widened by the spread of the centers' UTC offsets plus this

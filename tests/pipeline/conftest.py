@@ -17,7 +17,7 @@ from hostedsuite_emulator import Emulator
 from pipelines.hostedsuite_pipeline import (
     RunSummary,
     make_pipeline,
-    run_source,
+    run_incremental,
     run_transforms_step,
 )
 
@@ -56,7 +56,7 @@ class Loader:
         """One in-process run; ``transform`` also rebuilds the analytics schema."""
         pipeline = make_pipeline(str(self.duckdb_path), str(self.pipelines_dir))
         kwargs = source_kwargs(self.emulator, **overrides)
-        return run_source(pipeline, kwargs, run_transforms_step if transform else None)
+        return run_incremental(pipeline, kwargs, run_transforms_step if transform else None)
 
     def cli_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         """The emulator's account as environment variables, as a scheduler would set them."""

@@ -4,7 +4,8 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``extract``: after the third page was converted (dlt's extract is mid-way);
 - ``after_normalize``: extract and normalize done, nothing loaded (a pending package);
 - ``load``: after the first load job copied its file into DuckDB;
-- ``transforms``: when the transforms start building ``analytics.fct_calls``.
+- ``transforms``: when the transforms start building ``analytics.fct_calls``;
+- ``second_batch``: in the extract of the second batch of a long load or backfill.
 
 Usage: python -m tests.pipeline.crash_driver <point> <cli args...>
 """
@@ -74,7 +75,7 @@ def kill_during_transforms() -> None:
     DuckDbSqlClient.execute_sql = execute_or_die  # type: ignore[method-assign]
 
 
-def kill_in_second_backfill_batch() -> None:
+def kill_in_second_batch() -> None:
     original = cli.run_source
     batches = {"n": 0}
 
@@ -88,7 +89,7 @@ def kill_in_second_backfill_batch() -> None:
 
 
 POINTS = {
-    "second_backfill_batch": kill_in_second_backfill_batch,
+    "second_batch": kill_in_second_batch,
     "extract": kill_during_extract,
     "after_normalize": kill_after_normalize,
     "load": kill_during_load,

@@ -20,6 +20,14 @@ def test_load_is_exact_under_503_429_resets_and_truncated_bodies(loader_factory)
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
 
 
+def test_truncated_bodies_on_every_route_are_fetched_again(loader_factory) -> None:
+    # Half of all responses (centers, clients, counts, pages) cut short after HTTP 200.
+    faults = Faults(truncate_rate=0.5, fault_seed=3)
+    loader = loader_factory(calls=300, seed=14, faults=faults)
+    loader.load(request_max_attempts=20)
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
 def test_scripted_fault_of_each_kind_is_retried(loader_factory) -> None:
     loader = loader_factory(calls=400, seed=13)
     loader.emulator.faults.script = ["500", "503", "429", "reset", "truncate"]

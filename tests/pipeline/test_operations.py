@@ -14,7 +14,7 @@ import pytest
 from hostedsuite_emulator import EmulatorSettings
 from pipelines.hostedsuite_pipeline import cursor_state, make_pipeline
 
-from .conftest import ROOT
+from .conftest import ROOT, Loader
 from .warehouse import assert_matches_truth, rows
 
 START, END = pendulum.datetime(2024, 3, 5), pendulum.datetime(2024, 4, 2)
@@ -69,6 +69,27 @@ def test_backfill_over_loaded_days_changes_only_edits(loader_factory) -> None:
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
 
 
+def _kill_in_second_batch(loader: Loader, *args: str) -> None:
+    """Runs the CLI with ``args`` and SIGKILLs it during the extract of its second batch."""
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.pipeline.crash_driver",
+            "second_batch",
+            *args,
+            *loader.cli_paths(),
+        ],
+        cwd=ROOT,
+        env=loader.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert crashed.returncode == -9, crashed.stderr
+
+
 def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
     loader = loader_factory(calls=1500, seed=33)
     args = [
@@ -83,24 +104,7 @@ def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
         "24",
         "--no-transform",
     ]
-    command = [
-        sys.executable,
-        "-m",
-        "tests.pipeline.crash_driver",
-        "second_backfill_batch",
-        *args,
-        *loader.cli_paths(),
-    ]
-    crashed = subprocess.run(
-        command,
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert crashed.returncode == -9, crashed.stderr
+    _kill_in_second_batch(loader, *args)
     pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     done_before = sum(len(v) for v in cursor_state(pipeline).get("backfills", {}).values())
     assert done_before == 4, "the first batch (4 windows) should have been committed"
@@ -109,6 +113,29 @@ def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
     assert "already loaded" in rerun.stderr
     assert_matches_truth(
         loader.duckdb_path, loader.emulator.truth(), end=pendulum.datetime(2024, 4, 10)
+    )
+
+
+def test_long_first_load_commits_in_batches_and_resumes(loader_factory) -> None:
+    """A first run over 45 days of 24 h windows with 1 worker loads 4 windows per batch; killed
+    in its second batch, the rerun starts from the first batch's cursor, not from start_date."""
+    loader = loader_factory(calls=1500, seed=35)
+    until = loader.emulator.now.isoformat()
+    _kill_in_second_batch(loader, "load", "--until", until, "--workers", "1", "--no-transform")
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    assert cursor_state(pipeline)["complete_through"] == "2024-03-05T00:00:00Z"
+    loader.emulator.requests.clear()
+
+    rerun = loader.cli("load", "--until", until, "--workers", "1")
+    assert rerun.returncode == 0, rerun.stderr
+    earliest = min(r["StartDate"] for r in loader.emulator.requests if "StartDate" in r)
+    # 48 h look-back before the cursor, widened by the centers' offsets: never March 1.
+    assert earliest >= "2024-03-02", earliest
+    cursor = pendulum.parse(cursor_state(pipeline)["complete_through"])
+    assert cursor == pendulum.parse(until)
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+    assert rows(loader.duckdb_path, "SELECT count(*) FROM analytics.fct_calls")[0][0] == len(
+        loader.emulator.truth().calls
     )
 
 
