@@ -286,6 +286,7 @@ def hostedsuite(
         end: pendulum.DateTime,
         zones: list[str],
     ) -> list[Window]:
+        """[start, end) in windows; with ``calls_per_load``, only this run's batch of them."""
         if not calls_per_load or start >= end:
             return split_windows(start, end, window_hours)
         density = state.get("calls_per_hour")

@@ -21,7 +21,7 @@ BATCH_WINDOWS_PER_WORKER = 4
 # Batches narrow their windows on dense data, but not below this: every request is widened by
 # the centers' offset spread (see WINDOW_MARGIN_HOURS), so narrower windows mostly re-read
 # their neighbours' calls.
-MIN_WINDOW_HOURS = 24
+MIN_WINDOW_HOURS = 48
 
 # The API reads StartDate/EndDate either in each call's local wall time or in one server-wide
 # zone (unconfirmed). Requests are widened by the spread of the centers' UTC offsets plus this

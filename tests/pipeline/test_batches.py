@@ -11,24 +11,25 @@ from .warehouse import assert_matches_truth, rows
 
 
 @pytest.mark.parametrize(
-    ("calls_per_hour", "expected"),
+    ("calls_per_hour", "width_hours", "windows"),
     [
         # unknown density: one round of the narrowest windows
-        (None, BatchPlan(24, 4)),
+        (None, 48, 4),
         # no calls at all: the widest windows, as many as a batch may hold
-        (0.0, BatchPlan(168, 16)),
+        (0.0, 168, 16),
         # sparse: configured width, as many windows as fit (100k / (10 * 168) = 59 -> 16)
-        (10.0, BatchPlan(168, 16)),
+        (10.0, 168, 16),
         # 100/h: 100k / 4 workers / 100 = 250 h -> 168 h; 100k / 16.8k = 5 windows
-        (100.0, BatchPlan(168, 5)),
-        # dense: 100k / 4 / 1000 = 25 h windows, 4 of them
-        (1000.0, BatchPlan(25, 4)),
-        # very dense: never narrower than 24 h, still one window per worker
-        (50_000.0, BatchPlan(24, 4)),
+        (100.0, 168, 5),
+        # 300/h: 100k / 4 / 300 = 83.3 h windows, 4 of them
+        (300.0, 100_000 / 4 / 300, 4),
+        # dense: never narrower than 48 h (the request widening), still one window per worker
+        (5_000.0, 48, 4),
     ],
 )
-def test_plan_batch(calls_per_hour: float | None, expected: BatchPlan) -> None:
-    assert plan_batch(calls_per_hour, 168, 4, 100_000) == expected
+def test_plan_batch(calls_per_hour: float | None, width_hours: float, windows: int) -> None:
+    plan = plan_batch(calls_per_hour, 168, 4, 100_000)
+    assert plan == BatchPlan(pytest.approx(width_hours), windows)
 
 
 def test_long_range_loads_in_bounded_batches_then_scheduled_runs_are_one(loader_factory) -> None:
