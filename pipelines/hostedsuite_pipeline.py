@@ -45,6 +45,7 @@ from pipelines.hostedsuite.helpers import (
     redact,
     split_windows,
 )
+from pipelines.hostedsuite.merge_sql import use_single_key_deletes
 from pipelines.hostedsuite.settings import (
     BATCH_WINDOWS_PER_WORKER,
     CALLS_TABLE,
@@ -145,6 +146,7 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
         )
     else:
         destination = os.environ["DESTINATION_NAME"]
+    use_single_key_deletes()  # see merge_sql: the child tables' merge would not scale
     # PyArrow's default allocator (jemalloc) keeps the pages of parsed responses it freed;
     # the system allocator hands them back: ~90 MB less peak memory for 100k calls, same speed.
     pa.set_memory_pool(pa.system_memory_pool())
