@@ -27,7 +27,11 @@ def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     pipeline = make_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
     summary = run_incremental(pipeline, {**options["source"], "base_url": url})
-    return {"seconds": time.perf_counter() - started, "calls": summary.row_counts.get("calls", 0)}
+    return {
+        "seconds": time.perf_counter() - started,
+        "calls": summary.row_counts.get("calls", 0),
+        "batches": len(summary.batch_calls),
+    }
 
 
 def _pages(url: str, options: dict[str, Any]) -> Any:

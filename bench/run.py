@@ -101,6 +101,9 @@ def measure(row: Row, kind: str, emulator: Emulator, runs: int, **options: Any) 
             raise RuntimeError(f"{row.name}: loaded {result['calls']} calls, expected {row.calls}")
         row.seconds.append(result["seconds"])
         row.rss_mb.append(rss)
+        if result.get("batches", 1) > 1:
+            row.note = f"({result['batches']} load batches)"
+
         print(
             f"  {row.name} run {n + 1}/{runs}: {result['seconds']:.2f} s, {rss:.0f} MB",
             file=sys.stderr,
@@ -259,6 +262,7 @@ def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None
     for key, row in rows.items():
         rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls else "-"
         ratio = f"{ratios[key][0]} = {ratios[key][1]:.2f}" if key in ratios else ""
+        ratio = " ".join(part for part in (ratio, row.note) if part)
         peak = f"{max(row.rss_mb):.0f}" if row.rss_mb else "-"
         lines.append(
             f"{row.name:<58} {row.calls:>9,} {row.median_seconds:>9.2f} {rate:>9} "

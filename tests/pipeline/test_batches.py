@@ -23,8 +23,10 @@ from .warehouse import assert_matches_truth, rows
         (100.0, 168, 5),
         # 300/h: 100k / 4 / 300 = 83.3 h windows, 4 of them
         (300.0, 100_000 / 4 / 300, 4),
-        # dense: never narrower than 48 h (the request widening), still one window per worker
-        (5_000.0, 48, 4),
+        # dense: never narrower than 48 h (the request widening), so fewer windows than workers
+        (1_000.0, 48, 2),
+        # very dense: one 48 h window per batch
+        (5_000.0, 48, 1),
     ],
 )
 def test_plan_batch(calls_per_hour: float | None, width_hours: float, windows: int) -> None:
