@@ -367,10 +367,10 @@ class BatchPlan:
 def plan_batch(
     calls_per_hour: float | None, window_hours: float, workers: int, calls_per_load: int
 ) -> BatchPlan:
-    """Windows narrow enough that one load holds about ``calls_per_load`` calls, one per
-    worker while they fit, ``BATCH_WINDOWS_PER_WORKER`` per worker at most, never narrower
-    than ``MIN_WINDOW_HOURS`` (on very dense data a batch then has fewer windows than
-    workers). Without a density estimate, one round of the narrowest windows."""
+    """Windows narrow enough that one load holds about ``calls_per_load`` calls (as many
+    windows as fit), never narrower than ``MIN_WINDOW_HOURS`` (on very dense data a batch then
+    has fewer windows than workers). Without a density estimate, one round of the narrowest
+    windows; with no calls seen, ``BATCH_WINDOWS_PER_WORKER`` windows per worker."""
     narrowest = min(window_hours, MIN_WINDOW_HOURS)
     most = workers * BATCH_WINDOWS_PER_WORKER
     if calls_per_hour is None:
@@ -379,7 +379,7 @@ def plan_batch(
         return BatchPlan(window_hours, most)
     width = max(narrowest, min(window_hours, calls_per_load / workers / calls_per_hour))
     fitting = int(calls_per_load // (calls_per_hour * width))
-    return BatchPlan(width, max(1, min(most, fitting)))
+    return BatchPlan(width, max(1, fitting))
 
 
 def request_bounds(window: Window, zones: Iterable[str]) -> tuple[str, str]:

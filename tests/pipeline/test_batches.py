@@ -17,8 +17,8 @@ from .warehouse import assert_matches_truth, rows
         (None, 48, 4),
         # no calls at all: the widest windows, as many as a batch may hold
         (0.0, 168, 16),
-        # sparse: configured width, as many windows as fit (100k / (10 * 168) = 59 -> 16)
-        (10.0, 168, 16),
+        # sparse: configured width, as many windows as fit (100k / (10 * 168) = 59)
+        (10.0, 168, 59),
         # 100/h: 100k / 4 workers / 100 = 250 h -> 168 h; 100k / 16.8k = 5 windows
         (100.0, 168, 5),
         # 300/h: 100k / 4 / 300 = 83.3 h windows, 4 of them
