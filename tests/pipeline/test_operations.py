@@ -69,7 +69,7 @@ def test_backfill_over_loaded_days_changes_only_edits(loader_factory) -> None:
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
 
 
-def _kill_in_second_batch(loader: Loader, *args: str) -> None:
+def _kill_in_second_batch(loader: Loader, *args: str, env: dict[str, str] | None = None) -> None:
     """Runs the CLI with ``args`` and SIGKILLs it during the extract of its second batch."""
     crashed = subprocess.run(
         [
@@ -81,7 +81,7 @@ def _kill_in_second_batch(loader: Loader, *args: str) -> None:
             *loader.cli_paths(),
         ],
         cwd=ROOT,
-        env=loader.cli_env(),
+        env=loader.cli_env(env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -117,16 +117,20 @@ def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
 
 
 def test_long_first_load_commits_in_batches_and_resumes(loader_factory) -> None:
-    """A first run over 45 days of 24 h windows with 1 worker loads 4 windows per batch; killed
-    in its second batch, the rerun starts from the first batch's cursor, not from start_date."""
+    """A first run over 45 days (1,500 calls, ~1.4 per hour) with 24 h windows and
+    calls_per_load=150 loads 4 windows per batch; killed in its second batch, the rerun starts
+    from the first batch's cursor, not from start_date."""
     loader = loader_factory(calls=1500, seed=35)
     until = loader.emulator.now.isoformat()
-    _kill_in_second_batch(loader, "load", "--until", until, "--workers", "1", "--no-transform")
+    small_batches = {"SOURCES__HOSTEDSUITE__CALLS_PER_LOAD": "150"}
+    _kill_in_second_batch(
+        loader, "load", "--until", until, "--workers", "1", "--no-transform", env=small_batches
+    )
     pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline)["complete_through"] == "2024-03-05T00:00:00Z"
     loader.emulator.requests.clear()
 
-    rerun = loader.cli("load", "--until", until, "--workers", "1")
+    rerun = loader.cli("load", "--until", until, "--workers", "1", env=small_batches)
     assert rerun.returncode == 0, rerun.stderr
     earliest = min(r["StartDate"] for r in loader.emulator.requests if "StartDate" in r)
     # 48 h look-back before the cursor, widened by the centers' offsets: never March 1.
