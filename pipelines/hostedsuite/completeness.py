@@ -16,7 +16,7 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from .helpers import HostedSuiteClient, parse_json
+from .helpers import CallsQuery, HostedSuiteClient, parse_json
 from .settings import CALLS_ROUTE
 
 
@@ -41,15 +41,9 @@ class DayCount:
 
 def api_day_count(client: HostedSuiteClient, center_id: str, day: date) -> int | None:
     """TotalCount for one center and day; None when the server does not count (stats off)."""
-    body = {
-        "StartDate": f"{day.isoformat()}T00:00:00",
-        "EndDate": f"{(day + timedelta(days=1)).isoformat()}T00:00:00",
-        "CenterId": center_id,
-        "Page": 0,
-        "ItemsPerPage": 1,
-        "SortField": "StartTime",
-        "SortDir": "Asc",
-    }
+    body = CallsQuery(page_size=1, center_id=center_id).body(
+        f"{day.isoformat()}T00:00:00", f"{(day + timedelta(days=1)).isoformat()}T00:00:00", 0
+    )
     page = client.post(CALLS_ROUTE, body, f"count {center_id} {day}", parse_json)
     total = int(page.get("TotalCount") or 0)
     if total == 0 and page.get("Items"):

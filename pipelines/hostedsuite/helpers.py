@@ -15,7 +15,7 @@ import threading
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, TypeVar
@@ -861,8 +861,7 @@ def count_calls(
     server that does not count answers 0.
     """
     start_date, end_date = request_bounds(window, zones)
-    body = {**query.body(start_date, end_date, 0), "ItemsPerPage": 1}
-    body.pop("DisableStats", None)
+    body = replace(query, page_size=1, disable_stats=False).body(start_date, end_date, 0)
     page = client.post(CALLS_ROUTE, body, f"count {window.label}", parse_calls_page)
     return int(page.total_count)
 

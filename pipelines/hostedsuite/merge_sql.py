@@ -23,10 +23,9 @@ _original = SqlMergeFollowupJob._gen_key_table_clauses.__func__  # type: ignore[
 def _key_table_clauses(
     cls: type[SqlMergeFollowupJob], primary_keys: Sequence[str], merge_keys: Sequence[str]
 ) -> list[str]:
-    if merge_keys and primary_keys and set(merge_keys) <= set(primary_keys):
-        clauses: list[str] = _original(cls, [], merge_keys)
-        return clauses
-    clauses = _original(cls, primary_keys, merge_keys)
+    if merge_keys and set(merge_keys) <= set(primary_keys):
+        primary_keys = []  # implied by the merge key: its clause would only add an OR
+    clauses: list[str] = _original(cls, primary_keys, merge_keys)
     return clauses
 
 
