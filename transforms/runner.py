@@ -68,9 +68,10 @@ class Model:
 # Explicit build order: views bind their dependencies when created, so a view must come after
 # everything it reads. Intermediate models are views unless several models read them and they
 # are expensive (hold segments: a window over every interaction). Marts are tables (analysts
-# query them often; a 1M-call window function must not be recomputed per query); the aggregate
-# marts read analytics.fct_calls so the per-call logic (repeat-call window, flags) runs exactly
-# once per refresh.
+# query them often; a 1M-call window function must not be recomputed per query). The aggregates
+# read analytics.fct_calls so the per-call logic (repeat-call window, flags) runs exactly once per
+# refresh; int_call_metrics_rollup computes the daily and interval measures in one pass for both
+# marts, which is why an intermediate table comes after a mart here.
 MODELS: Final[tuple[Model, ...]] = (
     Model("staging", "stg_calls", "view"),
     Model("staging", "stg_call_interactions", "view"),
@@ -88,6 +89,7 @@ MODELS: Final[tuple[Model, ...]] = (
     Model("marts", "fct_hold_segments", "table"),
     Model("marts", "dim_centers", "table"),
     Model("marts", "dim_clients", "table"),
+    Model("intermediate", "int_call_metrics_rollup", "table"),
     Model("marts", "fct_call_metrics_daily", "table"),
     Model("marts", "fct_call_metrics_interval", "table"),
     Model("marts", "fct_agent_metrics_daily", "table"),

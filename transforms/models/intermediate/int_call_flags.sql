@@ -9,7 +9,12 @@ with
 
 calls as (
 
-    -- stg_calls plus is_repeat_call / repeat_call_id
+    select * from staging.stg_calls
+
+),
+
+repeat_calls as (
+
     select * from intermediate.int_repeat_calls
 
 ),
@@ -45,9 +50,12 @@ base as (
         coalesce(calls.ring_seconds, 0) as ring_s,
         coalesce(calls.talk_seconds, 0) as talk_s,
         coalesce(calls.hold_seconds, 0) as hold_s,
-        coalesce(calls.work_seconds, 0) as work_s
+        coalesce(calls.work_seconds, 0) as work_s,
+        repeat_calls.call_id is not null as is_repeat_call,
+        repeat_calls.repeat_call_id
 
     from calls
+    left join repeat_calls on calls.call_id = repeat_calls.call_id
 
 ),
 

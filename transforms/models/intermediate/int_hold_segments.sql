@@ -9,27 +9,29 @@ with
 
 interactions as (
 
-    select call_id, seq, interaction_type, lower(interaction_type) as event, started_at_utc
+    select
+        call_id,
+        seq,
+        interaction_type,
+        started_at_utc,
+        case lower(interaction_type)
+            when 'hold' then 'start'
+            when 'retrieved' then 'end'
+            when 'hangup' then 'end'
+            when 'transferattempt' then 'end'
+            when 'transfercompleted' then 'end'
+            when 'transferstopped' then 'end'
+        end as hold_role
+
     from staging.stg_call_interactions
-
-),
-
-held_calls as (
-
-    select distinct call_id from interactions where event = 'hold'
 
 ),
 
 events as (
 
-    -- only calls that were held, and only the events that start or end a hold: the window
-    -- below then sorts a fraction of the interactions (most calls are never held)
-    select interactions.*
-    from interactions
-    semi join held_calls on interactions.call_id = held_calls.call_id
-    where interactions.event in (
-        'hold', 'retrieved', 'hangup', 'transferattempt', 'transfercompleted', 'transferstopped'
-    )
+    -- only the events that start or end a hold: the window below sorts these, not every
+    -- interaction (a semi join to "calls that were held" costs more than it saves)
+    select * from interactions where hold_role is not null
 
 ),
 
@@ -46,17 +48,10 @@ with_end as (
         call_id,
         seq,
         interaction_type,
-        event,
+        hold_role,
         started_at_utc,
         -- the first hold-ending event after this one; a window, not a correlated subquery
-        min(
-            case
-                when event in (
-                    'retrieved', 'hangup', 'transferattempt', 'transfercompleted',
-                    'transferstopped'
-                ) then seq
-            end
-        ) over (
+        min(case when hold_role = 'end' then seq end) over (
             partition by call_id order by seq rows between 1 following and unbounded following
         ) as end_seq
 
@@ -73,7 +68,7 @@ segments as (
         arg_min(started_at_utc, seq) as hold_started_at_utc
 
     from with_end
-    where event = 'hold'
+    where hold_role = 'start'
     group by call_id, end_seq
 
 ),

@@ -1,102 +1,38 @@
 -- grain: one row per center_id × interval_start_local × direction
 -- Intervals are the center's local wall time floored to interval_minutes (int_call_flags), so a
 -- DST change day simply has fewer (spring) or merged (fall) local intervals, never shifted ones.
--- Same measures as fct_call_metrics_daily over each group. Totals are 0 when nothing qualifies; a ratio whose
--- denominator is 0 is NULL; "incoming only" measures are NULL on other directions.
--- Keep the measure list in step with fct_call_metrics_daily.
+-- The measures are those of fct_call_metrics_daily, defined once in
+-- intermediate.int_call_metrics_rollup.
 
 with
 
-calls as (
+rollup as (
 
-    select * from analytics.fct_calls
+    select * from intermediate.int_call_metrics_rollup
+    where metric_grain = 'interval'
 
 ),
 
 settings as (
 
-    select * from intermediate.int_settings
-
-),
-
-aggregated as (
-
-    select
-        center_id,
-        interval_start_local,
-        direction,
-        bool_and(is_incoming) as is_incoming,
-        count(*) as calls_offered,
-        cast(count_if(is_answered) as bigint) as calls_answered,
-        cast(count_if(is_abandoned) as bigint) as calls_abandoned,
-        cast(count_if(is_short_abandon) as bigint) as calls_short_abandoned,
-        cast(count_if(is_within_service_level) as bigint) as calls_within_service_level,
-        sum(speed_of_answer_seconds) as speed_of_answer_total,
-        sum(coalesce(handle_time_seconds, 0)) as handle_seconds_total,
-        sum(case when is_answered then coalesce(talk_seconds, 0) else 0 end) as talk_seconds_total,
-        cast(count_if(is_answered and is_held) as bigint) as calls_held,
-        -- answered calls only: calls_held (the divisor) are answered calls
-        sum(case when is_answered then coalesce(hold_seconds, 0) else 0 end) as hold_seconds_total,
-        max(case when is_answered then coalesce(hold_seconds, 0) end) as max_hold_seconds,
-        cast(count_if(is_transferred) as bigint) as calls_transferred,
-        cast(count_if(is_flagged) as bigint) as calls_flagged,
-        cast(sum(forms_completed) as bigint) as forms_completed,
-        cast(count_if(is_repeat_call) as bigint) as calls_repeated
-
-    from calls
-    group by center_id, interval_start_local, direction
+    select interval_minutes from intermediate.int_settings
 
 ),
 
 final as (
 
     select
-        aggregated.center_id,
-        aggregated.interval_start_local,
-        aggregated.direction,
-        cast(aggregated.interval_start_local as date) as local_date,
+        rollup.center_id,
+        rollup.interval_start_local,
+        rollup.direction,
+        cast(rollup.interval_start_local as date) as local_date,
         settings.interval_minutes,
-        aggregated.calls_offered,
-        aggregated.calls_answered,
-        aggregated.calls_abandoned,
-        aggregated.calls_short_abandoned,
-        aggregated.calls_within_service_level,
-        case
-            when aggregated.is_incoming then
-                100.0 * aggregated.calls_within_service_level / nullif(
-                    case settings.service_level_formula
-                        when 'answered_and_abandoned'
-                            then aggregated.calls_answered + aggregated.calls_abandoned
-                        when 'offered' then aggregated.calls_offered
-                        when 'answered' then aggregated.calls_answered
-                    end,
-                    0
-                )
-        end as service_level_pct,
-        case
-            when aggregated.is_incoming
-                then aggregated.speed_of_answer_total / nullif(aggregated.calls_answered, 0)
-        end as avg_speed_of_answer_seconds,
-        aggregated.handle_seconds_total,
-        aggregated.handle_seconds_total / nullif(aggregated.calls_answered, 0)
-            as avg_handle_time_seconds,
-        aggregated.talk_seconds_total,
-        aggregated.talk_seconds_total / nullif(aggregated.calls_answered, 0) as avg_talk_seconds,
-        aggregated.calls_held,
-        100.0 * aggregated.calls_held / nullif(aggregated.calls_answered, 0) as hold_rate_pct,
-        aggregated.hold_seconds_total,
-        aggregated.hold_seconds_total / nullif(aggregated.calls_held, 0) as avg_hold_seconds,
-        aggregated.max_hold_seconds,
-        aggregated.calls_transferred,
-        100.0 * aggregated.calls_transferred / nullif(aggregated.calls_answered, 0)
-            as transfer_rate_pct,
-        aggregated.calls_flagged,
-        aggregated.forms_completed,
-        aggregated.calls_repeated,
-        100.0 * aggregated.calls_repeated / nullif(aggregated.calls_answered, 0)
-            as repeat_call_rate_pct
+        -- every measure, in the rollup's order
+        rollup.* exclude (
+            metric_grain, client_id, center_id, local_date, interval_start_local, direction
+        )
 
-    from aggregated
+    from rollup
     cross join settings
 
 )
