@@ -144,7 +144,7 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
         destination = dlt.destinations.duckdb(
             credentials={"database": duckdb_path, "global_config": duckdb_load_config()}
         )
-        use_duplicates_only_dedup()  # see merge_sql: ~50 MB less per 100k-call batch
+        use_duplicates_only_dedup()  # see merge_sql: 25-50 MB less per 100k-call batch
     else:
         destination = os.environ["DESTINATION_NAME"]
     use_single_key_deletes()  # see merge_sql: the child tables' merge would not scale

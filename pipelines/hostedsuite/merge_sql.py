@@ -12,10 +12,11 @@
 
 2. Duplicates-only de-duplication (DuckDB). dlt copies staging rows into the dataset through
    ``ROW_NUMBER() OVER (PARTITION BY <primary key>)`` over every column, which makes DuckDB
-   hold the whole batch in memory to keep one row per key. Staging only holds duplicates when a
-   copy job ran twice (a crash between its commit and dlt marking it done), so the rows whose
-   key occurs once are inserted as they stream, and only the duplicated keys go through dlt's
-   own ROW_NUMBER query: the same rows land, ~50 MB less peak memory per 100k-call batch.
+   hold the whole batch in memory to keep one row per key. That guards against duplicate rows
+   in staging (dlt's own comment: "e.g. from crash+retry"); our source already sends each Id
+   once per load, so duplicates are the rare case. Rows whose key occurs once are now inserted
+   as they stream, and only the duplicated keys go through dlt's own ROW_NUMBER query: the same
+   rows land (tested against dlt's query), ~25-50 MB less peak memory per 100k-call batch.
 """
 
 from __future__ import annotations
