@@ -71,7 +71,8 @@ def _select_from_dedup(
     renamed = ", ".join(f"{k} AS _dlt_dup_{i}" for i, k in enumerate(primary_keys))
     keys = ", ".join(primary_keys)
     duplicated = (
-        f"(SELECT {renamed} FROM {table_name} GROUP BY {keys} HAVING COUNT(*) > 1) AS _dlt_dups"
+        f"(SELECT {renamed}, 1 AS _dlt_is_dup FROM {table_name} GROUP BY {keys} "
+        "HAVING COUNT(*) > 1) AS _dlt_dups"
     )
     # NOT DISTINCT: the same grouping as ROW_NUMBER's PARTITION BY, NULL keys included
     same_key = " AND ".join(
@@ -81,7 +82,8 @@ def _select_from_dedup(
     once = (
         f"SELECT {', '.join(columns)} FROM {table_name} AS _dlt_rows "
         f"LEFT JOIN {duplicated} ON {same_key} "
-        f"WHERE _dlt_dups._dlt_dup_0 IS NULL AND ({condition or '1 = 1'})"
+        # the marker, not a key: a duplicated NULL key also joins with a NULL value
+        f"WHERE _dlt_dups._dlt_is_dup IS NULL AND ({condition or '1 = 1'})"
     )
     duplicated_rows = (
         f"(SELECT _dlt_rows.* FROM {table_name} AS _dlt_rows JOIN {duplicated} ON {same_key})"

@@ -20,7 +20,8 @@ CREATE TABLE staging (call_id VARCHAR, seq BIGINT, kind VARCHAR, is_deleted BOOL
 INSERT INTO staging VALUES
     ('a', 0, 'Ring', false), ('a', 1, 'Hold', false), ('b', 0, 'Ring', false),
     ('a', 1, 'Hold', false), ('c', 0, 'Hangup', true), ('c', 0, 'Hangup', true),
-    ('c', 0, 'Hangup', true), ('d', 0, 'Ring', true);
+    ('c', 0, 'Hangup', true), ('d', 0, 'Ring', true), (NULL, 5, 'Ring', false),
+    (NULL, 5, 'Ring', false);
 """
 COLUMNS = ['"call_id"', '"seq"', '"kind"']
 
@@ -47,7 +48,7 @@ def test_duplicates_only_dedup_keeps_the_rows_dlt_keeps(
     if len(keys) == 2:
         # whole-row duplicates: exactly dlt's rows
         assert kept == selected(dlts)
-        expected = {("a", 0, "Ring"), ("a", 1, "Hold"), ("b", 0, "Ring")}
+        expected = {("a", 0, "Ring"), ("a", 1, "Hold"), ("b", 0, "Ring"), (None, 5, "Ring")}
         if condition is None:
             expected |= {("c", 0, "Hangup"), ("d", 0, "Ring")}
         assert set(kept) == expected
