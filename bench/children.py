@@ -22,7 +22,7 @@ import requests
 
 
 def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.hostedsuite_pipeline import make_pipeline, run_incremental
+    from pipelines.operations import make_pipeline, run_incremental
 
     pipeline = make_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
@@ -109,13 +109,13 @@ def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     import pendulum
 
     from pipelines.hostedsuite import CenterDirectory, make_client
-    from pipelines.hostedsuite.helpers import (
+    from pipelines.hostedsuite.paging import (
         CallsQuery,
         WindowDone,
         fetch_concurrently,
         iter_window_pages,
-        split_windows,
     )
+    from pipelines.hostedsuite.windows import split_windows
 
     source = options["source"]
     client = make_client(url, source["customer_name"], source["user_name"], source["password"])

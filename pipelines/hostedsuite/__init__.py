@@ -23,24 +23,9 @@ import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
 
-from .helpers import (
-    CallsQuery,
-    ConfigError,
-    HostedSuiteClient,
-    PageTables,
-    RetryPolicy,
-    Window,
-    WindowDone,
-    count_calls,
-    fetch_concurrently,
-    iter_window_pages,
-    page_to_tables,
-    parse_json,
-    plan_batch,
-    snake_case,
-    split_windows,
-    to_iana,
-)
+from .client import ConfigError, HostedSuiteClient, RetryPolicy, parse_json
+from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
+from .records import PageTables, page_to_tables, snake_case
 from .settings import (
     CALLS_TABLE,
     CENTERS_ROUTE,
@@ -55,6 +40,8 @@ from .settings import (
     QUARANTINE_TABLE,
     TOMBSTONE_COLUMN,
 )
+from .timezones import to_iana
+from .windows import Window, plan_batch, split_windows
 
 logger = logging.getLogger("hostedsuite")
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from dlt.destinations.sql_client import SqlClientBase
 
-from .helpers import CallsQuery, HostedSuiteClient, parse_json
+from .client import HostedSuiteClient, parse_json
+from .paging import CallsQuery
 from .settings import CALLS_ROUTE
 
 

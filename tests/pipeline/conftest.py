@@ -14,7 +14,7 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import Emulator
-from pipelines.hostedsuite_pipeline import (
+from pipelines.operations import (
     RunSummary,
     make_pipeline,
     run_incremental,

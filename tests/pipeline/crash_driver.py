@@ -22,7 +22,14 @@ from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
+from pipelines import commands, operations
 from pipelines import hostedsuite_pipeline as cli
+
+
+def patch_run_source(replacement: Any) -> None:
+    """``run_source`` is called by the incremental loop and by the backfill command."""
+    operations.run_source = replacement
+    commands.run_source = replacement  # type: ignore[attr-defined]
 
 
 def die() -> None:
@@ -46,12 +53,12 @@ def kill_after_normalize() -> None:
     def extract_normalize_then_die(
         pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], transform: Any = None
     ) -> Any:
-        cli.finish_pending(pipeline)
+        operations.finish_pending(pipeline)
         pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format="parquet")
         pipeline.normalize()
         die()
 
-    cli.run_source = extract_normalize_then_die
+    patch_run_source(extract_normalize_then_die)
 
 
 def kill_during_load() -> None:
@@ -76,7 +83,7 @@ def kill_during_transforms() -> None:
 
 
 def kill_in_second_batch() -> None:
-    original = cli.run_source
+    original = operations.run_source
     batches = {"n": 0}
 
     def run_or_die(*args: Any, **kwargs: Any) -> Any:
@@ -85,7 +92,7 @@ def kill_in_second_batch() -> None:
             kill_during_extract()
         return original(*args, **kwargs)
 
-    cli.run_source = run_or_die
+    patch_run_source(run_or_die)
 
 
 POINTS = {

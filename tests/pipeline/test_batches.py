@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.hostedsuite.helpers import plan_batch
+from pipelines.hostedsuite.windows import plan_batch
 
 from .warehouse import assert_matches_truth, rows
 

@@ -12,7 +12,7 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import EmulatorSettings
-from pipelines.hostedsuite_pipeline import cursor_state, make_pipeline
+from pipelines.operations import cursor_state, make_pipeline
 
 from .conftest import ROOT, Loader
 from .warehouse import assert_matches_truth, rows

@@ -1,0 +1,234 @@
+"""The ``hostedsuite`` commands: ``load``, ``backfill``, ``verify``, ``transform``, ``demo``.
+
+Each takes the parsed arguments and returns the lines of its closing summary; failures are
+raised as ``CliError`` (or the source's errors) and turned into one line and an exit code by
+``hostedsuite_pipeline.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pendulum
+
+from pipelines.hostedsuite import (
+    BackfillRange,
+    CenterDirectory,
+    make_client,
+    parse_instant,
+)
+from pipelines.hostedsuite.client import ConfigError
+from pipelines.hostedsuite.completeness import check_completeness, record_results, watermark
+from pipelines.hostedsuite.settings import (
+    BATCH_WINDOWS_PER_WORKER,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WINDOW_HOURS,
+)
+from pipelines.hostedsuite.windows import split_windows
+from pipelines.operations import (
+    DEFAULT_DUCKDB_FILE,
+    CliError,
+    ExitCode,
+    RunSummary,
+    configured_workers,
+    cursor_state,
+    exclusive_run,
+    finish_run,
+    make_pipeline,
+    run_incremental,
+    run_source,
+    run_transforms_step,
+)
+
+logger = logging.getLogger("hostedsuite")
+
+DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
+
+
+def cmd_load(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    kwargs: dict[str, Any] = {}
+    if args.until:
+        kwargs["until"] = args.until
+    if args.workers:
+        kwargs["workers"] = args.workers
+    with exclusive_run(pipeline, args):
+        summary = run_incremental(
+            pipeline, kwargs, None if args.no_transform else run_transforms_step
+        )
+    return summary.lines()
+
+
+def cmd_backfill(args: argparse.Namespace) -> list[str]:
+    start = _cli_instant(args.start, "--start")
+    end = _cli_instant(args.end, "--end")
+    if end <= start:
+        raise CliError(
+            ExitCode.BAD_CONFIG, f"--end ({args.end}) must be after --start ({args.start})"
+        )
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    filters = ",".join(
+        f"{name}={getattr(args, name)}"
+        for name in ("client_id", "center_id")
+        if getattr(args, name)
+    )
+    backfill = BackfillRange(start, end, filters)
+    window_hours = args.window_hours or dlt.config.get("sources.hostedsuite.window_hours", float)
+    total = len(split_windows(start, end, window_hours or DEFAULT_WINDOW_HOURS))
+    kwargs: dict[str, Any] = {
+        "backfill": backfill,
+        "max_windows": configured_workers(args.workers) * BATCH_WINDOWS_PER_WORKER,
+    }
+    for name in ("workers", "client_id", "center_id", "window_hours"):
+        if getattr(args, name):
+            kwargs[name] = getattr(args, name)
+    summary = RunSummary()
+    started = time.perf_counter()
+    with exclusive_run(pipeline, args):
+        # One load per batch of windows: each commits the windows it finished, so an
+        # interrupted backfill resumes at the first window not yet loaded.
+        while len(backfill_done(pipeline, backfill)) < total:
+            before = len(backfill_done(pipeline, backfill))
+            batch = run_source(pipeline, kwargs)
+            summary.merge(batch)
+            if len(backfill_done(pipeline, backfill)) == before:
+                raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
+        finish_run(pipeline, summary, started, None if args.no_transform else run_transforms_step)
+    header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
+    return [header, *summary.lines()]
+
+
+def backfill_done(pipeline: dlt.Pipeline, backfill: BackfillRange) -> list[str]:
+    """Window starts of ``backfill`` already loaded (committed with their load)."""
+    done: list[str] = cursor_state(pipeline).get("backfills", {}).get(backfill.key, [])
+    return done
+
+
+def cmd_verify(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    state = cursor_state(pipeline)
+    default_last = parse_instant(state.get("complete_through"), "cursor") or pendulum.now("UTC")
+    last = _cli_instant(args.end, "--end").date() if args.end else default_last.date()
+    first = _cli_instant(args.start, "--start").date() if args.start else last.subtract(days=6)
+    if last < first:
+        raise CliError(ExitCode.BAD_CONFIG, "--end must not be before --start")
+    client = make_client()
+    directory = CenterDirectory(client, DEFAULT_TIMEZONE)
+    center_ids = [c["id"] for c in directory.centers()]
+    logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
+    with exclusive_run(pipeline, args), pipeline.sql_client() as sql:
+        results = check_completeness(
+            client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
+        )
+        health = {
+            "pipeline_name": pipeline.pipeline_name,
+            "last_successful_load_at": _last_load_at(sql, pipeline.dataset_name),
+            "newest_call_start": state.get("newest_call_start"),
+            "complete_through": state.get("complete_through"),
+        }
+        record_results(sql, results, first, last, health, pendulum.now("UTC"))
+    differing = [r for r in results if r.status != "ok"]
+    lines = [f"verify {first}..{last}: {len(results)} center-days checked, {len(differing)} differ"]
+    lines += [
+        f"  {r.center_id} {r.local_date}: api {r.api_count}, warehouse {r.warehouse_local} "
+        f"({r.status})"
+        for r in differing
+    ]
+    lines.append(f"complete up to: {watermark(results) or '-'} (analytics.load_health)")
+    if differing:
+        for line in lines:
+            print(line)
+        raise CliError(ExitCode.INCOMPLETE, f"{len(differing)} center-days differ from the API")
+    return lines
+
+
+def _last_load_at(sql: Any, dataset: str) -> Any:
+    rows = sql.execute_sql(f"SELECT max(inserted_at) FROM {dataset}._dlt_loads WHERE status = 0")
+    return rows[0][0] if rows else None
+
+
+def cmd_transform(args: argparse.Namespace) -> list[str]:
+    pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    with exclusive_run(pipeline, args):
+        return run_transforms_step(pipeline)
+
+
+def cmd_demo(args: argparse.Namespace) -> list[str]:
+    from hostedsuite_emulator import Emulator
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    duckdb_path = workdir / DEFAULT_DUCKDB_FILE
+    for stale in (duckdb_path, workdir / f"{DEFAULT_DUCKDB_FILE}.wal"):
+        stale.unlink(missing_ok=True)
+    pipelines_dir = workdir / "pipelines"
+    if pipelines_dir.exists():
+        import shutil
+
+        shutil.rmtree(pipelines_dir)
+    logger.info("starting the HostedSuite emulator with %d calls (seed %d)", args.calls, args.seed)
+    with Emulator(calls=args.calls, seed=args.seed, start=DEMO_DATA_START) as emulator:
+        logger.info("emulator at %s; loading into %s", emulator.url, duckdb_path)
+        creds = emulator.credentials
+        pipeline = make_pipeline(str(duckdb_path), str(pipelines_dir))
+        summary = run_incremental(
+            pipeline,
+            {
+                "base_url": emulator.url,
+                "customer_name": creds["customer_name"],
+                "user_name": creds["user_name"],
+                "password": creds["password"],
+                "start_date": DEMO_DATA_START,
+                "until": pendulum.instance(emulator.now).to_iso8601_string(),
+            },
+            run_transforms_step,
+        )
+        summary.transform_lines += metrics_summary(pipeline)
+    return [*summary.lines(), f"warehouse: {duckdb_path}  (open with: duckdb {duckdb_path})"]
+
+
+METRICS_SUMMARY_SQL = """
+    select
+        centers.center_name,
+        count(*) filter (where calls.direction = 'Incoming') as incoming_calls,
+        100.0 * count_if(calls.is_within_service_level)
+            / nullif(count_if(calls.is_answered or calls.is_abandoned)
+                     filter (where calls.direction = 'Incoming'), 0) as service_level_pct,
+        avg(calls.speed_of_answer_seconds) as asa_seconds,
+        avg(calls.handle_time_seconds) filter (where calls.is_answered) as aht_seconds
+    from analytics.fct_calls as calls
+    join analytics.dim_centers as centers using (center_id)
+    group by centers.center_name
+    order by centers.center_name
+"""
+
+
+def metrics_summary(pipeline: dlt.Pipeline) -> list[str]:
+    """Service level, ASA and AHT per center over the loaded period (incoming calls)."""
+    with pipeline.sql_client() as sql:
+        rows = sql.execute_sql(METRICS_SUMMARY_SQL) or []
+    lines = [f"{'center':<28} {'incoming':>9} {'SL %':>6} {'ASA s':>7} {'AHT s':>7}"]
+    for name, incoming, service_level, asa, aht in rows:
+        figures = f"{_num(service_level):>6} {_num(asa):>7} {_num(aht):>7}"
+        lines.append(f"{name or '-':<28} {incoming:>9,} {figures}")
+    return lines
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _cli_instant(value: str | None, name: str) -> pendulum.DateTime:
+    if not value:
+        raise CliError(ExitCode.BAD_CONFIG, f"{name} is required (YYYY-MM-DD)")
+    try:
+        parsed = parse_instant(value, name)
+    except ConfigError as exc:
+        raise CliError(ExitCode.BAD_CONFIG, str(exc)) from None
+    assert parsed is not None
+    return parsed

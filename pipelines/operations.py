@@ -1,0 +1,359 @@
+"""Building blocks of a run, shared by the commands, the tests and the benchmark.
+
+The dlt pipeline and its DuckDB settings, the run lock, the bounded wait for a DuckDB file held
+by another process, a pending package finished before extracting, incremental runs in committed
+batches, and the transforms after a successful load. Failures carry an ``ExitCode``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import filelock
+import pendulum
+import pyarrow as pa
+
+from pipelines.hostedsuite import (
+    hostedsuite,
+    parse_instant,
+)
+from pipelines.hostedsuite.merge_sql import use_duplicates_only_dedup, use_single_key_deletes
+from pipelines.hostedsuite.settings import (
+    CALLS_TABLE,
+    DEFAULT_CALLS_PER_LOAD,
+    DEFAULT_WORKERS,
+    FORMS_TABLE,
+    INTERACTIONS_TABLE,
+)
+
+PIPELINE_NAME = "hostedsuite"
+DATASET_NAME = "hostedsuite"
+DEFAULT_PIPELINES_DIR = "var/pipelines"
+DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
+
+
+logger = logging.getLogger("hostedsuite")
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README."""
+
+    OK = 0
+    FAILED = 1
+    BAD_CONFIG = 2
+    AUTH = 3
+    API = 4
+    DESTINATION = 5
+    INCOMPLETE = 6
+    LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+
+
+class CliError(Exception):
+    """An error with its exit code and a one-line message."""
+
+    def __init__(self, code: ExitCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the closing summary and for tests."""
+
+    row_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    complete_through: str | None = None
+    newest_call_start: str | None = None
+    finished_pending: bool = False
+    transform_lines: list[str] = field(default_factory=list)
+    # Calls per load package, one entry per batch.
+    batch_calls: list[int] = field(default_factory=list)
+
+    def merge(self, other: RunSummary) -> None:
+        """Adds the counts of another load (a batch) to this one."""
+        for table, rows in other.row_counts.items():
+            self.row_counts[table] = self.row_counts.get(table, 0) + rows
+        self.finished_pending = self.finished_pending or other.finished_pending
+        self.batch_calls += other.batch_calls
+
+    def lines(self) -> list[str]:
+        out = [f"done in {self.seconds:.1f} s"]
+        if len(self.batch_calls) > 1:
+            out.append(
+                f"loaded in {len(self.batch_calls)} batches of up to "
+                f"{max(self.batch_calls):,} calls, each committed"
+            )
+        if self.finished_pending:
+            out.append("finished a pending load package from an interrupted run first")
+        for table, rows in sorted(self.row_counts.items()):
+            out.append(f"  {table:<32} {rows:>10,} rows")
+        out.append(f"cursor (complete through): {self.complete_through or '-'}")
+        out.append(f"newest call start:         {self.newest_call_start or '-'}")
+        return out + self.transform_lines
+
+
+def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pipeline:
+    """The pipeline. DuckDB by default; any dlt destination via ``DESTINATION_NAME`` config."""
+    destination: Any
+    duckdb_path = duckdb_path or configured_duckdb_file()
+    if duckdb_path:
+        _check_writable(duckdb_path)
+        if Path(duckdb_path).stem == DATASET_NAME:
+            # DuckDB names the catalog after the file; a catalog named like the dataset makes
+            # DuckDB's binder resolve "hostedsuite.calls" ambiguously and dlt's merge fails.
+            raise CliError(
+                ExitCode.BAD_CONFIG,
+                f"name the DuckDB file something other than {DATASET_NAME}.duckdb "
+                f"(e.g. {DEFAULT_DUCKDB_FILE})",
+            )
+        destination = dlt.destinations.duckdb(
+            credentials={"database": duckdb_path, "global_config": duckdb_load_config()}
+        )
+        use_duplicates_only_dedup()  # see merge_sql: 25-50 MB less per 100k-call batch
+    else:
+        destination = os.environ["DESTINATION_NAME"]
+    use_single_key_deletes()  # see merge_sql: the child tables' merge would not scale
+    # PyArrow's default allocator (jemalloc) keeps the pages of parsed responses it freed;
+    # the system allocator hands them back: ~90 MB less peak memory for 100k calls, same speed.
+    pa.set_memory_pool(pa.system_memory_pool())
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=destination,
+        dataset_name=DATASET_NAME,
+        pipelines_dir=pipelines_dir or DEFAULT_PIPELINES_DIR,
+    )
+
+
+def duckdb_load_config() -> dict[str, Any]:
+    """DuckDB settings for the load: a memory cap so a large package spills instead of growing
+    the process (``[destination.duckdb] memory_limit``, default 1GB; "" for DuckDB's 80 %).
+    Too low a cap fails the merge of a large package with DuckDB's Out of Memory error."""
+    limit = dlt.config.get("destination.duckdb.memory_limit", str)
+    limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
+    return {"memory_limit": limit} if limit else {}
+
+
+def _check_writable(path: str) -> None:
+    """Fails early, in one line, when the warehouse file cannot be created or written.
+
+    Probing with a real file rather than ``os.access``: for root, access() says yes even on
+    read-only or virtual file systems.
+    """
+    target = Path(path).resolve()
+    if not target.parent.is_dir():
+        raise CliError(ExitCode.DESTINATION, f"DuckDB folder does not exist: {target.parent}")
+    try:
+        if target.exists():
+            with target.open("r+b"):
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-probe-"):
+                pass
+    except OSError as exc:
+        raise CliError(
+            ExitCode.DESTINATION, f"DuckDB file is not writable: {path} ({exc.strerror})"
+        ) from None
+
+
+@contextmanager
+def run_lock(pipeline: dlt.Pipeline, wait_seconds: float) -> Iterator[None]:
+    """One run per pipeline at a time; dlt has no lock of its own."""
+    Path(pipeline.pipelines_dir).mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(
+        str(Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.run.lock")
+    )
+    try:
+        lock.acquire(timeout=wait_seconds)
+    except filelock.Timeout:
+        raise CliError(
+            ExitCode.LOCKED,
+            f"another run of pipeline '{pipeline.pipeline_name}' is in progress "
+            f"(waited {wait_seconds:g} s); try again later",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def wait_for_duckdb(path: str | None, wait_seconds: float) -> None:
+    """Waits (bounded) while another process, e.g. an analyst's session, holds the DuckDB file.
+
+    DuckDB allows one writing process per file; a load that found it locked would fail deep in
+    the load step. Waiting here with a message, then failing with one clear line, is what an
+    operator can act on. A lock taken after this check still fails the load cleanly: the load
+    package stays pending and the next run finishes it.
+    """
+    if not path or not Path(path).exists():
+        return
+    deadline = time.monotonic() + wait_seconds
+    announced = False
+    while True:
+        try:
+            duckdb.connect(path).close()
+            return
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(".")[0].strip()
+            if time.monotonic() >= deadline:
+                raise CliError(
+                    ExitCode.DESTINATION,
+                    f"the DuckDB file {path} is in use by another process ({holder}); "
+                    "close that session and rerun",
+                ) from None
+            if not announced:
+                logger.warning(
+                    "waiting up to %g s for the DuckDB file (held by %s)", wait_seconds, holder
+                )
+                announced = True
+            time.sleep(0.5)
+
+
+@contextmanager
+def exclusive_run(pipeline: dlt.Pipeline, args: argparse.Namespace) -> Iterator[None]:
+    """The run lock, then a bounded wait for the DuckDB file to be free."""
+    with run_lock(pipeline, args.lock_wait):
+        wait_for_duckdb(duckdb_file(args), args.db_wait)
+        yield
+
+
+def duckdb_file(args: argparse.Namespace) -> str | None:
+    """The DuckDB file this run writes, if the destination is DuckDB."""
+    return str(args.duckdb) if args.duckdb else configured_duckdb_file()
+
+
+def configured_duckdb_file() -> str | None:
+    """dlt's ``destination.duckdb.credentials``, or our default; None for other destinations."""
+    if os.environ.get("DESTINATION_NAME", "duckdb") != "duckdb":
+        return None
+    configured = dlt.config.get("destination.duckdb.credentials", str)
+    return configured or DEFAULT_DUCKDB_FILE
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> bool:
+    """Loads what an interrupted run left behind; dlt's run() would stop after doing only this."""
+    if not pipeline.has_pending_data:
+        return False
+    logger.info("finishing the pending load package of an interrupted run")
+    pipeline.normalize()
+    pipeline.load()
+    return True
+
+
+def run_source(
+    pipeline: dlt.Pipeline,
+    source_kwargs: dict[str, Any],
+    transform: Callable[[dlt.Pipeline], list[str]] | None = None,
+) -> RunSummary:
+    """One load: pending package first, then extract/normalize/load the source, then the
+    transforms. Callers wanting a whole range use ``run_incremental`` (batches)."""
+    started = time.perf_counter()
+    summary = RunSummary(finished_pending=finish_pending(pipeline))
+    source = hostedsuite(**source_kwargs)
+    pipeline.run(source, loader_file_format="parquet")
+    normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
+    if normalize_info:
+        summary.row_counts = real_row_counts(normalize_info.row_counts)
+    summary.batch_calls = [summary.row_counts.get(CALLS_TABLE, 0)]
+    return finish_run(pipeline, summary, started, transform)
+
+
+def run_incremental(
+    pipeline: dlt.Pipeline,
+    source_kwargs: dict[str, Any],
+    transform: Callable[[dlt.Pipeline], list[str]] | None = None,
+) -> RunSummary:
+    """An incremental run up to ``until`` (default: now), in batches of about
+    ``calls_per_load`` calls, each one load package committed with its cursor.
+
+    The first batch re-reads the look-back; the following ones continue exactly at the cursor
+    the previous batch committed. A scheduled run is one batch; a first run over months of
+    history is several: memory stays flat, and a killed run resumes where it stopped.
+    """
+    started = time.perf_counter()
+    until = source_kwargs.get("until") or pendulum.now("UTC").replace(microsecond=0)
+    target = parse_instant(until, "until")
+    assert target is not None
+    kwargs = {**source_kwargs, "until": target.to_iso8601_string()}
+    if not kwargs.get("calls_per_load"):
+        configured = dlt.config.get("sources.hostedsuite.calls_per_load", int)
+        kwargs["calls_per_load"] = configured or DEFAULT_CALLS_PER_LOAD
+    summary = RunSummary()
+    previous = None
+    while True:
+        summary.merge(run_source(pipeline, kwargs))
+        cursor = parse_instant(cursor_state(pipeline).get("complete_through"), "cursor")
+        if cursor is None or cursor >= target:
+            break
+        if previous is not None and cursor <= previous:
+            raise CliError(ExitCode.FAILED, "load made no progress; see the log above")
+        logger.info("committed through %s; loading the next batch", cursor.to_iso8601_string())
+        previous = cursor
+        kwargs["lookback_hours"] = 0  # the batch just committed needs no re-read
+    return finish_run(pipeline, summary, started, transform)
+
+
+def finish_run(
+    pipeline: dlt.Pipeline,
+    summary: RunSummary,
+    started: float,
+    transform: Callable[[dlt.Pipeline], list[str]] | None,
+) -> RunSummary:
+    """Transforms once after all batches, then the cursor and the time for the summary."""
+    if transform is not None:
+        summary.transform_lines = transform(pipeline)
+    state = cursor_state(pipeline)
+    summary.complete_through = state.get("complete_through")
+    summary.newest_call_start = state.get("newest_call_start")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def configured_workers(workers: int | None = None) -> int:
+    """``workers`` if given, else ``sources.hostedsuite.workers``, else the default."""
+    return workers or dlt.config.get("sources.hostedsuite.workers", int) or DEFAULT_WORKERS
+
+
+def real_row_counts(row_counts: dict[str, int]) -> dict[str, int]:
+    """Rows per table without dlt's own tables and without the child tables' tombstones
+    (one per call in each child table; they are deleted by the merge, never stored)."""
+    counts = {t: n for t, n in row_counts.items() if not t.startswith("_dlt")}
+    for child in (INTERACTIONS_TABLE, FORMS_TABLE):
+        if child in counts:
+            counts[child] -= counts.get(CALLS_TABLE, 0)
+    return counts
+
+
+def cursor_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The ``calls`` resource state: ``complete_through``, ``newest_call_start``, ``backfills``."""
+    sources = pipeline.state.get("sources", {})
+    state: dict[str, Any] = sources.get("hostedsuite", {}).get("resources", {}).get("calls", {})
+    return state
+
+
+def run_transforms_step(pipeline: dlt.Pipeline) -> list[str]:
+    """Rebuilds the analytics schema through the pipeline's own destination connection."""
+    from transforms import MetricSettings, format_summary, run_transforms
+
+    with pipeline.sql_client() as client:
+        # The load's memory cap would make the analytics rebuild spill; it reads everything.
+        if pipeline.destination.destination_type.endswith("duckdb"):
+            client.execute_sql("RESET memory_limit")
+        result = run_transforms(
+            client, raw_schema=pipeline.dataset_name, settings=MetricSettings.from_dlt_config()
+        )
+    return list(format_summary(result))
