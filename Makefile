@@ -14,8 +14,11 @@ CLIENT  ?=
 CENTER  ?=
 WORKERS ?=
 ARGS    ?=
+# make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
+DB      ?=
+Q       ?=
 
-.PHONY: help venv test lint fmt demo load backfill transform verify emulator bench clean
+.PHONY: help venv test lint fmt demo load backfill transform verify sql emulator bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +60,9 @@ transform: $(STAMP) ## Rebuild the analytics schema from the raw tables
 
 verify: $(STAMP) ## Compare API TotalCount with warehouse counts per center and local day: [START=] [END=]
 	$(BIN)/hostedsuite verify $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") $(ARGS)
+
+sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="select ..."] (prompt without Q)
+	$(BIN)/hostedsuite sql $(if $(DB),"$(DB)") $(if $(Q),--command "$(Q)") $(ARGS)
 
 emulator: $(STAMP) ## Serve the HostedSuite emulator (ARGS="--port 8080 --calls 5000 --seed 1 ...")
 	$(BIN)/hostedsuite-emulator $(ARGS)

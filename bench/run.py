@@ -40,6 +40,8 @@ class Row:
     seconds: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     note: str = ""
+    # Size of the file a row wrote (the serving copy), MB.
+    copy_mb: list[float] = field(default_factory=list)
 
     @property
     def median_seconds(self) -> float:
@@ -103,6 +105,9 @@ def measure(row: Row, kind: str, emulator: Emulator, runs: int, **options: Any) 
         row.rss_mb.append(rss)
         if result.get("batches", 1) > 1:
             row.note = f"({result['batches']} load batches)"
+        if "copy_mb" in result:
+            row.copy_mb.append(result["copy_mb"])
+            row.note = f"(+{result['copy_mb']:,.0f} MB on disk)"
 
         print(
             f"  {row.name} run {n + 1}/{runs}: {result['seconds']:.2f} s, {rss:.0f} MB",
@@ -151,6 +156,25 @@ def noop_run(emulator: Emulator, runs: int) -> Row:
     return row
 
 
+def publish_rows(emulator: Emulator, calls: int, runs: int) -> Row:
+    """Publishing the serving copy of a warehouse of ``calls`` calls with its analytics."""
+    keep = Path(tempfile.mkdtemp(prefix="hs-bench-pub-")) / "pub.duckdb"
+    try:
+        opts = source_options(emulator)
+        run_child("ours", emulator, {**opts, "duckdb": str(keep)})
+        run_child("transforms", emulator, {**opts, "duckdb": str(keep)})
+        return measure(
+            Row(f"publish the serving copy, {calls // 1000}k calls", calls),
+            "publish",
+            emulator,
+            runs,
+            **opts,
+            duckdb=str(keep),
+        )
+    finally:
+        shutil.rmtree(keep.parent, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per row (median)")
@@ -180,6 +204,7 @@ def main() -> None:
             **source_options(emulator),
         )
         rows["noop"] = noop_run(emulator, args.runs)
+        rows["pub100k"] = publish_rows(emulator, n, args.runs)
         emulator.faults.latency_ms = 50
         latency = source_options(emulator, window_hours=24)
         one = dict(latency, source={**latency["source"], "workers": 1})
@@ -242,6 +267,22 @@ def main() -> None:
                 **opts,
                 duckdb=str(keep),
             )
+            rows["pub1m"] = measure(
+                Row("publish the serving copy, 1M calls", n),
+                "publish",
+                emulator,
+                args.runs,
+                **opts,
+                duckdb=str(keep),
+            )
+            rows["copydb1m"] = measure(
+                Row("  alternative: ATTACH + COPY FROM DATABASE, 1M", n),
+                "copy_database",
+                emulator,
+                args.runs,
+                **opts,
+                duckdb=str(keep),
+            )
             shutil.rmtree(keep.parent, ignore_errors=True)
 
     report(rows, args, time.perf_counter() - started)
@@ -257,6 +298,12 @@ def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None
         "latN": ("÷ fetch-only", rows["latN"].median_seconds / rows["fetchN"].median_seconds),
         "lat1": ("÷ N workers", rows["lat1"].median_seconds / rows["latN"].median_seconds),
     }
+    if "pub1m" in rows:
+        ratios["pub1m"] = ("÷ 100k", rows["pub1m"].median_seconds / rows["pub100k"].median_seconds)
+        ratios["copydb1m"] = (
+            "÷ file copy",
+            rows["copydb1m"].median_seconds / rows["pub1m"].median_seconds,
+        )
     header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
     lines = [header, "-" * len(header)]
     for key, row in rows.items():

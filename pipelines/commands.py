@@ -1,4 +1,4 @@
-"""The ``hostedsuite`` commands: ``load``, ``backfill``, ``verify``, ``transform``, ``demo``.
+"""The ``hostedsuite`` commands: load, backfill, verify, transform, demo and sql.
 
 Each takes the parsed arguments and returns the lines of its closing summary; failures are
 raised as ``CliError`` (or the source's errors) and turned into one line and an exit code by
@@ -35,15 +35,21 @@ from pipelines.operations import (
     CliError,
     ExitCode,
     RunSummary,
+    configured_duckdb_file,
     configured_workers,
     cursor_state,
+    duckdb_file,
     exclusive_run,
     finish_run,
+    load_health_fields,
     make_pipeline,
     run_incremental,
     run_source,
     run_transforms_step,
+    serving_target,
+    with_published_copy,
 )
+from pipelines.serving import default_serving_path
 
 logger = logging.getLogger("hostedsuite")
 
@@ -57,11 +63,12 @@ def cmd_load(args: argparse.Namespace) -> list[str]:
         kwargs["until"] = args.until
     if args.workers:
         kwargs["workers"] = args.workers
+    target = serving_target(duckdb_file(args), args.serving)
     with exclusive_run(pipeline, args):
         summary = run_incremental(
             pipeline, kwargs, None if args.no_transform else run_transforms_step
         )
-    return summary.lines()
+        return with_published_copy(summary.lines(), pipeline, target)
 
 
 def cmd_backfill(args: argparse.Namespace) -> list[str]:
@@ -87,6 +94,7 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
     for name in ("workers", "client_id", "center_id", "window_hours"):
         if getattr(args, name):
             kwargs[name] = getattr(args, name)
+    target = serving_target(duckdb_file(args), args.serving)
     summary = RunSummary()
     started = time.perf_counter()
     with exclusive_run(pipeline, args):
@@ -99,8 +107,8 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
             if len(backfill_done(pipeline, backfill)) == before:
                 raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
         finish_run(pipeline, summary, started, None if args.no_transform else run_transforms_step)
-    header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
-    return [header, *summary.lines()]
+        header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
+        return with_published_copy([header, *summary.lines()], pipeline, target)
 
 
 def backfill_done(pipeline: dlt.Pipeline, backfill: BackfillRange) -> list[str]:
@@ -121,41 +129,38 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
     directory = CenterDirectory(client, DEFAULT_TIMEZONE)
     center_ids = [c["id"] for c in directory.centers()]
     logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
-    with exclusive_run(pipeline, args), pipeline.sql_client() as sql:
-        results = check_completeness(
-            client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
-        )
-        health = {
-            "pipeline_name": pipeline.pipeline_name,
-            "last_successful_load_at": _last_load_at(sql, pipeline.dataset_name),
-            "newest_call_start": state.get("newest_call_start"),
-            "complete_through": state.get("complete_through"),
-        }
-        record_results(sql, results, first, last, health, pendulum.now("UTC"))
-    differing = [r for r in results if r.status != "ok"]
-    lines = [f"verify {first}..{last}: {len(results)} center-days checked, {len(differing)} differ"]
-    lines += [
-        f"  {r.center_id} {r.local_date}: api {r.api_count}, warehouse {r.warehouse_local} "
-        f"({r.status})"
-        for r in differing
-    ]
-    lines.append(f"complete up to: {watermark(results) or '-'} (analytics.load_health)")
+    target = serving_target(duckdb_file(args), args.serving)
+    with exclusive_run(pipeline, args):
+        health = load_health_fields(pipeline)
+        with pipeline.sql_client() as sql:
+            results = check_completeness(
+                client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
+            )
+            record_results(sql, results, first, last, health, pendulum.now("UTC"))
+        differing = [r for r in results if r.status != "ok"]
+        lines = [
+            f"verify {first}..{last}: {len(results)} center-days checked, {len(differing)} differ"
+        ]
+        lines += [
+            f"  {r.center_id} {r.local_date}: api {r.api_count}, warehouse {r.warehouse_local} "
+            f"({r.status})"
+            for r in differing
+        ]
+        lines.append(f"complete up to: {watermark(results) or '-'} (analytics.load_health)")
+        # The completeness tables changed: analysts see them in the serving copy either way.
+        lines = with_published_copy(lines, pipeline, target)
     if differing:
-        for line in lines:
-            print(line)
-        raise CliError(ExitCode.INCOMPLETE, f"{len(differing)} center-days differ from the API")
+        raise CliError(
+            ExitCode.INCOMPLETE, f"{len(differing)} center-days differ from the API", lines
+        )
     return lines
-
-
-def _last_load_at(sql: Any, dataset: str) -> Any:
-    rows = sql.execute_sql(f"SELECT max(inserted_at) FROM {dataset}._dlt_loads WHERE status = 0")
-    return rows[0][0] if rows else None
 
 
 def cmd_transform(args: argparse.Namespace) -> list[str]:
     pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
+    target = serving_target(duckdb_file(args), args.serving)
     with exclusive_run(pipeline, args):
-        return run_transforms_step(pipeline)
+        return with_published_copy(run_transforms_step(pipeline), pipeline, target)
 
 
 def cmd_demo(args: argparse.Namespace) -> list[str]:
@@ -189,7 +194,52 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
             run_transforms_step,
         )
         summary.transform_lines += metrics_summary(pipeline)
-    return [*summary.lines(), f"warehouse: {duckdb_path}  (open with: duckdb {duckdb_path})"]
+        # The demo's copy always goes beside its own warehouse, whatever [serving] path says.
+        target = serving_target(str(duckdb_path), str(default_serving_path(duckdb_path)))
+        lines = with_published_copy(summary.lines(), pipeline, target)
+    return [
+        *lines,
+        f"warehouse: {duckdb_path}  (the pipeline's own file: loads write it)",
+        f"query the serving copy: make sql DB={default_serving_path(duckdb_path)}",
+    ]
+
+
+def cmd_sql(args: argparse.Namespace) -> list[str]:
+    """A read-only SQL prompt (or script) on the serving copy; never takes the run lock."""
+    import sys
+
+    import duckdb
+
+    from pipelines.sql_prompt import first_line, interactive, run_script
+
+    path = Path(args.db) if args.db else _configured_serving_copy()
+    if not path.exists():
+        raise CliError(
+            ExitCode.BAD_CONFIG,
+            f"no serving copy at {path} yet: run `make load` (or `make demo`) first",
+        )
+    script = args.sql if args.sql is not None else None
+    if script is None and not sys.stdin.isatty():
+        script = sys.stdin.read()
+    if script is None:
+        interactive(path)
+        return []
+    try:
+        run_script(path, script, args.csv)
+    except duckdb.Error as exc:
+        raise CliError(ExitCode.FAILED, f"sql: {first_line(exc)}") from None
+    return []
+
+
+def _configured_serving_copy() -> Path:
+    target = serving_target(configured_duckdb_file())
+    if target is None:
+        raise CliError(
+            ExitCode.BAD_CONFIG,
+            "publishing is off ([serving] path is empty) or the warehouse is not DuckDB: "
+            "name the file to open (make sql DB=<file>)",
+        )
+    return target.path
 
 
 METRICS_SUMMARY_SQL = """

@@ -1,4 +1,4 @@
-"""Command line for the HostedSuite pipeline: ``hostedsuite load|backfill|demo|transform|verify``.
+"""Command line for the HostedSuite pipeline: ``hostedsuite load|backfill|verify|transform|...``.
 
 A thin runner: it parses arguments, configures logging, calls the command (``commands.py``),
 prints its summary and maps every failure to one line and an exit code (``ExitCode``).
@@ -15,7 +15,14 @@ from typing import Any
 from dlt.common.configuration.exceptions import ConfigurationException
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.commands import cmd_backfill, cmd_demo, cmd_load, cmd_transform, cmd_verify
+from pipelines.commands import (
+    cmd_backfill,
+    cmd_demo,
+    cmd_load,
+    cmd_sql,
+    cmd_transform,
+    cmd_verify,
+)
 from pipelines.hostedsuite.client import ApiError, AuthError, ConfigError, HostedSuiteError, redact
 from pipelines.operations import DEFAULT_PIPELINES_DIR, CliError, ExitCode
 
@@ -53,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="seconds to wait while another process holds the DuckDB file (default 30)",
     )
+    common.add_argument(
+        "--serving",
+        help="serving copy to publish after the run ('' turns it off; default: "
+        "[serving] path, or <warehouse>.serving.duckdb beside the warehouse)",
+    )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -86,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="emulator data seed")
     demo.add_argument("--workdir", default="var/demo", help="where the demo warehouse goes")
     demo.set_defaults(handler=cmd_demo)
+
+    sql = sub.add_parser(
+        "sql", help="read-only SQL on the serving copy (prompt, -c SQL, or SQL on stdin)"
+    )
+    sql.add_argument("db", nargs="?", help="DuckDB file (default: the configured serving copy)")
+    sql.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
+    sql.add_argument("--csv", action="store_true", help="print results as CSV")
+    sql.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
+    sql.set_defaults(handler=cmd_sql)
     return parser
 
 
@@ -160,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.FAILED
     except (Exception, PipelineStepFailed) as exc:  # one line, never a traceback
         code, message = describe_failure(exc)
+        for line in getattr(exc, "lines", []):
+            print(line)  # what did commit before the failure
         sys.stderr.write(f"error: {redact(message)}\n")
         return code
     for line in lines:

@@ -5,7 +5,8 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``after_normalize``: extract and normalize done, nothing loaded (a pending package);
 - ``load``: after the first load job copied its file into DuckDB;
 - ``transforms``: when the transforms start building ``analytics.fct_calls``;
-- ``second_batch``: in the extract of the second batch of a long load or backfill.
+- ``second_batch``: in the extract of the second batch of a long load or backfill;
+- ``publish``: half-way through copying the warehouse into the serving copy's temporary file.
 
 Usage: python -m tests.pipeline.crash_driver <point> <cli args...>
 """
@@ -22,7 +23,7 @@ from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
-from pipelines import commands, operations
+from pipelines import commands, operations, serving
 from pipelines import hostedsuite_pipeline as cli
 
 
@@ -95,7 +96,19 @@ def kill_in_second_batch() -> None:
     patch_run_source(run_or_die)
 
 
+def kill_while_publishing() -> None:
+    def copy_half_then_die(source: Any, target: Any) -> None:
+        with open(source, "rb") as src, open(target, "wb") as dst:
+            dst.write(src.read(os.path.getsize(source) // 2))
+            dst.flush()
+            os.fsync(dst.fileno())
+        die()
+
+    serving._copy_file = copy_half_then_die
+
+
 POINTS = {
+    "publish": kill_while_publishing,
     "second_batch": kill_in_second_batch,
     "extract": kill_during_extract,
     "after_normalize": kill_after_normalize,

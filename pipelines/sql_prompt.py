@@ -1,0 +1,131 @@
+"""``hostedsuite sql``: a read-only SQL prompt on the serving copy, with nothing else to install.
+
+The DuckDB CLI is not part of the ``duckdb`` Python package, so a new user would not have it.
+This prompt runs on the same DuckDB that ``make`` installed. It opens the file read-only: it
+never blocks a load (loads write the live warehouse; the serving copy is replaced by rename),
+and the session keeps the data it opened until ``.reopen``.
+
+Statements end with ``;``. With ``-c SQL`` or SQL on standard input it runs them and exits
+(non-zero on the first error), which is what scripts and tests use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+HELP = """\
+Statements end with ';'. Commands:
+  .tables        list the schemas and tables
+  .reopen        reopen the file to see the latest published copy
+  .help          this text
+  .quit          leave (also Ctrl-D)"""
+
+TABLES_SQL = """
+    SELECT table_schema, table_name, table_type
+    FROM information_schema.tables
+    WHERE table_schema NOT IN ('information_schema', 'pg_catalog')
+    ORDER BY table_schema, table_name
+"""
+
+
+class SqlPrompt:
+    """One read-only connection to ``path`` and how results are printed."""
+
+    def __init__(self, path: Path, out: TextIO, as_csv: bool = False) -> None:
+        self.path = path
+        self.out = out
+        self.as_csv = as_csv
+        self.conn = self._connect()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def reopen(self) -> None:
+        self.conn.close()
+        self.conn = self._connect()
+
+    def run(self, sql: str) -> None:
+        """Runs every statement of ``sql``; raises ``duckdb.Error`` on the first failure."""
+        for statement in self.conn.extract_statements(sql):
+            relation = self.conn.sql(statement.query)
+            if relation is not None:
+                self._print(relation)
+
+    def _print(self, relation: duckdb.DuckDBPyRelation) -> None:
+        if not self.as_csv:
+            # DuckDB's own box rendering, as its CLI shows it.
+            self.out.write(str(relation))
+            return
+        writer = csv.writer(self.out, lineterminator="\n")
+        writer.writerow(relation.columns)
+        writer.writerows(relation.fetchall())
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def run_script(path: Path, sql: str, as_csv: bool) -> None:
+    """Runs ``sql`` and returns; raises ``duckdb.Error`` at the first failing statement."""
+    prompt = SqlPrompt(path, sys.stdout, as_csv)
+    try:
+        prompt.run(sql)
+    finally:
+        prompt.close()
+
+
+def interactive(path: Path) -> int:
+    """A prompt until ``.quit`` or end of input; errors are shown and the session goes on."""
+    with contextlib.suppress(ImportError):  # line editing and history where the platform has it
+        import readline  # noqa: F401
+    prompt = SqlPrompt(path, sys.stdout)
+    print(f"{path} (read-only). Statements end with ';'. .help for commands.")
+    try:
+        for text in _statements_typed():
+            command = text.strip()
+            if command in (".quit", ".exit"):
+                break
+            try:
+                if command == ".help":
+                    print(HELP)
+                elif command == ".tables":
+                    prompt.run(TABLES_SQL)
+                elif command == ".reopen":
+                    prompt.reopen()
+                    print(f"reopened {path}")
+                else:
+                    prompt.run(text)
+            except duckdb.Error as exc:
+                print(f"error: {first_line(exc)}")
+    finally:
+        prompt.close()
+    return 0
+
+
+def _statements_typed() -> Iterator[str]:
+    """Lines read until a statement is complete (ends with ';') or a dot command."""
+    buffer: list[str] = []
+    while True:
+        try:
+            line = input("... " if buffer else "sql> ")
+        except EOFError:
+            print()
+            return
+        if not buffer and line.strip().startswith("."):
+            yield line
+            continue
+        buffer.append(line)
+        if line.rstrip().endswith(";"):
+            yield "\n".join(buffer)
+            buffer = []
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

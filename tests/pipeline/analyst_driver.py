@@ -1,0 +1,109 @@
+"""Test-only analyst: a real process querying the serving copy while loads run.
+
+Modes (each a separate process, since DuckDB shares one database instance per file and
+process: a "new" connection next to a held one would not reopen the file):
+- ``held``: one read-only connection for the whole run, queried in a loop;
+- ``fresh``: a new read-only connection per query round, each checked for consistency;
+- ``careless``: opens the copy read-write, writes a table into it, and keeps it open.
+
+Runs until ``stop_file`` exists, then writes a JSON report to ``report``.
+
+Usage: python -m tests.pipeline.analyst_driver <mode> <serving.duckdb> <report.json> <stop_file>
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+# Each returns one number that must be 0 in a copy of one consistent load.
+CONSISTENCY_SQL = {
+    "calls_without_interactions": """
+        SELECT count(*) FROM hostedsuite.calls AS c
+        WHERE NOT EXISTS (
+            SELECT 1 FROM hostedsuite.calls__interactions AS i WHERE i.call_id = c.id)
+    """,
+    "fct_calls_minus_raw_calls": """
+        SELECT (SELECT count(*) FROM analytics.fct_calls) - (SELECT count(*) FROM hostedsuite.calls)
+    """,
+    "fct_interactions_minus_raw": """
+        SELECT (SELECT count(*) FROM analytics.fct_call_interactions)
+             - (SELECT count(*) FROM hostedsuite.calls__interactions)
+    """,
+    "daily_offered_minus_raw_calls": """
+        SELECT (SELECT sum(calls_offered) FROM analytics.fct_call_metrics_daily)
+             - (SELECT count(*) FROM hostedsuite.calls)
+    """,
+    "calls_missing_from_fct_calls": """
+        SELECT count(*) FROM hostedsuite.calls AS c
+        WHERE NOT EXISTS (SELECT 1 FROM analytics.fct_calls AS f WHERE f.call_id = c.id)
+    """,
+    "unpublished_copy": "SELECT count(*) FILTER (WHERE published_at IS NULL) "
+    "FROM analytics.load_health",
+}
+SNAPSHOT_SQL = """
+    SELECT (SELECT count(*) FROM hostedsuite.calls),
+           (SELECT cast(max(published_at) AS VARCHAR) FROM analytics.load_health),
+           (SELECT count(*) FROM staging.stg_calls)
+"""
+
+
+def held(path: str, stop: Path) -> dict[str, Any]:
+    conn = duckdb.connect(path, read_only=True)
+    counts: list[int] = []
+    errors: list[str] = []
+    while not stop.exists():
+        try:
+            counts.append(int(conn.execute(SNAPSHOT_SQL).fetchone()[0]))  # type: ignore[index]
+        except Exception as exc:  # every failure is a finding of the test
+            errors.append(f"{type(exc).__name__}: {exc}")
+        time.sleep(0.05)
+    conn.close()
+    return {"queries": len(counts), "distinct_counts": sorted(set(counts)), "errors": errors}
+
+
+def fresh(path: str, stop: Path) -> dict[str, Any]:
+    rounds: list[dict[str, Any]] = []
+    errors: list[str] = []
+    while not stop.exists():
+        try:
+            with duckdb.connect(path, read_only=True) as conn:
+                calls, published_at, staged = conn.execute(SNAPSHOT_SQL).fetchone()  # type: ignore[misc]
+                violations = {
+                    name: int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+                    for name, sql in CONSISTENCY_SQL.items()
+                }
+            rounds.append(
+                {"calls": calls, "published_at": published_at, "staged": staged}
+                | {"violations": {k: v for k, v in violations.items() if v}}
+            )
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        time.sleep(0.05)
+    return {"rounds": rounds, "errors": errors}
+
+
+def careless(path: str, stop: Path) -> dict[str, Any]:
+    conn = duckdb.connect(path)  # read-write: root ignores the copy's read-only mode
+    conn.execute("CREATE TABLE main.my_scratch AS SELECT 1 AS x")
+    conn.execute("INSERT INTO main.my_scratch VALUES (2)")
+    print("opened", flush=True)
+    while not stop.exists():
+        conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
+        time.sleep(0.05)
+    conn.execute("INSERT INTO main.my_scratch VALUES (3)")
+    conn.close()
+    return {"closed": True}
+
+
+MODES = {"held": held, "fresh": fresh, "careless": careless}
+
+if __name__ == "__main__":
+    mode, serving, report, stop_file = sys.argv[1:5]
+    result = MODES[mode](serving, Path(stop_file))
+    Path(report).write_text(json.dumps(result), encoding="utf-8")
