@@ -235,12 +235,18 @@ def test_dimensions_and_settings_table(raw_db: duckdb.DuckDBPyConnection) -> Non
         "SELECT center_id, center_name, city, time_zone_id, iana_time_zone "
         "FROM analytics.dim_centers ORDER BY 1",
     ) == [
+        # the unknown member is always there, for calls sent without a CenterId
+        ("(unknown)", "Unknown center", None, None, None),
         ("C1", "Chicago Center", "Chicago", "Central Standard Time", "America/Chicago"),
         ("C2", "Kolkata Center", "Kolkata", "Asia/Kolkata", "Asia/Kolkata"),
     ]
     assert fetch(
         raw_db, "SELECT client_id, client_name, center_id FROM analytics.dim_clients ORDER BY 1"
-    ) == [("K1", "Windy HVAC", "C1"), ("K2", "Bengal Tea", "C2")]
+    ) == [
+        ("(unknown)", "Unknown client", "(unknown)"),
+        ("K1", "Windy HVAC", "C1"),
+        ("K2", "Bengal Tea", "C2"),
+    ]
     assert fetch(
         raw_db, "SELECT setting_name, setting_value FROM analytics.metric_settings ORDER BY 1"
     ) == [

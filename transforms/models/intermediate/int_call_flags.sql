@@ -2,6 +2,9 @@
 -- Every per-call definition of call-metrics.md in one place, so the daily, interval and agent
 -- marts aggregate the same flags and cannot drift apart. Thresholds come from int_settings.
 -- Durations the API left NULL count as 0 in formulas (fct_calls still shows the NULL).
+-- A call without a ClientId / CenterId gets the dimensions' unknown member '(unknown)' (see
+-- dim_clients): the key is in every aggregate's grain, and a NULL there would either fail the
+-- refresh or drop the call from the marts; this way every call is counted and joins its dims.
 -- Free text (Notes, CallerName, Server, ...) stays in the raw table: fct_calls is rebuilt on every
 -- load and every extra wide column costs refresh time; join hostedsuite.calls on id for it.
 
@@ -63,8 +66,8 @@ flagged as (
 
     select
         base.call_id,
-        base.client_id,
-        base.center_id,
+        coalesce(base.client_id, '(unknown)') as client_id,
+        coalesce(base.center_id, '(unknown)') as center_id,
         base.direction,
         base.agent,
         base.caller_number,
