@@ -309,6 +309,53 @@ def test_other_null_grain_keys_still_fail_the_run(raw_db: duckdb.DuckDBPyConnect
         run_transforms(DuckDBExecutor(raw_db))
 
 
+# --- 8. the DST fall-back day in fct_call_metrics_interval -----------------------------------
+
+
+def test_fall_back_hours_are_distinct_intervals(raw_db: duckdb.DuckDBPyConnection) -> None:
+    # Chicago, 2024-11-03: 01:10 CDT = 06:10 UTC (f01, answered, ring 4), then the clocks go
+    # back and 01:10 CST = 07:10 UTC (f02, abandoned, ring 9). Both are in the local 01:00
+    # interval, but in different real quarter hours: 06:00 and 07:00 UTC.
+    add(
+        raw_db,
+        call("f01", "2024-11-03 06:10:00", agent="alice", ring=4, talk=60),
+        call("f02", "2024-11-03 07:10:00", agent=None, ring=9),
+    )
+    run_transforms(DuckDBExecutor(raw_db))
+    # two rows, not one row of 2 calls
+    assert fetch(
+        raw_db,
+        "SELECT interval_start_local, calls_offered FROM analytics.fct_call_metrics_interval "
+        "WHERE local_date = '2024-11-03' ORDER BY ALL",
+    ) == [(ts("2024-11-03 01:00"), 1), (ts("2024-11-03 01:00"), 1)]
+    assert fetch(
+        raw_db,
+        "SELECT call_id, start_time_local, interval_start_local, interval_start_utc "
+        "FROM analytics.fct_calls WHERE call_id LIKE 'f%' ORDER BY 1",
+    ) == [
+        ("f01", ts("2024-11-03 01:10"), ts("2024-11-03 01:00"), utc("2024-11-03 06:00")),
+        ("f02", ts("2024-11-03 01:10"), ts("2024-11-03 01:00"), utc("2024-11-03 07:00")),
+    ]
+    assert fetch(
+        raw_db,
+        "SELECT center_id, interval_start_local, interval_start_utc, direction, local_date, "
+        "calls_offered, calls_answered, calls_abandoned, avg_speed_of_answer_seconds "
+        "FROM analytics.fct_call_metrics_interval "
+        "WHERE local_date = '2024-11-03' ORDER BY interval_start_utc",
+    ) == [
+        ("C1", ts("2024-11-03 01:00"), utc("2024-11-03 06:00"), "Incoming", date(2024, 11, 3),
+         1, 1, 0, 4.0),
+        ("C1", ts("2024-11-03 01:00"), utc("2024-11-03 07:00"), "Incoming", date(2024, 11, 3),
+         1, 0, 1, None),
+    ]  # fmt: skip
+    # the daily mart is by local day: one row for both
+    assert fetch(
+        raw_db,
+        "SELECT calls_offered, calls_answered, calls_abandoned "
+        "FROM analytics.fct_call_metrics_daily WHERE local_date = '2024-11-03'",
+    ) == [(2, 1, 1)]
+
+
 # --- 9. duration_reconciles -------------------------------------------------------------------
 
 

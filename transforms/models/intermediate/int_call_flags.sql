@@ -55,9 +55,17 @@ base as (
         coalesce(calls.hold_seconds, 0) as hold_s,
         coalesce(calls.work_seconds, 0) as work_s,
         repeat_calls.call_id is not null as is_repeat_call,
-        repeat_calls.repeat_call_id
+        repeat_calls.repeat_call_id,
+        -- floored within the local day, so intervals restart at local midnight even on DST days
+        date_trunc('day', calls.start_time_local) + to_minutes(
+            cast(
+                (hour(calls.start_time_local) * 60 + minute(calls.start_time_local))
+                // settings.interval_minutes * settings.interval_minutes as bigint
+            )
+        ) as interval_start_local
 
     from calls
+    cross join settings
     left join repeat_calls on calls.call_id = repeat_calls.call_id
 
 ),
@@ -74,13 +82,11 @@ flagged as (
         base.start_time_utc,
         base.start_time_local,
         cast(base.start_time_local as date) as local_date,
-        -- floored within the local day, so intervals restart at local midnight even on DST days
-        date_trunc('day', base.start_time_local) + to_minutes(
-            cast(
-                (hour(base.start_time_local) * 60 + minute(base.start_time_local))
-                // settings.interval_minutes * settings.interval_minutes as bigint
-            )
-        ) as interval_start_local,
+        base.interval_start_local,
+        -- the same interval start as an instant, at the call's own UTC offset: on the fall-back
+        -- day the two local 01:00 hours share an interval_start_local but not this
+        base.start_time_utc - (base.start_time_local - base.interval_start_local)
+            as interval_start_utc,
         base.time_zone_id,
         base.duration_seconds,
         base.ring_seconds,
