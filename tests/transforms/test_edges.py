@@ -35,7 +35,6 @@ def call(
     *,
     client: str | None = "K1",
     center: str | None = "C1",
-    direction: str = "Incoming",
     agent: str | None = "bob",
     ring: float = 5,
     talk: float = 0,
@@ -43,10 +42,12 @@ def call(
     hold_count: int = 0,
     duration: float | None = None,
 ) -> tuple[Any, ...]:
-    """A ``raw_fixture.CALLS``-shaped row; duration defaults to ring + talk + hold."""
+    """An incoming ``raw_fixture.CALLS``-shaped row; duration defaults to ring + talk + hold.
+    The caller number is made of the id's character codes: no two test calls are repeat calls."""
     if duration is None:
         duration = ring + talk + hold
-    return (call_id, client, center, start_utc, direction, agent, f"+1312555{call_id}",
+    caller = "+1" + "".join(f"{ord(ch):03d}" for ch in call_id)
+    return (call_id, client, center, start_utc, "Incoming", agent, caller,
             ring, talk, hold, hold_count, 0, 0, duration, False, None)  # fmt: skip
 
 
