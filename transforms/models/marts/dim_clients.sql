@@ -1,7 +1,8 @@
 -- grain: one row per client, plus the unknown member '(unknown)'
 -- Calls the API sent without a ClientId are counted under client_id '(unknown)' (int_call_flags),
 -- Kimball's unknown member: the row is always here, so every fct_* row joins a client and the
--- marts' totals still add up to every call. A real client with that id would fail unique_dim_clients.
+-- marts' totals still add up to every call. A real client with that id would fail
+-- unique_dim_clients. A client without a CenterId points at the unknown center likewise.
 
 with
 

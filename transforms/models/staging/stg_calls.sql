@@ -15,7 +15,7 @@ renamed as (
 
     select
         cast(id as varchar) as call_id,
-        -- keys too: the API sends "" for a call it could not attribute, and "" is not a client
+        -- keys too: a "" (or blank) ClientId / CenterId names no client or center
         nullif(trim(cast({{ col:calls.client_id }} as varchar)), '') as client_id,
         nullif(trim(cast({{ col:calls.client_name }} as varchar)), '') as client_name,
         nullif(trim(cast({{ col:calls.center_id }} as varchar)), '') as center_id,
