@@ -6,6 +6,8 @@
 -- hold (at least 1 s): interaction StartTimes usually carry whole seconds, so each derived hold
 -- can be up to a second off the vendor's fractional HoldTimeInSeconds.
 -- Only calls with interactions are compared: without events there is nothing to derive from.
+-- A derived length that is unknown (a hold with no end and no usable call end) compares as
+-- NULL, so only its count is checked: an unknown length is not a disagreement.
 
 select
     'fct_calls' as table_name,
