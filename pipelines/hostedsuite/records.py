@@ -252,7 +252,7 @@ def page_to_tables(
     calls = _calls_table(kept, kept_utc, kept_local, kept_zones)
     return PageTables(
         calls=calls,
-        interactions=_interactions_table(kept, kept_zones),
+        interactions=_interactions_table(kept, kept_zones, kept_utc),
         forms=_forms_table(kept),
         quarantine=quarantine,
     )
@@ -359,11 +359,15 @@ def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Ta
     return _keys_not_null(pa.concat_tables([tombstones, real]), "call_id", "seq")
 
 
-def _interactions_table(kept: pa.StructArray, zones: pa.Array) -> pa.Table:
+def _interactions_table(kept: pa.StructArray, zones: pa.Array, call_utc: pa.Array) -> pa.Table:
     ids = kept.field("Id")
     values, parents, seq = _child_positions(kept.field("Interactions"))
     parent_idx = pa.array(parents, pa.int64())
-    utc, local = parse_start_times(values.field("StartTime"), zones.take(parent_idx))
+    # An event happens during its call: an ambiguous wall time (a call spanning the repeated
+    # fall-back hour) takes its first occurrence not before the call's start.
+    utc, local = parse_start_times(
+        values.field("StartTime"), zones.take(parent_idx), call_utc.take(parent_idx)
+    )
     children = {
         "call_id": ids.take(parent_idx),
         "seq": pa.array(seq, pa.int64()),
