@@ -58,3 +58,57 @@ def test_calls_spanning_the_fall_back_hour_keep_their_events_in_order(
         """,
     )
     assert {("America/Chicago",), ("Europe/London",)} <= set(spanning)
+
+
+def test_calls_of_an_unknown_center_are_read_in_the_default_zone_flagged_and_listed(
+    loader_factory,
+) -> None:
+    """Six calls served with a CenterId missing from /api/centers (an unknown id, "" and null,
+    twice each): loaded in the default zone, each flagged, counted in the run summary and
+    listed by ``verify``; the other calls carry no such flag."""
+    loader = loader_factory(calls=600, seed=5, settings=EmulatorSettings(orphan_center_calls=6))
+    summary = loader.load(default_timezone="America/Chicago")
+    truth = loader.emulator.truth("America/Chicago")
+    assert_matches_truth(loader.duckdb_path, truth)
+    known = {c["id"] for c in truth.centers}
+    orphans = {c["id"]: c["center_id"] for c in truth.calls if c["center_id"] not in known}
+    assert len(orphans) == 6
+    flagged = dict(
+        rows(
+            loader.duckdb_path,
+            "SELECT id, dq_issues FROM hostedsuite.calls WHERE dq_issues LIKE '%CenterId%'",
+        )
+    )
+    assert flagged == {
+        call_id: (
+            f"unknown CenterId {center_id}: local time read in America/Chicago"
+            if center_id
+            else "missing CenterId: local time read in America/Chicago"
+        )
+        for call_id, center_id in orphans.items()
+    }
+    assert "calls with an unknown center: 6 (read in America/Chicago; see dq_issues)" in (
+        summary.lines()
+    )
+
+    verify = loader.cli(
+        "verify",
+        "--start",
+        "2024-03-01",
+        "--end",
+        "2024-04-15",
+        env={"SOURCES__HOSTEDSUITE__DEFAULT_TIMEZONE": "America/Chicago"},
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "calls with an unknown center: 6 (read in America/Chicago" in verify.stdout
+    for call_id, center_id in orphans.items():
+        assert f"  {call_id} center {center_id!r}" in verify.stdout
+
+
+def test_a_known_center_run_reports_no_unknown_center(loader_factory) -> None:
+    loader = loader_factory(calls=300, seed=6)
+    summary = loader.load()
+    assert not [line for line in summary.lines() if "unknown center" in line]
+    assert rows(
+        loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls WHERE dq_issues IS NOT NULL"
+    ) == [(0,)]
