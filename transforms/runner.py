@@ -103,7 +103,13 @@ GRAIN_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "dim_centers": ("center_id",),
     "dim_clients": ("client_id",),
     "fct_call_metrics_daily": ("client_id", "center_id", "local_date", "direction"),
-    "fct_call_metrics_interval": ("center_id", "interval_start_local", "direction"),
+    # interval_start_utc: the DST fall-back day repeats the local intervals of one hour
+    "fct_call_metrics_interval": (
+        "center_id",
+        "interval_start_local",
+        "interval_start_utc",
+        "direction",
+    ),
     "fct_agent_metrics_daily": ("agent", "center_id", "local_date"),
     "metric_settings": ("setting_name",),
 }

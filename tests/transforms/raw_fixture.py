@@ -84,8 +84,13 @@ def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def _zone(center: str) -> str:
+    # A call whose CenterId is empty or unknown: the pipeline reads its times in its default zone.
+    return ZONES.get(center, "UTC")
+
+
 def _local(instant: datetime, center: str) -> datetime:
-    return instant.astimezone(ZoneInfo(ZONES[center])).replace(tzinfo=None)
+    return instant.astimezone(ZoneInfo(_zone(center))).replace(tzinfo=None)
 
 
 def create_raw_tables(conn: duckdb.DuckDBPyConnection, schema: str = "hostedsuite") -> None:
@@ -143,9 +148,28 @@ def insert_call(conn: duckdb.DuckDBPyConnection, row: tuple[Any, ...], schema: s
             call_id, client, f"Client {client}", center, start_utc, _local(start_utc, center),
             f"Caller {caller}", caller, None, transfer_to, "", duration, ring, hold, hold_count,
             agent, "srv1", talk, transfer, "", flagged, "check" if flagged else None, direction,
-            work, ZONES[center], "load1", f"dlt-{call_id}-{start}",
+            work, _zone(center), "load1", f"dlt-{call_id}-{start}",
         ],
     )  # fmt: skip
+
+
+def insert_interactions(
+    conn: duckdb.DuckDBPyConnection,
+    row: tuple[Any, ...],
+    events: list[tuple[int, str]],
+    schema: str = "hostedsuite",
+) -> None:
+    """The interactions of the call ``row`` (a ``CALLS``-shaped tuple): (seconds after the call
+    start, type) in list order, ``seq`` 0, 1, ..."""
+    call_id, center, start = row[0], row[2], _utc(row[3])
+    for seq, (offset, kind) in enumerate(events):
+        instant = datetime.fromtimestamp(start.timestamp() + offset, UTC)
+        conn.execute(
+            f"INSERT INTO {schema}.calls__interactions VALUES (?, ?, ?, ?, ?, ?, NULL, "
+            "'load1', ?)",
+            [call_id, seq, instant, _local(instant, center), kind, f"{kind} event",
+             f"i-{call_id}-{seq}"],
+        )  # fmt: skip
 
 
 def build_raw(conn: duckdb.DuckDBPyConnection, schema: str = "hostedsuite") -> None:
@@ -167,16 +191,7 @@ def build_raw(conn: duckdb.DuckDBPyConnection, schema: str = "hostedsuite") -> N
             "_dlt_load_id, _dlt_id) VALUES (?, 'tombstone-form', true, 'load1', ?)",
             [call_id, f"tomb-f-{call_id}"],
         )
-        start = _utc(row[3])
-        for seq, (offset, kind) in enumerate(INTERACTIONS.get(call_id, [])):
-            at = start.timestamp() + offset
-            instant = datetime.fromtimestamp(at, UTC)
-            conn.execute(
-                f"INSERT INTO {schema}.calls__interactions VALUES (?, ?, ?, ?, ?, ?, NULL, "
-                "'load1', ?)",
-                [call_id, seq, instant, _local(instant, row[2]), kind, f"{kind} event",
-                 f"i-{call_id}-{seq}"],
-            )  # fmt: skip
+        insert_interactions(conn, row, INTERACTIONS.get(call_id, []), schema)
         for form in FORMS.get(call_id, []):
             conn.execute(
                 f"INSERT INTO {schema}.calls__completed_form_ids VALUES (?, ?, false, 'load1', ?)",

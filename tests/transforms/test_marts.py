@@ -21,6 +21,10 @@ def ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 DAILY_COLUMNS = (
     "client_id, center_id, local_date, direction, calls_offered, calls_answered, calls_abandoned, "
     "calls_short_abandoned, calls_within_service_level, service_level_pct, "
@@ -165,6 +169,25 @@ def test_interval_metrics(raw_db: duckdb.DuckDBPyConnection) -> None:
         f"{MEASURES} FROM analytics.fct_call_metrics_interval ORDER BY 1, 2, 3",
     )
     assert got == expect(EXPECTED_INTERVAL)
+    # the interval start as an instant: CST is UTC-6, CDT UTC-5 (from 03-10 03:00), IST UTC+5:30
+    starts = fetch(
+        raw_db,
+        "SELECT center_id, interval_start_local, direction, interval_start_utc "
+        "FROM analytics.fct_call_metrics_interval ORDER BY 1, 2, 3",
+    )
+    assert [(r[0], r[1], r[2]) for r in starts] == [(r[0], r[1], r[2]) for r in EXPECTED_INTERVAL]
+    assert [r[3] for r in starts] == [
+        utc("2024-03-10 05:45"),  # 03-09 23:45 CST
+        utc("2024-03-10 06:00"),  # 00:00 CST
+        utc("2024-03-10 07:45"),  # 01:45 CST
+        utc("2024-03-10 08:00"),  # 03:00 CDT
+        utc("2024-03-10 15:00"),  # 10:00 CDT, incoming
+        utc("2024-03-10 15:00"),  # 10:00 CDT, outgoing
+        utc("2024-03-18 05:00"),  # 03-18 00:00 CDT
+        utc("2024-03-10 03:30"),  # 09:00 IST
+        utc("2024-03-10 03:45"),  # 09:15 IST
+        utc("2024-03-10 18:15"),  # 23:45 IST
+    ]
 
 
 def test_agent_metrics(raw_db: duckdb.DuckDBPyConnection) -> None:
@@ -235,12 +258,18 @@ def test_dimensions_and_settings_table(raw_db: duckdb.DuckDBPyConnection) -> Non
         "SELECT center_id, center_name, city, time_zone_id, iana_time_zone "
         "FROM analytics.dim_centers ORDER BY 1",
     ) == [
+        # the unknown member is always there, for calls sent without a CenterId
+        ("(unknown)", "Unknown center", None, None, None),
         ("C1", "Chicago Center", "Chicago", "Central Standard Time", "America/Chicago"),
         ("C2", "Kolkata Center", "Kolkata", "Asia/Kolkata", "Asia/Kolkata"),
     ]
     assert fetch(
         raw_db, "SELECT client_id, client_name, center_id FROM analytics.dim_clients ORDER BY 1"
-    ) == [("K1", "Windy HVAC", "C1"), ("K2", "Bengal Tea", "C2")]
+    ) == [
+        ("(unknown)", "Unknown client", "(unknown)"),
+        ("K1", "Windy HVAC", "C1"),
+        ("K2", "Bengal Tea", "C2"),
+    ]
     assert fetch(
         raw_db, "SELECT setting_name, setting_value FROM analytics.metric_settings ORDER BY 1"
     ) == [

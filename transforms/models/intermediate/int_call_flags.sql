@@ -2,6 +2,9 @@
 -- Every per-call definition of call-metrics.md in one place, so the daily, interval and agent
 -- marts aggregate the same flags and cannot drift apart. Thresholds come from int_settings.
 -- Durations the API left NULL count as 0 in formulas (fct_calls still shows the NULL).
+-- A call without a ClientId / CenterId gets the dimensions' unknown member '(unknown)' (see
+-- dim_clients): the key is in every aggregate's grain, and a NULL there would either fail the
+-- refresh or drop the call from the marts; this way every call is counted and joins its dims.
 -- Free text (Notes, CallerName, Server, ...) stays in the raw table: fct_calls is rebuilt on every
 -- load and every extra wide column costs refresh time; join hostedsuite.calls on id for it.
 
@@ -52,9 +55,17 @@ base as (
         coalesce(calls.hold_seconds, 0) as hold_s,
         coalesce(calls.work_seconds, 0) as work_s,
         repeat_calls.call_id is not null as is_repeat_call,
-        repeat_calls.repeat_call_id
+        repeat_calls.repeat_call_id,
+        -- floored within the local day, so intervals restart at local midnight even on DST days
+        date_trunc('day', calls.start_time_local) + to_minutes(
+            cast(
+                (hour(calls.start_time_local) * 60 + minute(calls.start_time_local))
+                // settings.interval_minutes * settings.interval_minutes as bigint
+            )
+        ) as interval_start_local
 
     from calls
+    cross join settings
     left join repeat_calls on calls.call_id = repeat_calls.call_id
 
 ),
@@ -63,21 +74,19 @@ flagged as (
 
     select
         base.call_id,
-        base.client_id,
-        base.center_id,
+        coalesce(base.client_id, '(unknown)') as client_id,
+        coalesce(base.center_id, '(unknown)') as center_id,
         base.direction,
         base.agent,
         base.caller_number,
         base.start_time_utc,
         base.start_time_local,
         cast(base.start_time_local as date) as local_date,
-        -- floored within the local day, so intervals restart at local midnight even on DST days
-        date_trunc('day', base.start_time_local) + to_minutes(
-            cast(
-                (hour(base.start_time_local) * 60 + minute(base.start_time_local))
-                // settings.interval_minutes * settings.interval_minutes as bigint
-            )
-        ) as interval_start_local,
+        base.interval_start_local,
+        -- the same interval start as an instant, at the call's own UTC offset: on the fall-back
+        -- day the two local 01:00 hours share an interval_start_local but not this
+        base.start_time_utc - (base.start_time_local - base.interval_start_local)
+            as interval_start_utc,
         base.time_zone_id,
         base.duration_seconds,
         base.ring_seconds,

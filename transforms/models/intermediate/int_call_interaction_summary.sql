@@ -36,7 +36,10 @@ holds_per_call as (
     select
         call_id,
         count(*) as derived_hold_count,
-        sum(hold_seconds) as derived_hold_seconds
+        -- a hold of unknown length (never ended, call end unknown) makes the sum unknown: a
+        -- partial sum would understate it without saying so
+        case when count(hold_seconds) = count(*) then sum(hold_seconds) end
+            as derived_hold_seconds
 
     from hold_segments
     group by call_id
@@ -48,7 +51,10 @@ final as (
     select
         events_per_call.*,
         coalesce(holds_per_call.derived_hold_count, 0) as derived_hold_count,
-        coalesce(holds_per_call.derived_hold_seconds, 0) as derived_hold_seconds
+        -- 0 for a call with no holds; NULL kept for a hold of unknown length
+        case
+            when holds_per_call.call_id is null then 0 else holds_per_call.derived_hold_seconds
+        end as derived_hold_seconds
 
     from events_per_call
     left join holds_per_call on events_per_call.call_id = holds_per_call.call_id

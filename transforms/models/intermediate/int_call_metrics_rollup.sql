@@ -1,6 +1,7 @@
 -- grain: one row per metric_grain × group:
 --   'daily':    client_id × center_id × local_date × direction
---   'interval': center_id × interval_start_local × direction
+--   'interval': center_id × interval_start_local × interval_start_utc × direction
+--     (interval_start_utc tells the two local 01:00 hours of the DST fall-back day apart)
 -- The measures of call-metrics.md, written once for both aggregate marts: GROUPING SETS computes
 -- both groupings in one scan of fct_calls, and the ratios below are the only copy of their
 -- formulas. Totals are 0 when nothing qualifies; a ratio whose denominator is 0 is NULL;
@@ -31,6 +32,7 @@ aggregated as (
         center_id,
         local_date,
         interval_start_local,
+        interval_start_utc,
         direction,
         bool_and(is_incoming) as is_incoming,
         count(*) as calls_offered,
@@ -53,7 +55,7 @@ aggregated as (
     from calls
     group by grouping sets (
         (client_id, center_id, local_date, direction),
-        (center_id, interval_start_local, direction)
+        (center_id, interval_start_local, interval_start_utc, direction)
     )
 
 ),
@@ -66,6 +68,7 @@ final as (
         aggregated.center_id,
         aggregated.local_date,
         aggregated.interval_start_local,
+        aggregated.interval_start_utc,
         aggregated.direction,
         aggregated.calls_offered,
         aggregated.calls_answered,

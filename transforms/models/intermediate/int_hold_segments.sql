@@ -3,7 +3,11 @@
 -- deriving it scans every interaction.
 -- A segment starts at a Hold event and ends at the next Retrieved, Hangup or transfer event. A
 -- second Hold before that end is the same segment (the caller was already on hold). A hold that
--- never ends is closed at the call's end (StartTime + DurationInSeconds) and says so in ended_by.
+-- never ends is closed at the call's end (StartTime + DurationInSeconds) and says so in ended_by;
+-- when that end is unknown (no duration) or before the hold started, the hold's end and length
+-- are NULL: a negative or invented length would be summed into derived_hold_seconds.
+-- A Hold listed after the call's Hangup opens no segment: nobody can be put on hold after the
+-- call ended (closing it at the call end would give a negative length).
 
 with
 
@@ -37,8 +41,14 @@ events as (
 
 calls as (
 
-    -- needed only to close a hold that never ended (see int_interaction_offsets on duplicates)
-    select call_id, start_time_utc, duration_seconds from staging.stg_calls
+    -- needed only to close a hold that never ended (see int_interaction_offsets on duplicates);
+    -- NULL when the vendor sent no duration
+    select
+        call_id,
+        start_time_utc + to_microseconds(cast(round(duration_seconds * 1e6) as bigint))
+            as call_ended_at_utc
+
+    from staging.stg_calls
 
 ),
 
@@ -53,7 +63,15 @@ with_end as (
         -- the first hold-ending event after this one; a window, not a correlated subquery
         min(case when hold_role = 'end' then seq end) over (
             partition by call_id order by seq rows between 1 following and unbounded following
-        ) as end_seq
+        ) as end_seq,
+        -- same partition and order as above, so the same sort serves both
+        coalesce(
+            bool_or(lower(interaction_type) = 'hangup') over (
+                partition by call_id order by seq
+                rows between unbounded preceding and 1 preceding
+            ),
+            false
+        ) as is_after_hangup
 
     from events
 
@@ -68,7 +86,7 @@ segments as (
         arg_min(started_at_utc, seq) as hold_started_at_utc
 
     from with_end
-    where hold_role = 'start'
+    where hold_role = 'start' and not is_after_hangup
     group by call_id, end_seq
 
 ),
@@ -83,9 +101,10 @@ bounded as (
         segments.hold_started_at_utc,
         coalesce(
             ends.started_at_utc,
-            calls.start_time_utc + to_microseconds(
-                cast(round(coalesce(calls.duration_seconds, 0) * 1e6) as bigint)
-            )
+            case
+                when calls.call_ended_at_utc >= segments.hold_started_at_utc
+                    then calls.call_ended_at_utc
+            end
         ) as hold_ended_at_utc,
         coalesce(ends.interaction_type, 'CallEnd') as ended_by
 

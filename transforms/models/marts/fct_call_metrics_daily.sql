@@ -19,7 +19,15 @@ final as (
         local_date,
         direction,
         -- every measure, in the rollup's order
-        * exclude (metric_grain, client_id, center_id, local_date, interval_start_local, direction)
+        * exclude (
+            metric_grain,
+            client_id,
+            center_id,
+            local_date,
+            interval_start_local,
+            interval_start_utc,
+            direction
+        )
 
     from rollup
 

@@ -1,6 +1,8 @@
--- grain: one row per center_id × interval_start_local × direction
+-- grain: one row per center_id × interval_start_local × interval_start_utc × direction
 -- Intervals are the center's local wall time floored to interval_minutes (int_call_flags), so a
--- DST change day simply has fewer (spring) or merged (fall) local intervals, never shifted ones.
+-- DST change day has fewer local intervals (spring), never shifted ones. On the fall-back day the
+-- repeated hour's local intervals occur twice: interval_start_utc (the interval's start as an
+-- instant) keeps the two apart, so no interval row holds twice the real time.
 -- The measures are those of fct_call_metrics_daily, defined once in
 -- intermediate.int_call_metrics_rollup.
 
@@ -24,12 +26,19 @@ final as (
     select
         rollup.center_id,
         rollup.interval_start_local,
+        rollup.interval_start_utc,
         rollup.direction,
         cast(rollup.interval_start_local as date) as local_date,
         settings.interval_minutes,
         -- every measure, in the rollup's order
         rollup.* exclude (
-            metric_grain, client_id, center_id, local_date, interval_start_local, direction
+            metric_grain,
+            client_id,
+            center_id,
+            local_date,
+            interval_start_local,
+            interval_start_utc,
+            direction
         )
 
     from rollup

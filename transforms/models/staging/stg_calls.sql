@@ -15,9 +15,10 @@ renamed as (
 
     select
         cast(id as varchar) as call_id,
-        cast({{ col:calls.client_id }} as varchar) as client_id,
+        -- keys too: the API sends "" for a call it could not attribute, and "" is not a client
+        nullif(trim(cast({{ col:calls.client_id }} as varchar)), '') as client_id,
         nullif(trim(cast({{ col:calls.client_name }} as varchar)), '') as client_name,
-        cast({{ col:calls.center_id }} as varchar) as center_id,
+        nullif(trim(cast({{ col:calls.center_id }} as varchar)), '') as center_id,
         cast(start_time as timestamptz) as start_time_utc,
         cast(start_time_local as timestamp) as start_time_local,
         cast({{ col:calls.time_zone_id }} as varchar) as time_zone_id,

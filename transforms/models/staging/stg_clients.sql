@@ -13,7 +13,7 @@ renamed as (
     select
         cast(id as varchar) as client_id,
         nullif(trim(cast({{ col:clients.name }} as varchar)), '') as client_name,
-        cast({{ col:clients.center_id }} as varchar) as center_id,
+        nullif(trim(cast({{ col:clients.center_id }} as varchar)), '') as center_id,
         cast({{ col:clients.center_name }} as varchar) as center_name,
         cast({{ col:clients.third_party_account_id }} as varchar) as third_party_account_id,
         cast({{ col:clients.industry_id }} as varchar) as industry_id,
