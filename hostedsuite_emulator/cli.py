@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-error-status", type=int, choices=(400, 401), default=401)
     p.add_argument("--bad-records", type=int, default=0, help="malformed records to inject")
     p.add_argument(
+        "--orphan-center-calls",
+        type=int,
+        default=0,
+        help="calls served with a CenterId missing from /api/centers",
+    )
+    p.add_argument(
         "--disable-stats-ignored",
         action="store_true",
         help="DisableStats=true does not zero TotalCount/TotalPages",
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             date_only_end=args.date_only_end,
             auth_error_status=args.auth_error_status,
             bad_records=args.bad_records,
+            orphan_center_calls=args.orphan_center_calls,
         )
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         print(f"error: {exc}", file=sys.stderr)

@@ -44,6 +44,9 @@ class EmulatorSettings:
     auth_error_status: int = 401
     # Number of malformed / unusual call records injected into the served data.
     bad_records: int = 0
+    # Number of valid calls served with a CenterId that /api/centers does not list (an unknown
+    # id, empty, null): is a client without the center's TimeZoneId robust to them?
+    orphan_center_calls: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -64,6 +67,8 @@ class EmulatorSettings:
             ZoneInfo(self.window_zone)  # raises on an unknown zone
         if self.bad_records < 0:
             raise ValueError("bad_records must be >= 0")
+        if self.orphan_center_calls < 0:
+            raise ValueError("orphan_center_calls must be >= 0")
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

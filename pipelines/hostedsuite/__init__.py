@@ -45,6 +45,10 @@ from .windows import Window, plan_batch, split_windows
 
 logger = logging.getLogger("hostedsuite")
 
+# Resource-state key: calls of this run whose center /api/centers does not list, and the zone
+# they were read in.
+UNKNOWN_CENTER_STATE = "unknown_center_calls"
+
 # Wall-clock times stay TIMESTAMP (no zone): dlt would otherwise store them as TIMESTAMPTZ.
 LOCAL_TIME: dict[str, Any] = {"data_type": "timestamp", "timezone": False}
 TABLE_COLUMNS: dict[str, dict[str, Any]] = {
@@ -98,6 +102,10 @@ class CenterDirectory:
 
     def zone_of(self, center_id: str | None) -> str:
         return self._zones.get(center_id or "", self.default_timezone)
+
+    def is_known(self, center_id: str | None) -> bool:
+        """Whether /api/centers lists ``center_id`` (an empty or missing id never is)."""
+        return bool(center_id) and center_id in self._zones
 
     def all_zones(self) -> list[str]:
         self.centers()
@@ -261,9 +269,17 @@ def hostedsuite(
         def fetch(window: Window) -> Iterator[PageTables]:
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
-                yield page_to_tables(page, directory.zone_of, window, seen, loaded_at)
+                yield page_to_tables(
+                    page, directory.zone_of, window, seen, loaded_at, directory.is_known
+                )
 
-        yield from _emit(fetch_concurrently(windows, fetch, workers), windows, state, backfill)
+        yield from _emit(
+            fetch_concurrently(windows, fetch, workers),
+            windows,
+            state,
+            backfill,
+            directory.default_timezone,
+        )
         if backfill is None and windows:
             _advance_cursor(state, windows[-1].end)
 
@@ -332,10 +348,11 @@ def _emit(
     windows: list[Window],
     state: dict[str, Any],
     backfill: BackfillRange | None,
+    default_timezone: str,
 ) -> Iterator[Any]:
     """Turns fetched pages into dlt items and records progress per finished window."""
     hinted: set[str] = set()
-    finished, total_calls = 0, 0
+    finished, total_calls, unknown_center_calls = 0, 0, 0
     newest = parse_instant(state.get("newest_call_start"), "state.newest_call_start")
     for item in results:
         if isinstance(item, WindowDone):
@@ -352,6 +369,7 @@ def _emit(
                 done = state.setdefault("backfills", {}).setdefault(backfill.key, [])
                 done.append(item.window.start.to_iso8601_string())
             continue
+        unknown_center_calls += item.unknown_center_calls
         if item.calls.num_rows:
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
@@ -364,6 +382,8 @@ def _emit(
             yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, primary_key="record_hash")
     if newest is not None:
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
+    # This run's count, for its summary (replaced by every run, committed with the load).
+    state[UNKNOWN_CENTER_STATE] = {"calls": unknown_center_calls, "zone": default_timezone}
     hours = sum((w.end - w.start).total_seconds() for w in windows) / 3600
     if backfill is None and hours:
         # How dense the data is, so the next run can size its batches (see plan_batch).
