@@ -250,7 +250,7 @@ _UNREACHABLE_MARKERS = {
 
 
 def _unreachable_reason(exc: requests.RequestException) -> str | None:
-    """"unknown host" or "connection refused" if ``exc`` is one of them, else None."""
+    """The reason (unknown host, connection refused) if ``exc`` will not heal, else None."""
     text = str(exc)
     for marker, reason in _UNREACHABLE_MARKERS.items():
         if marker in text:
