@@ -8,7 +8,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -162,10 +162,16 @@ def fetch_concurrently(
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hostedsuite")
     futures = [pool.submit(run, window) for window in windows]
+
+    def post_end_marker() -> None:
+        # wait(), not result(): when the consumer stops early, the windows still queued are
+        # cancelled, and result() on them would raise CancelledError in this thread (a
+        # traceback on stderr). run() never raises, so there is nothing else to collect.
+        wait(futures)
+        put(_STOP)
+
     # The end marker is posted from its own thread so that it does not occupy a worker.
-    threading.Thread(
-        target=lambda: ([f.result() for f in futures], put(_STOP)), daemon=True
-    ).start()
+    threading.Thread(target=post_end_marker, daemon=True).start()
     try:
         while True:
             item = results.get()
