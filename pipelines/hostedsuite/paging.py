@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -127,7 +127,7 @@ def fetch_concurrently(
     fetch: Callable[[Window], Iterator[T]],
     workers: int,
     count: Callable[[T], int] = lambda tables: tables.calls.num_rows,  # type: ignore[attr-defined]
-) -> Iterator[T | WindowDone]:
+) -> Generator[T | WindowDone, None, None]:
     """Runs ``fetch`` per window on ``workers`` threads and yields results as they arrive.
 
     A bounded queue keeps memory flat: workers block while the consumer (dlt's extract)
