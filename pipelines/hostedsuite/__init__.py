@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
 
-from .client import ConfigError, HostedSuiteClient, RetryPolicy, parse_json
+from .client import ConfigError, HostedSuiteClient, RetryPolicy, UnexpectedResponse, parse_json
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
 from .records import PageTables, page_to_tables, snake_case
 from .settings import (
@@ -87,7 +87,7 @@ class CenterDirectory:
         with self._lock:
             if self._centers is None:
                 raw = self._client.post(CENTERS_ROUTE, {}, "centers", parse_json)
-                self._centers = [self._center_row(c) for c in _as_list(raw, "centers")]
+                self._centers = [self._center_row(c) for c in _as_list(raw, CENTERS_ROUTE)]
                 self._zones = {c["id"]: c["iana_time_zone"] for c in self._centers}
             return self._centers
 
@@ -116,13 +116,38 @@ def flatten_record(raw: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _as_list(raw: Any, what: str) -> list[dict[str, Any]]:
+def _as_list(raw: Any, route: str) -> list[dict[str, Any]]:
+    """The records of a bare-array answer; anything else fails the run (exit 4) rather than
+    load nothing: an object without a list, or an element that is not a record, would
+    otherwise silently drop centers or clients."""
     # /api/clients is documented as a bare array; tolerate a {"Items": [...]} wrapper too.
     if isinstance(raw, dict):
-        raw = raw.get("Items") or raw.get("Results") or []
+        wrapped = next(
+            (raw[key] for key in ("Items", "Results") if isinstance(raw.get(key), list)), None
+        )
+        if wrapped is None:
+            raise UnexpectedResponse(route, "expected a JSON array, got an object without Items")
+        raw = wrapped
     if not isinstance(raw, list):
-        raise ConfigError(f"unexpected {what} response shape")
-    return [r for r in raw if isinstance(r, dict)]
+        raise UnexpectedResponse(route, f"expected a JSON array, got {_json_kind(raw)}")
+    for record in raw:
+        if not isinstance(record, dict):
+            raise UnexpectedResponse(
+                route, f"expected JSON objects in the array, got {_json_kind(record)}"
+            )
+    return raw
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else "an object"
 
 
 def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:
@@ -239,7 +264,7 @@ def hostedsuite(
     @dlt.resource(name="clients", primary_key="id", write_disposition="merge")
     def clients() -> Iterator[list[dict[str, Any]]]:
         raw = client.post(CLIENTS_ROUTE, {}, "clients", parse_json)
-        yield [flatten_record(c) for c in _as_list(raw, "clients")]
+        yield [flatten_record(c) for c in _as_list(raw, CLIENTS_ROUTE)]
 
     # Keys are set per table (see _to_table): table variants inherit the resource's hints, so
     # a primary key here would leak into the child tables.

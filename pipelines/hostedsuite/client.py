@@ -54,6 +54,14 @@ class ApiError(HostedSuiteError):
     """A request failed for good: a non-retryable status, or retries exhausted."""
 
 
+class UnexpectedResponse(ApiError):
+    """HTTP 200 with a body of the wrong shape: the API changed, or something else answered.
+    Not retried (it will not heal) and not a configuration problem."""
+
+    def __init__(self, route: str, detail: str) -> None:
+        super().__init__(f"HostedSuite answered something unexpected on {route}: {detail}")
+
+
 class TransientError(HostedSuiteError):
     """A failure worth retrying: 429/5xx, reset, timeout or an invalid (truncated) body."""
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import Faults
+from pipelines.operations import cursor_state, make_pipeline
 
 from .warehouse import assert_matches_truth
 
@@ -123,3 +124,27 @@ def test_refused_connection_is_unreachable_at_once(loader_factory) -> None:
     assert "Traceback" not in result.stderr
     assert elapsed < 15, f"took {elapsed:.1f} s: retried?"
     assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("route", "value", "detail"),
+    [
+        ("/api/centers", "Service in maintenance", "expected a JSON array, got a string"),
+        ("/api/clients", 42, "expected a JSON array, got a number"),
+        # Before: read as "no clients" and the run ended 0.
+        ("/api/clients", {"Result": []}, "expected a JSON array, got an object without Items"),
+        ("/api/centers", [{"Id": "c1"}, "c2"], "expected JSON objects in the array, got a string"),
+    ],
+    ids=["centers-string", "clients-number", "clients-object", "centers-non-object-item"],
+)
+def test_unexpected_response_shape_is_an_api_failure(
+    loader_factory, route: str, value: object, detail: str
+) -> None:
+    loader = loader_factory(calls=50, seed=1, faults=Faults(wrong_shape={route: value}))
+    result = loader.cli("load", "--until", loader.emulator.now.isoformat())
+    assert result.returncode == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: HostedSuite answered something unexpected on {route}: {detail}"]
+    assert "Traceback" not in result.stderr
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    assert cursor_state(pipeline).get("complete_through") is None, "nothing may be committed"
