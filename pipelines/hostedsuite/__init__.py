@@ -39,6 +39,7 @@ from .settings import (
     INTERACTIONS_TABLE,
     QUARANTINE_TABLE,
     TOMBSTONE_COLUMN,
+    WINDOW_MARGIN_HOURS,
 )
 from .timezones import to_iana
 from .windows import Window, plan_batch, split_windows
@@ -214,6 +215,7 @@ def hostedsuite(
     request_backoff_factor: float = 1.0,
     request_max_retry_delay: float = 60.0,
     request_timeout: float = 60.0,
+    window_margin_hours: float = WINDOW_MARGIN_HOURS,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -237,11 +239,16 @@ def hostedsuite(
         disable_stats: ask the server not to count totals (paging then ends on an empty page).
         request_*: bounded retries of 429/5xx/timeouts/resets/truncated bodies; the
             timeout is per request in seconds.
+        window_margin_hours: every request is widened by the centers' UTC offsets plus this
+            margin (see ``request_bounds``); a server reading windows in a zone further
+            than this outside the centers' offsets needs more.
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
             "page_size, window_hours and workers must be positive, lookback_hours >= 0"
         )
+    if window_margin_hours < 0:
+        raise ConfigError(f"window_margin_hours must be >= 0, got {window_margin_hours}")
     client = make_client(
         base_url,
         customer_name,
@@ -255,7 +262,7 @@ def hostedsuite(
     directory = CenterDirectory(client, default_timezone)
     first_start = parse_instant(start_date, "start_date")
     upper = parse_instant(until, "until")
-    query = CallsQuery(page_size, client_id, center_id, disable_stats)
+    query = CallsQuery(page_size, client_id, center_id, disable_stats, window_margin_hours)
 
     @dlt.resource(name="centers", primary_key="id", write_disposition="merge")
     def centers() -> Iterator[list[dict[str, Any]]]:
