@@ -42,7 +42,7 @@ from .settings import (
     WINDOW_MARGIN_HOURS,
 )
 from .timezones import to_iana
-from .windows import Window, plan_batch, split_windows
+from .windows import Window, merge_windows, missing_windows, plan_batch, split_windows
 
 logger = logging.getLogger("hostedsuite")
 
@@ -331,20 +331,50 @@ def _advance_cursor(state: dict[str, Any], read_through: pendulum.DateTime) -> N
         state["complete_through"] = read_through.to_iso8601_string()
 
 
+def backfill_coverage(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
+    """The parts of ``backfill`` already loaded, as merged [start, end) UTC windows.
+
+    Progress is kept as ranges, not window starts, so that a rerun with another
+    ``window_hours`` loads exactly what is missing. Entries of the old format (a window start,
+    without its width) count as not covered: re-reading them is safe, the merge dedupes.
+    """
+    covered: list[Window] = []
+    for entry in state.get("backfills", {}).get(backfill.key, []):
+        if isinstance(entry, list | tuple) and len(entry) == 2:
+            start = parse_instant(entry[0], "state.backfills")
+            end = parse_instant(entry[1], "state.backfills")
+            if start is not None and end is not None and start < end:
+                covered.append(Window(start, end))
+    return merge_windows(covered)
+
+
+def backfill_missing(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
+    """The parts of ``backfill`` not loaded yet."""
+    return missing_windows(backfill.start, backfill.end, backfill_coverage(state, backfill))
+
+
+def _record_backfill_window(state: dict[str, Any], backfill: BackfillRange, window: Window) -> None:
+    covered = merge_windows([*backfill_coverage(state, backfill), window])
+    state.setdefault("backfills", {})[backfill.key] = [
+        [w.start.to_iso8601_string(), w.end.to_iso8601_string()] for w in covered
+    ]
+
+
 def _backfill_windows(
     state: dict[str, Any], backfill: BackfillRange, window_hours: float
 ) -> list[Window]:
-    """The windows of ``backfill`` not loaded yet (progress is kept per window start)."""
-    done = set(state.get("backfills", {}).get(backfill.key, []))
-    windows = split_windows(backfill.start, backfill.end, window_hours)
-    todo = [w for w in windows if w.start.to_iso8601_string() not in done]
-    if len(todo) < len(windows):
+    """The windows of ``backfill`` not loaded yet: each missing range split at this width."""
+    missing = backfill_missing(state, backfill)
+    windows = [w for gap in missing for w in split_windows(gap.start, gap.end, window_hours)]
+    total_hours = (backfill.end - backfill.start).total_seconds() / 3600
+    missing_hours = sum((w.end - w.start).total_seconds() for w in missing) / 3600
+    if missing_hours < total_hours:
         logger.info(
-            "backfill: %d of %d windows already loaded, skipping them",
-            len(windows) - len(todo),
-            len(windows),
+            "backfill: %g of %g hours already loaded, skipping them",
+            total_hours - missing_hours,
+            total_hours,
         )
-    return todo
+    return windows
 
 
 def _incremental_start(
@@ -381,8 +411,7 @@ def _emit(
                 item.window.label,
             )
             if backfill is not None:
-                done = state.setdefault("backfills", {}).setdefault(backfill.key, [])
-                done.append(item.window.start.to_iso8601_string())
+                _record_backfill_window(state, backfill, item.window)
             continue
         if item.calls.num_rows:
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")

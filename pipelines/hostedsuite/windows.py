@@ -45,6 +45,35 @@ def split_windows(start: pendulum.DateTime, end: pendulum.DateTime, hours: float
     return windows
 
 
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """The union of ``windows`` as sorted, disjoint windows (touching ones joined)."""
+    merged: list[Window] = []
+    for window in sorted(windows, key=lambda w: (w.start, w.end)):
+        if merged and window.start <= merged[-1].end:
+            if window.end > merged[-1].end:
+                merged[-1] = Window(merged[-1].start, window.end)
+        else:
+            merged.append(window)
+    return merged
+
+
+def missing_windows(
+    start: pendulum.DateTime, end: pendulum.DateTime, covered: Iterable[Window]
+) -> list[Window]:
+    """The parts of [start, end) that ``covered`` does not cover, in order."""
+    gaps: list[Window] = []
+    cursor = start
+    for window in merge_windows(covered):
+        if window.end <= cursor or window.start >= end:
+            continue
+        if window.start > cursor:
+            gaps.append(Window(cursor, window.start))
+        cursor = max(cursor, window.end)
+    if cursor < end:
+        gaps.append(Window(cursor, end))
+    return gaps
+
+
 @dataclass(frozen=True)
 class BatchPlan:
     """How the next load of a long incremental range is cut into windows."""
