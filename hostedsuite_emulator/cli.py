@@ -51,6 +51,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--slow-rate", type=float, default=0.0)
     p.add_argument("--slow-seconds", type=float, default=2.0)
     p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument(
+        "--empty-page-nth",
+        type=int,
+        default=0,
+        help="answer the Nth calls page that has items with no items, once (0 = never)",
+    )
+    p.add_argument(
+        "--empty-page-number",
+        type=int,
+        default=None,
+        help="answer this served Page number with no items, every time",
+    )
+    p.add_argument(
+        "--wrong-shape",
+        action="append",
+        default=[],
+        metavar="ROUTE=JSON",
+        help="answer ROUTE with this JSON value, e.g. /api/centers='\"OK\"' (repeatable)",
+    )
     p.add_argument("--customer", default="democorp", help="CustomerName to accept")
     p.add_argument("--user", default="etl", help="UserName to accept")
     p.add_argument("--password", default="emu-secret-pw", help="Password to accept")
@@ -76,16 +95,31 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    faults = Faults(
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        rate_limit_rate=args.rate_limit_rate,
-        reset_rate=args.reset_rate,
-        truncate_rate=args.truncate_rate,
-        slow_rate=args.slow_rate,
-        slow_seconds=args.slow_seconds,
-        fault_seed=args.fault_seed,
-    )
+    try:
+        wrong_shape = {
+            route: orjson.loads(value)
+            for route, value in (item.split("=", 1) for item in args.wrong_shape)
+        }
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        print(f"error: --wrong-shape wants ROUTE=JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        faults = Faults(
+            latency_ms=args.latency_ms,
+            error_rate=args.error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            reset_rate=args.reset_rate,
+            truncate_rate=args.truncate_rate,
+            slow_rate=args.slow_rate,
+            slow_seconds=args.slow_seconds,
+            fault_seed=args.fault_seed,
+            empty_page_nth=args.empty_page_nth,
+            empty_page_number=args.empty_page_number,
+            wrong_shape=wrong_shape,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     emulator = Emulator(
         calls=args.calls,
         seed=args.seed,

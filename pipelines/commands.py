@@ -19,6 +19,7 @@ import pendulum
 from pipelines.hostedsuite import (
     BackfillRange,
     CenterDirectory,
+    backfill_missing,
     make_client,
     parse_instant,
 )
@@ -104,23 +105,16 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
     summary = RunSummary()
     started = time.perf_counter()
     with exclusive_run(pipeline, args):
-        # One load per batch of windows: each commits the windows it finished, so an
-        # interrupted backfill resumes at the first window not yet loaded.
-        while len(backfill_done(pipeline, backfill)) < total:
-            before = len(backfill_done(pipeline, backfill))
+        # One load per batch of windows: each commits the range it finished, so an
+        # interrupted backfill resumes with what is missing, whatever the window width.
+        while missing := backfill_missing(cursor_state(pipeline), backfill):
             batch = run_source(pipeline, kwargs)
             summary.merge(batch)
-            if len(backfill_done(pipeline, backfill)) == before:
+            if backfill_missing(cursor_state(pipeline), backfill) == missing:
                 raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
         finish_run(pipeline, summary, started, None if args.no_transform else run_transforms_step)
         header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
         return with_published_copy([header, *summary.lines()], pipeline, target)
-
-
-def backfill_done(pipeline: dlt.Pipeline, backfill: BackfillRange) -> list[str]:
-    """Window starts of ``backfill`` already loaded (committed with their load)."""
-    done: list[str] = cursor_state(pipeline).get("backfills", {}).get(backfill.key, [])
-    return done
 
 
 def cmd_verify(args: argparse.Namespace) -> list[str]:
