@@ -23,7 +23,14 @@ import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
 
-from .client import ConfigError, HostedSuiteClient, RetryPolicy, UnexpectedResponse, parse_json
+from .client import (
+    ConfigError,
+    HostedSuiteClient,
+    RetryPolicy,
+    UnexpectedResponse,
+    json_kind,
+    parse_json,
+)
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
 from .records import PageTables, page_to_tables, snake_case
 from .settings import (
@@ -138,25 +145,13 @@ def _as_list(raw: Any, route: str) -> list[dict[str, Any]]:
             raise UnexpectedResponse(route, "expected a JSON array, got an object without Items")
         raw = wrapped
     if not isinstance(raw, list):
-        raise UnexpectedResponse(route, f"expected a JSON array, got {_json_kind(raw)}")
+        raise UnexpectedResponse(route, f"expected a JSON array, got {json_kind(raw)}")
     for record in raw:
         if not isinstance(record, dict):
             raise UnexpectedResponse(
-                route, f"expected JSON objects in the array, got {_json_kind(record)}"
+                route, f"expected JSON objects in the array, got {json_kind(record)}"
             )
     return raw
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    return "null" if value is None else "an object"
 
 
 def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:

@@ -312,3 +312,16 @@ def parse_json(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         raise TransientError("invalid JSON in response body (truncated?)") from None
+
+
+def json_kind(value: Any) -> str:
+    """How an error message names a JSON value's kind."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else "an object"

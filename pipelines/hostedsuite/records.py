@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from .client import TransientError, parse_json
+from .client import UnexpectedResponse, json_kind, parse_json
 from .settings import (
     CALL_BOOL_FIELDS,
     CALL_DOUBLE_FIELDS,
@@ -28,6 +28,7 @@ from .settings import (
     CALL_RECORD_SCHEMA,
     CALL_STRING_FIELDS,
     CALLS_PAGE_SCHEMA,
+    CALLS_ROUTE,
     INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
     TOMBSTONE_COLUMN,
@@ -65,7 +66,8 @@ def parse_calls_page(content: bytes) -> CallsPage:
     Fast path: Arrow's JSON reader with the documented schema (C speed, no Python objects
     per record). If a record does not fit the schema (a vendor bug, a new type), the page
     goes through the per-record path, which keeps good records and reports bad ones.
-    Invalid JSON (e.g. a truncated body) raises TransientError so the request is retried.
+    Invalid JSON (e.g. a truncated body) raises TransientError so the request is retried;
+    valid JSON of another shape raises UnexpectedResponse (not retried).
     """
     try:
         table = pa_json.read_json(
@@ -79,8 +81,10 @@ def parse_calls_page(content: bytes) -> CallsPage:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _parse_calls_page_per_record(content)
-    if table.num_rows != 1:
-        raise TransientError("response body is not one JSON object")
+    if table.num_rows != 1 or table.column("Items").null_count:
+        # Several objects, or no Items array (read as null, which would look like an empty
+        # last page): the per-record path says what the body is instead.
+        return _parse_calls_page_per_record(content)
     items = table.column("Items").combine_chunks()
     structs = pc.list_flatten(items) if len(items) else pa.array([], items.type.value_type)
     return CallsPage(
@@ -92,8 +96,12 @@ def parse_calls_page(content: bytes) -> CallsPage:
 
 def _parse_calls_page_per_record(content: bytes) -> CallsPage:
     body = parse_json(content)
-    if not isinstance(body, dict) or not isinstance(body.get("Items", []), list):
-        raise TransientError("response body is not a calls page")
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got {json_kind(body)}")
+    if not isinstance(body.get("Items"), list):
+        # Valid JSON of the wrong shape will not heal by asking again: fail, do not retry.
+        items = "no Items" if "Items" not in body else f"Items as {json_kind(body['Items'])}"
+        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got an object with {items}")
     good: list[dict[str, Any]] = []
     rejected: list[tuple[dict[str, Any] | Any, str]] = []
     for raw in body.get("Items") or []:

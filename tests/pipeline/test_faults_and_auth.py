@@ -134,8 +134,19 @@ def test_refused_connection_is_unreachable_at_once(loader_factory) -> None:
         # Before: read as "no clients" and the run ended 0.
         ("/api/clients", {"Result": []}, "expected a JSON array, got an object without Items"),
         ("/api/centers", [{"Id": "c1"}, "c2"], "expected JSON objects in the array, got a string"),
+        # Before: retried six times as if truncated ("not a calls page"), then exit 4.
+        ("/api/calls", ["x"], "expected a calls page, got an array"),
+        # Before: no Items read as an empty last page: the run ended 0 with no calls.
+        ("/api/calls", {"Result": []}, "expected a calls page, got an object with no Items"),
     ],
-    ids=["centers-string", "clients-number", "clients-object", "centers-non-object-item"],
+    ids=[
+        "centers-string",
+        "clients-number",
+        "clients-object",
+        "centers-non-object-item",
+        "calls-array",
+        "calls-no-items",
+    ],
 )
 def test_unexpected_response_shape_is_an_api_failure(
     loader_factory, route: str, value: object, detail: str
