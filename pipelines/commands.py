@@ -47,14 +47,12 @@ from pipelines.operations import (
     duckdb_file,
     exclusive_run,
     finish_run,
-    load_health_fields,
     make_pipeline,
     run_incremental,
     run_source,
     run_transforms_step,
-    serving_target,
-    with_published_copy,
 )
+from pipelines.publishing import load_health_fields, serving_target, with_published_copy
 from pipelines.serving import default_serving_path
 
 logger = logging.getLogger("hostedsuite")

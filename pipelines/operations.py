@@ -2,8 +2,7 @@
 
 The dlt pipeline and its DuckDB settings, the run lock, the bounded wait for a DuckDB file held
 by another process, a pending package finished before extracting, incremental runs in committed
-batches, the transforms after a successful load, and publishing the analysts' serving copy.
-Failures carry an ``ExitCode``.
+batches, and the transforms after a successful load. Failures carry an ``ExitCode``.
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from pipelines.hostedsuite.settings import (
     FORMS_TABLE,
     INTERACTIONS_TABLE,
 )
-from pipelines.serving import PublishError, PublishSchedule, default_serving_path, publish
 
 PIPELINE_NAME = "hostedsuite"
 DATASET_NAME = "hostedsuite"
@@ -378,104 +376,3 @@ def run_transforms_step(pipeline: dlt.Pipeline) -> list[str]:
             client, raw_schema=pipeline.dataset_name, settings=MetricSettings.from_dlt_config()
         )
     return list(format_summary(result))
-
-
-# ------------------------------------------------------------------------------------------
-# The analysts' serving copy (see serving.py)
-# ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ServingTarget:
-    """Where the serving copy of a DuckDB warehouse goes, and how often."""
-
-    warehouse: Path
-    path: Path
-    every_n_runs: int = 1
-
-
-def serving_target(warehouse: str | None, override: str | None = None) -> ServingTarget | None:
-    """``[serving] path`` (env ``SERVING__PATH``), default beside the warehouse; an empty value
-    turns publishing off; None for destinations other than a DuckDB file.
-
-    Read with ``dlt.config.get`` on the full key: a ``path`` argument injected by
-    ``with_config`` would fall back to the ``PATH`` environment variable when unset.
-    """
-    if warehouse is None:
-        return None
-    configured = override if override is not None else dlt.config.get("serving.path", str)
-    if configured == "":
-        return None
-    path = Path(configured) if configured else default_serving_path(warehouse)
-    if path.resolve() == Path(warehouse).resolve():
-        raise CliError(ExitCode.BAD_CONFIG, f"[serving] path must not be the warehouse: {path}")
-    every = dlt.config.get("serving.every_n_runs", int)
-    if every is not None and every < 1:
-        raise CliError(ExitCode.BAD_CONFIG, f"[serving] every_n_runs must be >= 1, got {every}")
-    return ServingTarget(Path(warehouse), path, every or 1)
-
-
-def publish_step(pipeline: dlt.Pipeline, target: ServingTarget | None) -> list[str]:
-    """Publishes the serving copy after a run that changed the warehouse (under the run lock).
-
-    Raises ``CliError(PUBLISH)`` when it fails: the run has committed; the next run publishes
-    again, even when ``every_n_runs`` would skip it.
-    """
-    if target is None:
-        return []
-    schedule = PublishSchedule(
-        Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.serving.json",
-        target.every_n_runs,
-    )
-    if not schedule.due(target.path):
-        schedule.skipped()
-        return [
-            f"serving: {target.path}  (not republished: every {target.every_n_runs} runs, "
-            f"next in {schedule.runs_until_due()})"
-        ]
-    logger.info("publishing the serving copy %s", target.path)
-    try:
-        published = publish(
-            target.warehouse,
-            target.path,
-            checkpoint=lambda: _checkpoint(pipeline),
-            health=load_health_fields(pipeline),
-            now=lambda: pendulum.now("UTC"),
-        )
-    except PublishError as exc:
-        schedule.record(ok=False)
-        raise CliError(
-            ExitCode.PUBLISH, f"{exc}; the run itself committed, the next run publishes again"
-        ) from None
-    schedule.record(ok=True)
-    return [published.line()]
-
-
-def _checkpoint(pipeline: dlt.Pipeline) -> None:
-    """Writes the WAL into the warehouse file, so that the file alone is the whole database."""
-    with pipeline.sql_client() as sql:
-        sql.execute_sql("CHECKPOINT")
-
-
-def load_health_fields(pipeline: dlt.Pipeline) -> dict[str, Any]:
-    """The pipeline's last successful load and cursor, for ``analytics.load_health``."""
-    state = cursor_state(pipeline)
-    with pipeline.sql_client() as sql:
-        rows = sql.execute_sql(
-            f"SELECT max(inserted_at) FROM {pipeline.dataset_name}._dlt_loads WHERE status = 0"
-        )
-    return {
-        "pipeline_name": pipeline.pipeline_name,
-        "last_successful_load_at": rows[0][0] if rows else None,
-        "newest_call_start": state.get("newest_call_start"),
-        "complete_through": state.get("complete_through"),
-    }
-
-
-def with_published_copy(
-    lines: list[str], pipeline: dlt.Pipeline, target: ServingTarget | None
-) -> list[str]:
-    """``lines`` plus the publish line; on a failed publish the lines still reach the user."""
-    try:
-        return [*lines, *publish_step(pipeline, target)]
-    except CliError as exc:
-        exc.lines = [*lines, *exc.lines]
-        raise

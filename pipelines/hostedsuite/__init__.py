@@ -11,10 +11,7 @@ the load, so a failed run changes nothing. Backfills never touch the cursor.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import dlt
@@ -23,19 +20,18 @@ import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
 
+from .backfills import BackfillRange, backfill_missing, backfill_windows, record_backfill_window
 from .client import (
     ConfigError,
     HostedSuiteClient,
     RetryPolicy,
-    UnexpectedResponse,
-    json_kind,
     parse_json,
 )
+from .directory import CenterDirectory, as_record_list, flatten_record
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
-from .records import PageTables, page_to_tables, snake_case
+from .records import PageTables, page_to_tables
 from .settings import (
     CALLS_TABLE,
-    CENTERS_ROUTE,
     CLIENTS_ROUTE,
     DEFAULT_LOOKBACK_HOURS,
     DEFAULT_PAGE_SIZE,
@@ -48,8 +44,7 @@ from .settings import (
     TOMBSTONE_COLUMN,
     WINDOW_MARGIN_HOURS,
 )
-from .timezones import to_iana
-from .windows import Window, merge_windows, missing_windows, plan_batch, split_windows
+from .windows import Window, parse_instant, plan_batch, split_windows
 
 logger = logging.getLogger("hostedsuite")
 
@@ -68,105 +63,6 @@ CHILD_COLUMNS: dict[str, Any] = {
     # Tombstones delete a re-read call's old children and are never stored themselves.
     TOMBSTONE_COLUMN: {"data_type": "bool", "hard_delete": True},
 }
-
-
-@dataclass(frozen=True)
-class BackfillRange:
-    """An explicit range to load without touching the incremental cursor."""
-
-    start: pendulum.DateTime
-    end: pendulum.DateTime
-    # Part of the progress key: a window done for one client is not done for all of them.
-    filters: str = ""
-
-    @property
-    def key(self) -> str:
-        span = f"{self.start.to_iso8601_string()}/{self.end.to_iso8601_string()}"
-        return f"{span}/{self.filters}" if self.filters else span
-
-
-class CenterDirectory:
-    """Centers fetched once per run and shared by the ``centers`` and ``calls`` resources."""
-
-    def __init__(self, client: HostedSuiteClient, default_timezone: str) -> None:
-        self._client = client
-        self.default_timezone = to_iana(default_timezone, DEFAULT_TIMEZONE)
-        self._lock = threading.Lock()
-        self._centers: list[dict[str, Any]] | None = None
-        self._zones: dict[str, str] = {}
-
-    def centers(self) -> list[dict[str, Any]]:
-        with self._lock:
-            if self._centers is None:
-                raw = self._client.post(CENTERS_ROUTE, {}, "centers", parse_json)
-                self._centers = [self._center_row(c) for c in _as_list(raw, CENTERS_ROUTE)]
-                self._zones = {c["id"]: c["iana_time_zone"] for c in self._centers}
-            return self._centers
-
-    def _center_row(self, raw: dict[str, Any]) -> dict[str, Any]:
-        row = flatten_record(raw)
-        row["iana_time_zone"] = to_iana(raw.get("TimeZoneId"), self.default_timezone)
-        return row
-
-    def zone_of(self, center_id: str | None) -> str:
-        return self._zones.get(center_id or "", self.default_timezone)
-
-    def is_known(self, center_id: str | None) -> bool:
-        """Whether /api/centers lists ``center_id`` (an empty or missing id never is)."""
-        return bool(center_id) and center_id in self._zones
-
-    def all_zones(self) -> list[str]:
-        self.centers()
-        return sorted({*self._zones.values(), self.default_timezone})
-
-
-def flatten_record(raw: dict[str, Any]) -> dict[str, Any]:
-    """snake_case keys, one nested level flattened: ``Address.City`` -> ``address_city``."""
-    row: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, dict):
-            for sub_key, sub_value in value.items():
-                row[f"{snake_case(key)}_{snake_case(sub_key)}"] = sub_value
-        else:
-            row[snake_case(key)] = value
-    return row
-
-
-def _as_list(raw: Any, route: str) -> list[dict[str, Any]]:
-    """The records of a bare-array answer; anything else fails the run (exit 4) rather than
-    load nothing: an object without a list, or an element that is not a record, would
-    otherwise silently drop centers or clients."""
-    # /api/clients is documented as a bare array; tolerate a {"Items": [...]} wrapper too.
-    if isinstance(raw, dict):
-        wrapped = next(
-            (raw[key] for key in ("Items", "Results") if isinstance(raw.get(key), list)), None
-        )
-        if wrapped is None:
-            raise UnexpectedResponse(route, "expected a JSON array, got an object without Items")
-        raw = wrapped
-    if not isinstance(raw, list):
-        raise UnexpectedResponse(route, f"expected a JSON array, got {json_kind(raw)}")
-    for record in raw:
-        if not isinstance(record, dict):
-            raise UnexpectedResponse(
-                route, f"expected JSON objects in the array, got {json_kind(record)}"
-            )
-    return raw
-
-
-def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:
-    """An ISO date or datetime; naive values are read as UTC."""
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, datetime):
-            return pendulum.instance(value, tz="UTC").in_timezone("UTC")
-        parsed = pendulum.parse(str(value), tz="UTC", strict=False)
-    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}") from None
-    if not isinstance(parsed, pendulum.DateTime):
-        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}")
-    return parsed.in_timezone("UTC")
 
 
 @with_config(sections=("sources", "hostedsuite"))
@@ -274,7 +170,7 @@ def hostedsuite(
     @dlt.resource(name="clients", primary_key="id", write_disposition="merge")
     def clients() -> Iterator[list[dict[str, Any]]]:
         raw = client.post(CLIENTS_ROUTE, {}, "clients", parse_json)
-        yield [flatten_record(c) for c in _as_list(raw, CLIENTS_ROUTE)]
+        yield [flatten_record(c) for c in as_record_list(raw, CLIENTS_ROUTE)]
 
     # Keys are set per table (see _to_table): table variants inherit the resource's hints, so
     # a primary key here would leak into the child tables.
@@ -283,7 +179,7 @@ def hostedsuite(
         state = dlt.current.resource_state()
         zones = directory.all_zones()
         if backfill is not None:
-            windows = _backfill_windows(state, backfill, window_hours)
+            windows = backfill_windows(state, backfill, window_hours)
         else:
             end = upper or pendulum.now("UTC").replace(microsecond=0)
             windows = incremental_windows(
@@ -342,52 +238,6 @@ def _advance_cursor(state: dict[str, Any], read_through: pendulum.DateTime) -> N
         state["complete_through"] = read_through.to_iso8601_string()
 
 
-def backfill_coverage(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
-    """The parts of ``backfill`` already loaded, as merged [start, end) UTC windows.
-
-    Progress is kept as ranges, not window starts, so that a rerun with another
-    ``window_hours`` loads exactly what is missing. Entries of the old format (a window start,
-    without its width) count as not covered: re-reading them is safe, the merge dedupes.
-    """
-    covered: list[Window] = []
-    for entry in state.get("backfills", {}).get(backfill.key, []):
-        if isinstance(entry, list | tuple) and len(entry) == 2:
-            start = parse_instant(entry[0], "state.backfills")
-            end = parse_instant(entry[1], "state.backfills")
-            if start is not None and end is not None and start < end:
-                covered.append(Window(start, end))
-    return merge_windows(covered)
-
-
-def backfill_missing(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
-    """The parts of ``backfill`` not loaded yet."""
-    return missing_windows(backfill.start, backfill.end, backfill_coverage(state, backfill))
-
-
-def _record_backfill_window(state: dict[str, Any], backfill: BackfillRange, window: Window) -> None:
-    covered = merge_windows([*backfill_coverage(state, backfill), window])
-    state.setdefault("backfills", {})[backfill.key] = [
-        [w.start.to_iso8601_string(), w.end.to_iso8601_string()] for w in covered
-    ]
-
-
-def _backfill_windows(
-    state: dict[str, Any], backfill: BackfillRange, window_hours: float
-) -> list[Window]:
-    """The windows of ``backfill`` not loaded yet: each missing range split at this width."""
-    missing = backfill_missing(state, backfill)
-    windows = [w for gap in missing for w in split_windows(gap.start, gap.end, window_hours)]
-    total_hours = (backfill.end - backfill.start).total_seconds() / 3600
-    missing_hours = sum((w.end - w.start).total_seconds() for w in missing) / 3600
-    if missing_hours < total_hours:
-        logger.info(
-            "backfill: %g of %g hours already loaded, skipping them",
-            total_hours - missing_hours,
-            total_hours,
-        )
-    return windows
-
-
 def _incremental_start(
     state: dict[str, Any], first_start: pendulum.DateTime | None, lookback_hours: float
 ) -> pendulum.DateTime:
@@ -423,7 +273,7 @@ def _emit(
                 item.window.label,
             )
             if backfill is not None:
-                _record_backfill_window(state, backfill, item.window)
+                record_backfill_window(state, backfill, item.window)
             continue
         unknown_center_calls += item.unknown_center_calls
         if item.calls.num_rows:
@@ -468,3 +318,13 @@ def _to_table(
         columns={**(CHILD_COLUMNS if merge_key else {}), **TABLE_COLUMNS.get(table_name, {})},
     )
     return dlt.mark.with_hints(data, hints, create_table_variant=True)
+
+
+__all__ = [
+    "BackfillRange",
+    "CenterDirectory",
+    "backfill_missing",
+    "hostedsuite",
+    "make_client",
+    "parse_instant",
+]

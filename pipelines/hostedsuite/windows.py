@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pendulum
 
+from .client import ConfigError
 from .settings import (
     API_DATETIME_FORMAT,
     BATCH_WINDOWS_PER_WORKER,
@@ -120,3 +121,18 @@ def request_bounds(
     lower = window.start.naive() + timedelta(seconds=min(offsets) - margin)
     upper = window.end.naive() + timedelta(seconds=max(offsets) + margin)
     return lower.strftime(API_DATETIME_FORMAT), upper.strftime(API_DATETIME_FORMAT)
+
+
+def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:
+    """An ISO date or datetime; naive values are read as UTC."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, datetime):
+            return pendulum.instance(value, tz="UTC").in_timezone("UTC")
+        parsed = pendulum.parse(str(value), tz="UTC", strict=False)
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}") from None
+    if not isinstance(parsed, pendulum.DateTime):
+        raise ConfigError(f"{name} is not a date or ISO datetime: {value!r}")
+    return parsed.in_timezone("UTC")
