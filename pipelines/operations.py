@@ -382,16 +382,20 @@ def cursor_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
     return state
 
 
-def run_transforms_step(pipeline: dlt.Pipeline) -> list[str]:
-    """Rebuilds the analytics schema through the pipeline's own destination connection."""
+def run_transforms_step(pipeline: dlt.Pipeline, full: bool = False) -> list[str]:
+    """Refreshes the analytics schema through the pipeline's own destination connection:
+    what the loads since the last refresh changed, or everything when ``full``."""
     from transforms import MetricSettings, format_summary, run_transforms
 
     with pipeline.sql_client() as client:
-        # The load's memory cap would make the analytics rebuild spill; it reads everything.
+        # The load's memory cap would make a full rebuild spill; it reads everything.
         if pipeline.destination.destination_type.endswith("duckdb"):
             client.execute_sql("RESET memory_limit")
         result = run_transforms(
-            client, raw_schema=pipeline.dataset_name, settings=MetricSettings.from_dlt_config()
+            client,
+            raw_schema=pipeline.dataset_name,
+            settings=MetricSettings.from_dlt_config(),
+            full=full,
         )
     return list(format_summary(result))
 
