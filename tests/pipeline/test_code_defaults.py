@@ -19,7 +19,9 @@ from pipelines.operations import CODE_DEFAULTS_PROVIDER, PIPELINE_NAME
 from .conftest import Loader
 
 
-def _load_from(loader: Loader, cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+def _load_from(
+    loader: Loader, cwd: Path, env: dict[str, str] | None = None
+) -> dict[tuple[str, str], tuple[Any, str]]:
     """Runs ``hostedsuite load`` in ``cwd``; returns {(sections, key): (value, provider)}."""
     command = [
         sys.executable,
