@@ -383,10 +383,12 @@ _AFFECTED_KEYS: Final[dict[str, str]] = {
         f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt)"
     ),
     "day": (
-        "(center_id, local_date) IN "
-        f"(SELECT center_id, local_date FROM {INTERMEDIATE_SCHEMA}.affected_days)"
+        "struct_pack(center_id, local_date) IN "
+        f"(SELECT struct_pack(center_id, local_date) FROM {INTERMEDIATE_SCHEMA}.affected_days)"
     ),
 }
+# A struct, not a row value: struct equality matches NULL fields, so a call without a local date
+# (a grain-check error) is replaced like any other rather than silently kept or dropped.
 
 
 def _plan(
@@ -522,12 +524,7 @@ def render(sql: str, raw: str, columns: dict[str, set[str]], incremental: bool =
             f"(select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
         )
 
-    affected_days = (
-        "(center_id, local_date) in "
-        f"(select center_id, local_date from {INTERMEDIATE_SCHEMA}.affected_days)"
-        if incremental
-        else "true"
-    )
+    affected_days = _AFFECTED_KEYS["day"] if incremental else "true"
     sql = _COL_PLACEHOLDER.sub(column, _RAW_PLACEHOLDER.sub(raw, sql))
     sql = _AFFECTED_CALLS_PLACEHOLDER.sub(affected_calls, sql)
     sql = _AFFECTED_DAYS_PLACEHOLDER.sub(affected_days, sql)
