@@ -285,7 +285,7 @@ def run_transforms(
             _build_full(execute, raw, columns, existing)
         else:
             _build_incremental(execute, raw, columns, settings, plan.watermark, result)
-        result.checks = _run_checks(execute, raw, columns)
+        result.checks = _run_checks(execute, raw, columns, incremental=not plan.full)
         _write_state(execute, new_watermark, sql_hash, result)
         for table in GRAIN_KEYS:
             result.row_counts[table] = _scalar(
@@ -387,6 +387,7 @@ _AFFECTED_KEYS: Final[dict[str, str]] = {
         f"(SELECT struct_pack(center_id, local_date) FROM {INTERMEDIATE_SCHEMA}.affected_days)"
     ),
 }
+_AFFECTED_CALLS: Final = f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls)"
 # A struct, not a row value: struct equality matches NULL fields, so a call without a local date
 # (a grain-check error) is replaced like any other rather than silently kept or dropped.
 
@@ -407,7 +408,7 @@ def _plan(
     if unstamped:
         return RefreshPlan(True, f"raw {', '.join(unstamped)} without {LOAD_ID_COLUMN}")
     tables = [(m.schema, m.name) for m in MODELS if m.materialization == "table"]
-    tables += [(ANALYTICS_SCHEMA, STATE_TABLE), (ANALYTICS_SCHEMA, "metric_settings")]
+    tables += [(ANALYTICS_SCHEMA, t) for t in (STATE_TABLE, "metric_settings", "dq_findings")]
     if any(existing.get(table) != "TABLE" for table in tables):
         return RefreshPlan(True, "first refresh (or a table is missing)")
     state = execute.execute_sql(
@@ -468,6 +469,11 @@ def _sql_hash(raw: str, columns: dict[str, set[str]]) -> str:
     for path in sorted(INCREMENTAL_DIR.glob("*.sql")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _table_keys() -> dict[str, IncrementalKey]:
+    """Each table model's IncrementalKey, by table name."""
+    return {m.name: m.incremental_key for m in MODELS if m.materialization == "table"}
 
 
 def _model_sql(model: Model) -> str:
@@ -602,13 +608,18 @@ def _write_settings(execute: SqlExecutor, settings: MetricSettings) -> None:
     )
 
 
-def _load_checks(raw: str, columns: dict[str, set[str]]) -> list[Check]:
+def _load_checks(raw: str, columns: dict[str, set[str]], incremental: bool = False) -> list[Check]:
+    """Every check; ``incremental``: those of the per-call tables read the affected calls only."""
     checks: list[Check] = []
+    incremental_keys = _table_keys()
     grain_unique = (CHECKS_DIR / "grain_unique.template.sql").read_text(encoding="utf-8")
     grain_not_null = (CHECKS_DIR / "grain_not_null.template.sql").read_text(encoding="utf-8")
     for table, keys in GRAIN_KEYS.items():
+        source = f"{ANALYTICS_SCHEMA}.{table}"
+        if incremental and incremental_keys.get(table) == "call":
+            source = f"(SELECT * FROM {source} WHERE {_AFFECTED_CALLS}) AS {table}"
         variables = {
-            "table": f"{ANALYTICS_SCHEMA}.{table}",
+            "table": source,
             "table_name": table,
             "key_columns": ", ".join(keys),
             # The key as one readable string, e.g. "c01|3" for (call_id, seq).
@@ -626,27 +637,58 @@ def _load_checks(raw: str, columns: dict[str, set[str]]) -> list[Check]:
         severity = header.get("severity")
         if severity not in ("error", "warn") or "check" not in header or "table" not in header:
             raise ValueError(f"{path.name}: needs '-- check:', '-- table:' and '-- severity:'")
-        checks.append(Check(header["check"], severity, header["table"], render(text, raw, columns)))
+        sql = render(text, raw, columns, incremental)
+        checks.append(Check(header["check"], severity, header["table"], sql))
     return checks
 
 
-def _run_checks(execute: SqlExecutor, raw: str, columns: dict[str, set[str]]) -> list[CheckOutcome]:
+def _run_checks(
+    execute: SqlExecutor, raw: str, columns: dict[str, set[str]], incremental: bool = False
+) -> list[CheckOutcome]:
+    """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
+
+    Incremental: the checks of the per-call tables run over the rebuilt calls only, replacing
+    those calls' findings. That is exact: the other calls' rows did not change, and a duplicate
+    key needs a rebuilt call on one side (only rebuilt calls' rows were inserted). Their findings
+    must carry the call_id (every such check does). The checks of the aggregate and small tables
+    stay global: they read far fewer rows than fct_calls, and a day-keyed finding has no column
+    to replace it by.
+    """
     checked_at = datetime.now(UTC).isoformat()
-    checks = _load_checks(raw, columns)
+    checks = _load_checks(raw, columns, incremental)
+    keys = _table_keys()
+    per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
+    # every call the refresh read: the read-only ones' rows did not change, so replacing their
+    # findings too is harmless, and it lets each check filter on the same set as the models
+    affected = _AFFECTED_CALLS
+
+    def select(check: Check) -> str:
+        sql = (
+            f"SELECT {_literal(check.name)} AS check_name, {_literal(check.severity)} AS severity, "
+            "cast(f.table_name AS VARCHAR) AS table_name, "
+            "cast(f.record_key AS VARCHAR) AS record_key, "
+            "cast(f.call_id AS VARCHAR) AS call_id, cast(f.details AS VARCHAR) AS details "
+            f"FROM (\n{_body(check.sql)}\n) AS f"
+        )
+        # the outer filter keeps the DELETE below and the INSERT symmetric whatever the check's
+        # own SQL restricts (its {{ affected_calls }} placeholder is what makes it fast)
+        return f"SELECT * FROM ({sql}) AS f WHERE {affected}" if check.name in per_call else sql
+
     # One statement for all checks: fewer passes, and it sidesteps a DuckDB 1.4 problem seen on
     # 1M calls where rows appended by a later INSERT (after several empty ones) were invisible
     # to a SELECT in the same transaction.
-    selects = [
-        f"SELECT {_literal(check.name)} AS check_name, {_literal(check.severity)} AS severity, "
-        "cast(f.table_name AS VARCHAR) AS table_name, cast(f.record_key AS VARCHAR) AS record_key, "
-        "cast(f.call_id AS VARCHAR) AS call_id, cast(f.details AS VARCHAR) AS details "
-        f"FROM (\n{_body(check.sql)}\n) AS f"
-        for check in checks
-    ]
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS\n"
-        + "\nUNION ALL\n".join(selects)
-    )
+    findings = "\nUNION ALL\n".join(select(check) for check in checks)
+    if incremental:
+        replaced = ", ".join(_literal(name) for name in sorted(per_call)) or "NULL"
+        execute.execute_sql(
+            f"DELETE FROM {ANALYTICS_SCHEMA}.dq_findings WHERE check_name NOT IN ({replaced}) "
+            f"OR {affected}"
+        )
+        execute.execute_sql(f"INSERT INTO {ANALYTICS_SCHEMA}.dq_findings BY NAME\n{findings}")
+    else:
+        execute.execute_sql(
+            f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS\n{findings}"
+        )
     counted = execute.execute_sql(
         f"SELECT check_name, count(*) FROM {ANALYTICS_SCHEMA}.dq_findings GROUP BY ALL"
     )
