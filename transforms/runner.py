@@ -352,6 +352,7 @@ def _build_incremental(
         if model.incremental_key == "full":
             _create(execute, model, sql)
             continue
+        # every "day" table reads fct_calls, which MODELS builds before them
         if model.incremental_key == "day" and not days_added:
             execute.execute_sql(f"INSERT INTO {INTERMEDIATE_SCHEMA}.affected_days\n{days}")
             days_added = True
@@ -377,7 +378,9 @@ def _build_incremental(
 
 
 # The rows an incremental refresh replaces, per IncrementalKey. Column names unqualified: the
-# same condition serves the DELETE and the filter on the model's rows.
+# same condition serves the DELETE and the filter on the model's rows. Days compare as a struct,
+# not a row value: struct equality matches NULL fields, so a call without a local date (a
+# grain-check error) is replaced like any other rather than silently kept or dropped.
 _AFFECTED_KEYS: Final[dict[str, str]] = {
     "call": (
         f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt)"
@@ -387,9 +390,8 @@ _AFFECTED_KEYS: Final[dict[str, str]] = {
         f"(SELECT struct_pack(center_id, local_date) FROM {INTERMEDIATE_SCHEMA}.affected_days)"
     ),
 }
+# Every call the refresh reads (rebuilt or only read for the repeat window).
 _AFFECTED_CALLS: Final = f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls)"
-# A struct, not a row value: struct equality matches NULL fields, so a call without a local date
-# (a grain-check error) is replaced like any other rather than silently kept or dropped.
 
 
 def _plan(
