@@ -20,7 +20,17 @@ Choices made where the vendor documents nothing (each is pinned by ``tests/emula
 - ``emu.requests`` logs every parsed ``/api/calls`` body received, faulted or refused ones too.
 - ``edit_random`` edits calls that started in the last 24 hours of the clock.
 - With 200+ calls, a few calls are placed in the hour before and after each DST change of each
-  center, so the repeated fall-back hour (Sydney, 2024-04-07) is always exercised.
+  center, so the repeated fall-back hour (Sydney, 2024-04-07) is always exercised; at a
+  fall-back one more call starts minutes before the change and ends after it, so its later
+  events have wall times that occurred twice. The truth reads an event's offset-less wall time
+  as the first occurrence not before its call's start (zoneinfo fold=0/fold=1).
+- One answered call in 40 (by serial) is served with an empty ``AnsweredBy`` (talk time > 0).
+- ``orphan_center_calls`` extra calls are served with a ``CenterId`` that ``/api/centers`` does
+  not list (an unknown id, ``""``, null, in turn), with their client's center's wall times; the
+  truth reads them in the client's default zone (``Emulator.truth(default_zone)``), and a
+  ``CenterId`` filter never selects them.
+- ``TimeZoneId`` in the Windows style comes from the emulator's own table
+  (``reference.WINDOWS_ZONE_IDS``), not from the client's CLDR mapping.
 """
 
 from .config import EmulatorSettings, Faults

@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--auth-error-status", type=int, choices=(400, 401), default=401)
     p.add_argument("--bad-records", type=int, default=0, help="malformed records to inject")
     p.add_argument(
+        "--orphan-center-calls",
+        type=int,
+        default=0,
+        help="calls served with a CenterId missing from /api/centers",
+    )
+    p.add_argument(
         "--disable-stats-ignored",
         action="store_true",
         help="DisableStats=true does not zero TotalCount/TotalPages",
@@ -45,6 +51,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--slow-rate", type=float, default=0.0)
     p.add_argument("--slow-seconds", type=float, default=2.0)
     p.add_argument("--fault-seed", type=int, default=0)
+    p.add_argument(
+        "--empty-page-nth",
+        type=int,
+        default=0,
+        help="answer the Nth calls page that has items with no items, once (0 = never)",
+    )
+    p.add_argument(
+        "--empty-page-number",
+        type=int,
+        default=None,
+        help="answer this served Page number with no items, every time",
+    )
+    p.add_argument(
+        "--wrong-shape",
+        action="append",
+        default=[],
+        metavar="ROUTE=JSON",
+        help="answer ROUTE with this JSON value, e.g. /api/centers='\"OK\"' (repeatable)",
+    )
     p.add_argument("--customer", default="democorp", help="CustomerName to accept")
     p.add_argument("--user", default="etl", help="UserName to accept")
     p.add_argument("--password", default="emu-secret-pw", help="Password to accept")
@@ -65,20 +90,36 @@ def main(argv: list[str] | None = None) -> int:
             date_only_end=args.date_only_end,
             auth_error_status=args.auth_error_status,
             bad_records=args.bad_records,
+            orphan_center_calls=args.orphan_center_calls,
         )
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    faults = Faults(
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        rate_limit_rate=args.rate_limit_rate,
-        reset_rate=args.reset_rate,
-        truncate_rate=args.truncate_rate,
-        slow_rate=args.slow_rate,
-        slow_seconds=args.slow_seconds,
-        fault_seed=args.fault_seed,
-    )
+    try:
+        wrong_shape = {
+            route: orjson.loads(value)
+            for route, value in (item.split("=", 1) for item in args.wrong_shape)
+        }
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        print(f"error: --wrong-shape wants ROUTE=JSON: {exc}", file=sys.stderr)
+        return 2
+    try:
+        faults = Faults(
+            latency_ms=args.latency_ms,
+            error_rate=args.error_rate,
+            rate_limit_rate=args.rate_limit_rate,
+            reset_rate=args.reset_rate,
+            truncate_rate=args.truncate_rate,
+            slow_rate=args.slow_rate,
+            slow_seconds=args.slow_seconds,
+            fault_seed=args.fault_seed,
+            empty_page_nth=args.empty_page_nth,
+            empty_page_number=args.empty_page_number,
+            wrong_shape=wrong_shape,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     emulator = Emulator(
         calls=args.calls,
         seed=args.seed,

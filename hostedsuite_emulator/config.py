@@ -18,6 +18,7 @@ TIME_FORMATS = ("iso", "iso_fraction", "offset", "us")
 TZ_STYLES = ("windows", "iana")
 DATE_ONLY_ENDS = ("midnight", "end_of_day")
 FAULT_KINDS = ("500", "503", "429", "reset", "truncate", "slow")
+API_ROUTES = ("/api/calls", "/api/centers", "/api/clients")
 
 
 @dataclass
@@ -44,6 +45,9 @@ class EmulatorSettings:
     auth_error_status: int = 401
     # Number of malformed / unusual call records injected into the served data.
     bad_records: int = 0
+    # Number of valid calls served with a CenterId that /api/centers does not list (an unknown
+    # id, empty, null): is a client without the center's TimeZoneId robust to them?
+    orphan_center_calls: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -64,6 +68,8 @@ class EmulatorSettings:
             ZoneInfo(self.window_zone)  # raises on an unknown zone
         if self.bad_records < 0:
             raise ValueError("bad_records must be >= 0")
+        if self.orphan_center_calls < 0:
+            raise ValueError("orphan_center_calls must be >= 0")
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -83,14 +89,42 @@ class Faults:
     fault_seed: int = 0
     # Consumed one per /api/calls request before random faults apply.
     script: list[str] = field(default_factory=list)
+    # An empty page before TotalCount is reached (a server that briefly loses its result set):
+    # the Nth /api/calls answer that would carry items (1-based; 0 = never) comes back with
+    # "Items": [] once, totals unchanged...
+    empty_page_nth: int = 0
+    # ...or every answer for this served Page number that would carry items (None = never).
+    empty_page_number: int | None = None
+    # Route -> a JSON value answered with HTTP 200 instead of the real body (a wrong shape,
+    # e.g. {"/api/centers": "OK"}), for every request to that route.
+    wrong_shape: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Private state, not dataclass fields: asdict()/replace() see only the configuration.
         self._rng = random.Random(self.fault_seed)
         self._lock = threading.Lock()
+        self._answers_with_items = 0
         for kind in self.script:
             if kind not in FAULT_KINDS:
                 raise ValueError(f"unknown scripted fault {kind!r}; use one of {FAULT_KINDS}")
+        if self.empty_page_nth < 0:
+            raise ValueError("empty_page_nth must be >= 0")
+        for route in self.wrong_shape:
+            if route not in API_ROUTES:
+                raise ValueError(f"wrong_shape route {route!r} is not one of {API_ROUTES}")
+
+    @property
+    def empties_pages(self) -> bool:
+        """Whether ``empty_page`` may answer True (the server then inspects each page)."""
+        return bool(self.empty_page_nth) or self.empty_page_number is not None
+
+    def empty_page(self, page: int) -> bool:
+        """Whether this /api/calls answer, served as ``page`` and carrying items, goes empty."""
+        with self._lock:
+            self._answers_with_items += 1
+            if self.empty_page_nth and self._answers_with_items == self.empty_page_nth:
+                return True
+            return self.empty_page_number is not None and page == self.empty_page_number
 
     def next_fault(self, scripted: bool) -> str | None:
         """The fault for this request, or None. ``scripted``: may consume the script queue."""

@@ -63,7 +63,7 @@ class Emulator:
             return self
         with self.store.lock:
             # Build the sorted indexes now rather than on the first request.
-            self.store.ensure_index(self.settings.bad_records)
+            self.store.ensure_index(self.settings.bad_records, self.settings.orphan_center_calls)
         if len(self.store.base) <= _WARM_LIMIT:
             self.store.warm(self.settings.time_format)
         self._server = EmulatorServer(("127.0.0.1", port), self)
@@ -125,8 +125,10 @@ class Emulator:
 
     # ------------------------------------------------------------------ data
 
-    def truth(self) -> Truth:
-        return self.store.truth(self.settings)
+    def truth(self, default_zone: str = "UTC") -> Truth:
+        """What a correct client stores; ``default_zone`` is the client's ``default_timezone``,
+        the zone it reads the calls of a center missing from /api/centers in."""
+        return self.store.truth(self.settings, default_zone)
 
     def truth_json(self) -> bytes:
         return orjson.dumps(asdict(self.truth()), option=orjson.OPT_NON_STR_KEYS)

@@ -10,6 +10,7 @@ that sets interactions stores them explicitly instead.
 
 from __future__ import annotations
 
+import math
 import random
 from bisect import bisect_left
 from itertools import accumulate
@@ -21,6 +22,10 @@ from .timefmt import offset_ms
 Interaction = tuple[float, str, str]  # (offset in seconds from the call start, type, description)
 
 CALL_TYPES = ("Incoming", "Outgoing", "Transfer")
+# One call in this many (by serial), if answered, is served with an empty AnsweredBy.
+ANSWERED_WITHOUT_AGENT_EVERY = 40
+# A call spanning a fall-back change starts this long before it at most (ms).
+SPAN_LEAD_MS = 10 * 60_000
 
 
 class Call:
@@ -104,9 +109,10 @@ def _split(rng: random.Random, total: int, parts: int, minimum: int) -> list[int
 def derive_interactions(call: Call) -> tuple[Interaction, ...]:
     """Interactions consistent with the durations; integer quarter seconds keep sums exact."""
     ring = round(call.ring * 4)
-    if not call.answered_by:  # abandoned: the caller hangs up while it rings
+    if not call.answered_by and call.talk <= 0:  # abandoned: the caller hangs up while it rings
         return ((ring / 4, "Hangup", "Caller abandoned before answer"),)
-    items: list[Interaction] = [(ring / 4, "Answer", f"Answered by {call.answered_by}")]
+    answered = f"Answered by {call.answered_by}" if call.answered_by else "Answered"
+    items: list[Interaction] = [(ring / 4, "Answer", answered)]
     t = ring
     # Seeding a Random costs more than the rest of this function: only calls with holds or a
     # stopped transfer need random numbers, so most calls skip it.
@@ -222,6 +228,10 @@ class CallFactory:
         else:
             call.ring = _q(rng, 1, 30) if kind != "Outgoing" else _q(rng, 2, 20)
             call.answered_by = rng.choice(agents)
+            if call.n % ANSWERED_WITHOUT_AGENT_EVERY == 1:
+                # A share of answered calls arrive without AnsweredBy (talk > 0 tells them
+                # answered): the metrics' fallback. By serial, so no random draw shifts.
+                call.answered_by = ""
             call.talk = min(round(rng.expovariate(1 / 150) * 4) / 4 + 5.0, 1800.0)
             hold_draw = rng.random()
             call.hold_count = (
@@ -260,10 +270,15 @@ class CallFactory:
         call.patch = None
         return call
 
-    def dst_edges(self, low_ms: int, high_ms: int) -> list[tuple[Client, int]]:
-        """Two calls around each DST change of each center in range (one in the hour before,
-        one in the hour after), so every dataset of a few hundred calls or more has calls in a
-        fall-back hour read twice (first and second occurrence) and around a spring-forward gap.
+    def dst_edges(self, low_ms: int, high_ms: int) -> list[tuple[Client, int, int]]:
+        """Calls around each DST change of each center in range: one in the hour before, one
+        in the hour after, and at a fall-back change a third that starts just before it and
+        ends after it, so that every dataset of a few hundred calls or more has calls in a
+        repeated hour read twice (first and second occurrence), around a spring-forward gap,
+        and a call whose later events fall in the repeated hour.
+
+        Each edge is (client, start, end): ``end`` > 0 asks for an answered call lasting at
+        least until that instant.
         """
         edges = []
         for center in ref.CENTERS:
@@ -271,22 +286,41 @@ class CallFactory:
             hour = low_ms // 3_600_000 + 1
             while hour * 3_600_000 < high_ms:
                 at = hour * 3_600_000
-                if offset_ms(center.iana, at) != offset_ms(center.iana, at - 1):
-                    for start in (
-                        at - self.rng.randint(1, 3_599_999),
-                        at + self.rng.randrange(3_600_000),
-                    ):
+                before, after = offset_ms(center.iana, at - 1), offset_ms(center.iana, at)
+                if before != after:
+                    starts = [
+                        (at - self.rng.randint(1, 3_599_999), 0),
+                        (at + self.rng.randrange(3_600_000), 0),
+                    ]
+                    if after < before:  # fall-back: the hour after repeats the hour before
+                        starts.append(
+                            (at - self.rng.randint(60_000, SPAN_LEAD_MS), at + SPAN_LEAD_MS)
+                        )
+                    for start, end in starts:
                         if low_ms <= start < high_ms:
-                            edges.append((self.rng.choice(clients), start))
+                            edges.append((self.rng.choice(clients), start, end))
                 hour += 1
         return edges
+
+    def make_spanning(self, client: Client, start_ms: int, end_ms: int) -> Call:
+        """An answered call starting at ``start_ms`` that lasts at least until ``end_ms``."""
+        call = self.make(client, start_ms)
+        if not call.answered_by:
+            call.answered_by = self.rng.choice(client.center.agents)
+        missing = (end_ms - start_ms) / 1000 - (call.ring + call.hold + call.transfer)
+        call.talk = max(call.talk, math.ceil(missing * 4) / 4)
+        call.duration = call.ring + call.talk + call.hold + call.transfer
+        return call
 
     def generate(self, count: int, low_ms: int, high_ms: int, edges: bool = False) -> list[Call]:
         """``count`` calls starting in [low_ms, high_ms), sorted by (start, id)."""
         calls = []
         if edges and count >= 200:
-            for client, start in self.dst_edges(low_ms, high_ms)[: count // 20]:
-                calls.append(self.make(client, start))
+            for client, start, end in self.dst_edges(low_ms, high_ms)[: count // 20]:
+                if end:
+                    calls.append(self.make_spanning(client, start, end))
+                else:
+                    calls.append(self.make(client, start))
         for _ in range(count - len(calls)):
             client = self.pick_client()
             calls.append(self.make(client, self.instant(low_ms, high_ms, client)))

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from tzlocal.windows_tz import tz_win
+# The Windows ids a .NET HostedSuite sends for the zones used here (Microsoft's time zone names,
+# written out rather than taken from the CLDR table the client maps them with, so that the
+# emulator does not share the client's mapping).
+WINDOWS_ZONE_IDS = {
+    "America/Chicago": "Central Standard Time",
+    "America/Phoenix": "US Mountain Standard Time",
+    "Europe/London": "GMT Standard Time",
+    "Australia/Sydney": "AUS Eastern Standard Time",
+    "Asia/Kolkata": "India Standard Time",
+}
 
 
 def stable_guid(name: str) -> str:
@@ -44,7 +53,7 @@ class Center:
 
     @property
     def windows_id(self) -> str:
-        return tz_win[self.iana]
+        return WINDOWS_ZONE_IDS[self.iana]
 
 
 @dataclass(frozen=True, slots=True)

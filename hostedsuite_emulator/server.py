@@ -22,6 +22,7 @@ import orjson
 from .store import ApiError
 
 if TYPE_CHECKING:
+    from .config import Faults
     from .emulator import Emulator
 
 _REASONS = {
@@ -220,6 +221,10 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a bug or a bad setting: answer like the service would
             self._send_error(ApiError(500, type(exc).__name__, str(exc)))
             return
+        if path == "/api/calls" and faults.empties_pages:
+            payload = _maybe_emptied(payload, faults)
+        if path in faults.wrong_shape:
+            payload = orjson.dumps(faults.wrong_shape[path])
         if fault == "truncate":
             cut = payload[: max(1, math.floor(len(payload) * 0.6))]
             self._send(200, cut)
@@ -252,3 +257,11 @@ class Handler(BaseHTTPRequestHandler):
                 "Unauthorized",
                 f"Invalid UserName or Password. Request: {echoed}",
             )
+
+
+def _maybe_emptied(payload: bytes, faults: Faults) -> bytes:
+    """The page with its items removed if the empty-page fault applies (totals unchanged)."""
+    page = orjson.loads(payload)
+    if not page["Items"] or not faults.empty_page(int(page["Page"])):
+        return payload
+    return orjson.dumps({**page, "Items": []})

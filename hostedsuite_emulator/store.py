@@ -34,8 +34,8 @@ from .timefmt import (
     format_wall,
     offset_ms,
     parse_request_date,
+    read_back,
     resolve_fold0,
-    servable,
 )
 
 BAD_KINDS = (
@@ -54,6 +54,9 @@ BAD_KINDS = (
 # Kinds that are odd but valid calls: a correct client loads them, so they are in truth.calls.
 VALID_BAD_KINDS = frozenset({"unknown_field", "long_string", "control_chars"})
 _REMOVE = object()  # patch value: drop the field from the served JSON
+# CenterIds of the calls served with a center missing from /api/centers (cycled): an id the
+# user cannot see (a closed center, or one outside the user's permissions), empty, null.
+ORPHAN_CENTER_IDS: tuple[str | None, ...] = (ref.stable_guid("center:closed"), "", None)
 _LONG_NOTES = ("Very long note. " * 6250)[:100_000]
 DEFAULT_PAGE_SIZE = 50
 _TICKS = 10_000_000  # .NET ticks (100 ns) per second: request bounds keep 7 fractional digits
@@ -118,6 +121,14 @@ def _utc_text(moment: datetime) -> str:
 
 def interaction_ms(call: Call, offset_seconds: float) -> int:
     return call.start_ms + round(offset_seconds * 1000)
+
+
+def served_center_id(call: Call) -> str | None:
+    """The CenterId the API serves for ``call`` (an orphan's is not its client's center)."""
+    if call.patch and "CenterId" in call.patch:
+        center_id = call.patch["CenterId"]
+        return None if center_id is None else str(center_id)
+    return call.client.center.id
 
 
 def call_dict(call: Call, time_format: str) -> dict[str, Any]:
@@ -277,10 +288,11 @@ class Store:
             self.base: list[Call] = self.factory.generate(calls, start_ms, end_ms, edges=True)
         self.edit_rng = random.Random(f"{seed}:edits")
         self.bad: list[Call] = []
+        self.orphans: list[Call] = []
         self.version = 0
         # The bad-record count the indexes were built for; None: rebuild (new calls arrived).
         # Edits never move a call, so they only bump ``version`` (clearing the LRU).
-        self._indexed: int | None = None
+        self._indexed: tuple[int, int] | None = None
         self._by_instant: list[Call] = []
         self._instant_keys: list[int] = []
         self._by_local: list[Call] = []
@@ -322,21 +334,37 @@ class Store:
             bad.append(call)
         return bad
 
-    def ensure_index(self, bad_count: int) -> None:
-        """(Re)builds the sorted indexes when data or the bad-record count changed."""
-        if self._indexed == bad_count:
+    def _make_orphans(self, count: int) -> list[Call]:
+        """``count`` valid calls served with a CenterId missing from /api/centers (cycling
+        through ORPHAN_CENTER_IDS); their wall times are their client's center's."""
+        factory = CallFactory(random.Random(f"{self.seed}:orphans"), 100)
+        factory.next_n = 1 << 41  # serials apart from the regular and the bad calls
+        orphans = []
+        for i in range(count):
+            client = factory.pick_client()
+            call = factory.make(client, factory.instant(self.start_ms, self.data_end_ms, client))
+            call.patch = {"CenterId": ORPHAN_CENTER_IDS[i % len(ORPHAN_CENTER_IDS)]}
+            orphans.append(call)
+        return orphans
+
+    def ensure_index(self, bad_count: int, orphan_count: int = 0) -> None:
+        """(Re)builds the sorted indexes when data or the bad-record or orphan count changed."""
+        if self._indexed == (bad_count, orphan_count):
             return
         if len(self.bad) != bad_count:
             self.bad = self._make_bad(bad_count)
             self.version += 1
-        everything = self.base + self.bad
+        if len(self.orphans) != orphan_count:
+            self.orphans = self._make_orphans(orphan_count)
+            self.version += 1
+        everything = self.base + self.bad + self.orphans
         self._by_instant = sorted(everything, key=lambda c: (c.start_ms, c.id))
         self._instant_keys = [c.start_ms for c in self._by_instant]
         self._by_local = sorted(everything, key=lambda c: (c.local_ms, c.id))
         self._local_keys = [c.local_ms for c in self._by_local]
         self._by_id = {c.id: c for c in everything}
         self._lru.clear()
-        self._indexed = bad_count
+        self._indexed = (bad_count, orphan_count)
 
     def advance(self, new_end_ms: int, new_calls: int) -> list[str]:
         with self.lock:
@@ -369,7 +397,7 @@ class Store:
         for call in reversed(self.base):  # calls added since the last index build are at the end
             if call.id == call_id:
                 return call
-        for call in self.bad:
+        for call in self.bad + self.orphans:
             if call.id == call_id:
                 return call
         raise KeyError(call_id)
@@ -520,10 +548,11 @@ class Store:
         sort_dir = (_as_str(body, "SortDir") or "Asc").lower()
         if sort_dir not in ("asc", "desc"):
             raise ApiError(400, "SerializationException", f"Requested value '{sort_dir}' not found")
-        self.ensure_index(s.bad_records)
+        self.ensure_index(s.bad_records, s.orphan_center_calls)
         key = (
             self.version,
             s.bad_records,
+            s.orphan_center_calls,
             s.window_zone,
             s.end_inclusive,
             s.date_only_end,
@@ -549,7 +578,7 @@ class Store:
         if client_id is not None:
             calls = [c for c in calls if c.client.id == client_id]
         if center_id is not None:
-            calls = [c for c in calls if c.client.center.id == center_id]
+            calls = [c for c in calls if served_center_id(c) == center_id]
         if call_type is not None:
             # CallType filters the Type field exactly: "Transfer" calls match neither value.
             calls = [c for c in calls if c.type == call_type]
@@ -635,9 +664,11 @@ class Store:
 
     # ----------------------------------------------------------------- truth
 
-    def truth(self, s: EmulatorSettings) -> Truth:
+    def truth(self, s: EmulatorSettings, default_zone: str = "UTC") -> Truth:
+        """What a correct client stores. ``default_zone``: the zone the client reads calls of
+        a center it does not know in (its ``default_timezone``)."""
         with self.lock:
-            self.ensure_index(s.bad_records)
+            self.ensure_index(s.bad_records, s.orphan_center_calls)
             truth = Truth()
             fmt = s.time_format
             for call in self._by_instant:
@@ -646,21 +677,24 @@ class Store:
                     truth.bad_records.append({"raw": raw, "kind": call.bad_kind})
                     if call.bad_kind not in VALID_BAD_KINDS:
                         continue
-                self._truth_call(truth, call, fmt)
+                self._truth_call(truth, call, fmt, default_zone)
             truth.centers = [self._truth_center(c, s.tz_style) for c in ref.CENTERS]
             truth.clients = [self._truth_client(c) for c in ref.CLIENTS]
             return truth
 
     @staticmethod
-    def _truth_call(truth: Truth, call: Call, fmt: str) -> None:
+    def _truth_call(truth: Truth, call: Call, fmt: str, default_zone: str) -> None:
         zone = call.client.center.iana
-        utc, local = servable(call.start_ms, zone, fmt)
+        center_id = served_center_id(call)
+        # A call of a center the client does not know is read in the client's default zone.
+        read_zone = zone if center_id == call.client.center.id else default_zone
+        utc, local = read_back(call.start_ms, zone, read_zone, fmt, None)
         truth.calls.append(
             {
                 "id": call.id,
                 "client_id": call.client.id,
                 "client_name": call.client.name,
-                "center_id": call.client.center.id,
+                "center_id": center_id,
                 "start_time": utc,
                 "start_time_local": local,
                 "caller_name": call.caller_name,
@@ -685,7 +719,8 @@ class Store:
         )
         items: tuple[Interaction, ...] = call.get_interactions()
         for seq, (off, kind, desc) in enumerate(items):
-            i_utc, i_local = servable(interaction_ms(call, off), zone, fmt)
+            # an event is read relative to its call's start (see read_back)
+            i_utc, i_local = read_back(interaction_ms(call, off), zone, read_zone, fmt, utc)
             truth.interactions.append(
                 {
                     "call_id": call.id,

@@ -122,6 +122,30 @@ def servable(instant_ms: int, zone_name: str, style: str) -> tuple[datetime, dat
     return resolve_fold0(zone_name, wall), wall
 
 
+def servable_in_call(
+    instant_ms: int, zone_name: str, style: str, call_start: datetime
+) -> tuple[datetime, datetime]:
+    """Like ``servable`` for an event of a call whose start a client read as ``call_start``.
+
+    The documented rule: an ambiguous wall time is its first occurrence not before the call's
+    start (the later one when both are before it). Both occurrences come from zoneinfo's
+    fold=0 and fold=1 here, not from the client's code.
+    """
+    utc, wall = servable(instant_ms, zone_name, style)
+    if style == "offset" or utc >= call_start:
+        return utc, wall
+    return resolve_in_zone(zone_name, wall, call_start), wall
+
+
+def resolve_in_zone(zone_name: str, wall: datetime, call_start: datetime | None) -> datetime:
+    """The UTC instant of an offset-less ``wall`` read in ``zone_name``: the first occurrence,
+    or with ``call_start`` the first one not before it (the later one when both are before)."""
+    first = resolve_fold0(zone_name, wall)
+    if call_start is None or first >= call_start:
+        return first
+    return max(first, wall.replace(tzinfo=zone(zone_name), fold=1).astimezone(UTC))
+
+
 _ISO = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?$"
@@ -179,3 +203,21 @@ def parse_request_date(text: str) -> RequestDate:
             minutes = -minutes if offset_text[0] == "-" else minutes
         instant = ticks - minutes * 60 * 10_000_000
     return RequestDate(ticks, h is None, instant)
+
+
+def read_back(
+    instant_ms: int, served_zone: str, read_zone: str, style: str, call_start: datetime | None
+) -> tuple[datetime, datetime]:
+    """(aware UTC instant, naive wall time) a correct client stores for a time served as wall
+    time in ``served_zone`` but read in ``read_zone`` (a call whose center the client does not
+    know is read in its default zone). ``call_start``: the client's reading of the start of
+    the call this time belongs to, for an event; None for a call's own start.
+    """
+    if served_zone == read_zone:
+        if call_start is None:
+            return servable(instant_ms, served_zone, style)
+        return servable_in_call(instant_ms, served_zone, style, call_start)
+    utc, wall = servable(instant_ms, served_zone, style)
+    if style == "offset":  # the instant is given; its wall time is taken in the reading zone
+        return utc, utc.astimezone(zone(read_zone)).replace(tzinfo=None)
+    return resolve_in_zone(read_zone, wall, call_start), wall

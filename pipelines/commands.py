@@ -19,11 +19,17 @@ import pendulum
 from pipelines.hostedsuite import (
     BackfillRange,
     CenterDirectory,
+    backfill_missing,
     make_client,
     parse_instant,
 )
 from pipelines.hostedsuite.client import ConfigError
-from pipelines.hostedsuite.completeness import check_completeness, record_results, watermark
+from pipelines.hostedsuite.completeness import (
+    check_completeness,
+    record_results,
+    unknown_center_calls,
+    watermark,
+)
 from pipelines.hostedsuite.settings import (
     BATCH_WINDOWS_PER_WORKER,
     DEFAULT_TIMEZONE,
@@ -54,6 +60,7 @@ from pipelines.serving import default_serving_path
 logger = logging.getLogger("hostedsuite")
 
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
+UNKNOWN_CENTER_LINES = 50  # calls of an unknown center listed by verify, at most
 
 
 def cmd_load(args: argparse.Namespace) -> list[str]:
@@ -98,23 +105,16 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
     summary = RunSummary()
     started = time.perf_counter()
     with exclusive_run(pipeline, args):
-        # One load per batch of windows: each commits the windows it finished, so an
-        # interrupted backfill resumes at the first window not yet loaded.
-        while len(backfill_done(pipeline, backfill)) < total:
-            before = len(backfill_done(pipeline, backfill))
+        # One load per batch of windows: each commits the range it finished, so an
+        # interrupted backfill resumes with what is missing, whatever the window width.
+        while missing := backfill_missing(cursor_state(pipeline), backfill):
             batch = run_source(pipeline, kwargs)
             summary.merge(batch)
-            if len(backfill_done(pipeline, backfill)) == before:
+            if backfill_missing(cursor_state(pipeline), backfill) == missing:
                 raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
         finish_run(pipeline, summary, started, None if args.no_transform else run_transforms_step)
         header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
         return with_published_copy([header, *summary.lines()], pipeline, target)
-
-
-def backfill_done(pipeline: dlt.Pipeline, backfill: BackfillRange) -> list[str]:
-    """Window starts of ``backfill`` already loaded (committed with their load)."""
-    done: list[str] = cursor_state(pipeline).get("backfills", {}).get(backfill.key, [])
-    return done
 
 
 def cmd_verify(args: argparse.Namespace) -> list[str]:
@@ -126,7 +126,8 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
     if last < first:
         raise CliError(ExitCode.BAD_CONFIG, "--end must not be before --start")
     client = make_client()
-    directory = CenterDirectory(client, DEFAULT_TIMEZONE)
+    default_zone = dlt.config.get("sources.hostedsuite.default_timezone", str) or DEFAULT_TIMEZONE
+    directory = CenterDirectory(client, default_zone)
     center_ids = [c["id"] for c in directory.centers()]
     logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
     target = serving_target(duckdb_file(args), args.serving)
@@ -137,6 +138,7 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
                 client, sql, pipeline.dataset_name, center_ids, first, last, args.workers or 4
             )
             record_results(sql, results, first, last, health, pendulum.now("UTC"))
+            orphans = unknown_center_calls(sql, pipeline.dataset_name, center_ids, first, last)
         differing = [r for r in results if r.status != "ok"]
         lines = [
             f"verify {first}..{last}: {len(results)} center-days checked, {len(differing)} differ"
@@ -147,6 +149,16 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
             for r in differing
         ]
         lines.append(f"complete up to: {watermark(results) or '-'} (analytics.load_health)")
+        if orphans:
+            # Not a difference (the API cannot count them per center), but worth a look.
+            lines.append(
+                f"calls with an unknown center: {len(orphans)} "
+                f"(read in {directory.default_timezone}; not in the counts above)"
+            )
+            shown = orphans[:UNKNOWN_CENTER_LINES]
+            lines += [f"  {call_id} center {center_id!r}" for call_id, center_id in shown]
+            if len(orphans) > len(shown):
+                lines.append(f"  ... and {len(orphans) - len(shown)} more (dq_issues says which)")
         # The completeness tables changed: analysts see them in the serving copy either way.
         lines = with_published_copy(lines, pipeline, target)
     if differing:

@@ -30,6 +30,7 @@ from dlt.common.configuration.providers import CustomLoaderDocProvider
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
 from pipelines.hostedsuite import (
+    UNKNOWN_CENTER_STATE,
     hostedsuite,
     parse_instant,
 )
@@ -106,6 +107,9 @@ class RunSummary:
     transform_lines: list[str] = field(default_factory=list)
     # Calls per load package, one entry per batch.
     batch_calls: list[int] = field(default_factory=list)
+    # Calls whose CenterId /api/centers does not list, read in this zone (flagged in dq_issues).
+    unknown_center_calls: int = 0
+    unknown_center_zone: str | None = None
 
     def merge(self, other: RunSummary) -> None:
         """Adds the counts of another load (a batch) to this one."""
@@ -113,6 +117,8 @@ class RunSummary:
             self.row_counts[table] = self.row_counts.get(table, 0) + rows
         self.finished_pending = self.finished_pending or other.finished_pending
         self.batch_calls += other.batch_calls
+        self.unknown_center_calls += other.unknown_center_calls
+        self.unknown_center_zone = other.unknown_center_zone or self.unknown_center_zone
 
     def lines(self) -> list[str]:
         out = [f"done in {self.seconds:.1f} s"]
@@ -127,6 +133,11 @@ class RunSummary:
             out.append(f"  {table:<32} {rows:>10,} rows")
         out.append(f"cursor (complete through): {self.complete_through or '-'}")
         out.append(f"newest call start:         {self.newest_call_start or '-'}")
+        if self.unknown_center_calls:
+            out.append(
+                f"calls with an unknown center: {self.unknown_center_calls:,} "
+                f"(read in {self.unknown_center_zone}; see dq_issues)"
+            )
         return out + self.transform_lines
 
 
@@ -306,6 +317,9 @@ def run_source(
     if normalize_info:
         summary.row_counts = real_row_counts(normalize_info.row_counts)
     summary.batch_calls = [summary.row_counts.get(CALLS_TABLE, 0)]
+    unknown = cursor_state(pipeline).get(UNKNOWN_CENTER_STATE) or {}
+    summary.unknown_center_calls = int(unknown.get("calls") or 0)
+    summary.unknown_center_zone = unknown.get("zone")
     return finish_run(pipeline, summary, started, transform)
 
 

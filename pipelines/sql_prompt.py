@@ -28,11 +28,12 @@ Statements end with ';'. Commands:
   .quit          leave (also Ctrl-D)"""
 
 TABLES_SQL = """
-    SELECT table_schema, table_name, table_type
+    SELECT table_schema || '.' || table_name || if(table_type = 'VIEW', ' (view)', '')
     FROM information_schema.tables
     WHERE table_schema NOT IN ('information_schema', 'pg_catalog')
     ORDER BY table_schema, table_name
 """
+MAX_ROWS_SHOWN = 100
 
 
 class SqlPrompt:
@@ -60,8 +61,8 @@ class SqlPrompt:
 
     def _print(self, relation: duckdb.DuckDBPyRelation) -> None:
         if not self.as_csv:
-            # DuckDB's own box rendering, as its CLI shows it.
-            self.out.write(str(relation))
+            # DuckDB's own box rendering, as its CLI shows it (long results are elided).
+            relation.show(max_rows=MAX_ROWS_SHOWN)
             return
         writer = csv.writer(self.out, lineterminator="\n")
         writer.writerow(relation.columns)
@@ -95,7 +96,7 @@ def interactive(path: Path) -> int:
                 if command == ".help":
                     print(HELP)
                 elif command == ".tables":
-                    prompt.run(TABLES_SQL)
+                    print("\n".join(row[0] for row in prompt.conn.execute(TABLES_SQL).fetchall()))
                 elif command == ".reopen":
                     prompt.reopen()
                     print(f"reopened {path}")

@@ -24,7 +24,14 @@ import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
 
-from .client import ConfigError, HostedSuiteClient, RetryPolicy, parse_json
+from .client import (
+    ConfigError,
+    HostedSuiteClient,
+    RetryPolicy,
+    UnexpectedResponse,
+    json_kind,
+    parse_json,
+)
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
 from .records import PageTables, page_to_tables, snake_case
 from .settings import (
@@ -40,11 +47,16 @@ from .settings import (
     INTERACTIONS_TABLE,
     QUARANTINE_TABLE,
     TOMBSTONE_COLUMN,
+    WINDOW_MARGIN_HOURS,
 )
 from .timezones import to_iana
-from .windows import Window, plan_batch, split_windows
+from .windows import Window, merge_windows, missing_windows, plan_batch, split_windows
 
 logger = logging.getLogger("hostedsuite")
+
+# Resource-state key: calls of this run whose center /api/centers does not list, and the zone
+# they were read in.
+UNKNOWN_CENTER_STATE = "unknown_center_calls"
 
 # Wall-clock times stay TIMESTAMP (no zone): dlt would otherwise store them as TIMESTAMPTZ.
 LOCAL_TIME: dict[str, Any] = {"data_type": "timestamp", "timezone": False}
@@ -95,7 +107,7 @@ class CenterDirectory:
         with self._lock:
             if self._centers is None:
                 raw = self._client.post(CENTERS_ROUTE, {}, "centers", parse_json)
-                self._centers = [self._center_row(c) for c in _as_list(raw, "centers")]
+                self._centers = [self._center_row(c) for c in _as_list(raw, CENTERS_ROUTE)]
                 self._zones = {c["id"]: c["iana_time_zone"] for c in self._centers}
             return self._centers
 
@@ -106,6 +118,10 @@ class CenterDirectory:
 
     def zone_of(self, center_id: str | None) -> str:
         return self._zones.get(center_id or "", self.default_timezone)
+
+    def is_known(self, center_id: str | None) -> bool:
+        """Whether /api/centers lists ``center_id`` (an empty or missing id never is)."""
+        return bool(center_id) and center_id in self._zones
 
     def all_zones(self) -> list[str]:
         self.centers()
@@ -124,13 +140,26 @@ def flatten_record(raw: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _as_list(raw: Any, what: str) -> list[dict[str, Any]]:
+def _as_list(raw: Any, route: str) -> list[dict[str, Any]]:
+    """The records of a bare-array answer; anything else fails the run (exit 4) rather than
+    load nothing: an object without a list, or an element that is not a record, would
+    otherwise silently drop centers or clients."""
     # /api/clients is documented as a bare array; tolerate a {"Items": [...]} wrapper too.
     if isinstance(raw, dict):
-        raw = raw.get("Items") or raw.get("Results") or []
+        wrapped = next(
+            (raw[key] for key in ("Items", "Results") if isinstance(raw.get(key), list)), None
+        )
+        if wrapped is None:
+            raise UnexpectedResponse(route, "expected a JSON array, got an object without Items")
+        raw = wrapped
     if not isinstance(raw, list):
-        raise ConfigError(f"unexpected {what} response shape")
-    return [r for r in raw if isinstance(r, dict)]
+        raise UnexpectedResponse(route, f"expected a JSON array, got {json_kind(raw)}")
+    for record in raw:
+        if not isinstance(record, dict):
+            raise UnexpectedResponse(
+                route, f"expected JSON objects in the array, got {json_kind(record)}"
+            )
+    return raw
 
 
 def parse_instant(value: str | datetime | None, name: str) -> pendulum.DateTime | None:
@@ -197,6 +226,7 @@ def hostedsuite(
     request_backoff_factor: float = 1.0,
     request_max_retry_delay: float = 60.0,
     request_timeout: float = 60.0,
+    window_margin_hours: float = WINDOW_MARGIN_HOURS,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -220,11 +250,16 @@ def hostedsuite(
         disable_stats: ask the server not to count totals (paging then ends on an empty page).
         request_*: bounded retries of 429/5xx/timeouts/resets/truncated bodies; the
             timeout is per request in seconds.
+        window_margin_hours: every request is widened by the centers' UTC offsets plus this
+            margin (see ``request_bounds``); a server reading windows in a zone further
+            than this outside the centers' offsets needs more.
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
             "page_size, window_hours and workers must be positive, lookback_hours >= 0"
         )
+    if window_margin_hours < 0:
+        raise ConfigError(f"window_margin_hours must be >= 0, got {window_margin_hours}")
     client = make_client(
         base_url,
         customer_name,
@@ -238,7 +273,7 @@ def hostedsuite(
     directory = CenterDirectory(client, default_timezone)
     first_start = parse_instant(start_date, "start_date")
     upper = parse_instant(until, "until")
-    query = CallsQuery(page_size, client_id, center_id, disable_stats)
+    query = CallsQuery(page_size, client_id, center_id, disable_stats, window_margin_hours)
 
     @dlt.resource(name="centers", primary_key="id", write_disposition="merge")
     def centers() -> Iterator[list[dict[str, Any]]]:
@@ -247,7 +282,7 @@ def hostedsuite(
     @dlt.resource(name="clients", primary_key="id", write_disposition="merge")
     def clients() -> Iterator[list[dict[str, Any]]]:
         raw = client.post(CLIENTS_ROUTE, {}, "clients", parse_json)
-        yield [flatten_record(c) for c in _as_list(raw, "clients")]
+        yield [flatten_record(c) for c in _as_list(raw, CLIENTS_ROUTE)]
 
     # Keys are set per table (see _to_table): table variants inherit the resource's hints, so
     # a primary key here would leak into the child tables.
@@ -269,9 +304,17 @@ def hostedsuite(
         def fetch(window: Window) -> Iterator[PageTables]:
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
-                yield page_to_tables(page, directory.zone_of, window, seen, loaded_at)
+                yield page_to_tables(
+                    page, directory.zone_of, window, seen, loaded_at, directory.is_known
+                )
 
-        yield from _emit(fetch_concurrently(windows, fetch, workers), windows, state, backfill)
+        yield from _emit(
+            fetch_concurrently(windows, fetch, workers),
+            windows,
+            state,
+            backfill,
+            directory.default_timezone,
+        )
         if backfill is None and windows:
             _advance_cursor(state, windows[-1].end)
 
@@ -307,20 +350,50 @@ def _advance_cursor(state: dict[str, Any], read_through: pendulum.DateTime) -> N
         state["complete_through"] = read_through.to_iso8601_string()
 
 
+def backfill_coverage(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
+    """The parts of ``backfill`` already loaded, as merged [start, end) UTC windows.
+
+    Progress is kept as ranges, not window starts, so that a rerun with another
+    ``window_hours`` loads exactly what is missing. Entries of the old format (a window start,
+    without its width) count as not covered: re-reading them is safe, the merge dedupes.
+    """
+    covered: list[Window] = []
+    for entry in state.get("backfills", {}).get(backfill.key, []):
+        if isinstance(entry, list | tuple) and len(entry) == 2:
+            start = parse_instant(entry[0], "state.backfills")
+            end = parse_instant(entry[1], "state.backfills")
+            if start is not None and end is not None and start < end:
+                covered.append(Window(start, end))
+    return merge_windows(covered)
+
+
+def backfill_missing(state: dict[str, Any], backfill: BackfillRange) -> list[Window]:
+    """The parts of ``backfill`` not loaded yet."""
+    return missing_windows(backfill.start, backfill.end, backfill_coverage(state, backfill))
+
+
+def _record_backfill_window(state: dict[str, Any], backfill: BackfillRange, window: Window) -> None:
+    covered = merge_windows([*backfill_coverage(state, backfill), window])
+    state.setdefault("backfills", {})[backfill.key] = [
+        [w.start.to_iso8601_string(), w.end.to_iso8601_string()] for w in covered
+    ]
+
+
 def _backfill_windows(
     state: dict[str, Any], backfill: BackfillRange, window_hours: float
 ) -> list[Window]:
-    """The windows of ``backfill`` not loaded yet (progress is kept per window start)."""
-    done = set(state.get("backfills", {}).get(backfill.key, []))
-    windows = split_windows(backfill.start, backfill.end, window_hours)
-    todo = [w for w in windows if w.start.to_iso8601_string() not in done]
-    if len(todo) < len(windows):
+    """The windows of ``backfill`` not loaded yet: each missing range split at this width."""
+    missing = backfill_missing(state, backfill)
+    windows = [w for gap in missing for w in split_windows(gap.start, gap.end, window_hours)]
+    total_hours = (backfill.end - backfill.start).total_seconds() / 3600
+    missing_hours = sum((w.end - w.start).total_seconds() for w in missing) / 3600
+    if missing_hours < total_hours:
         logger.info(
-            "backfill: %d of %d windows already loaded, skipping them",
-            len(windows) - len(todo),
-            len(windows),
+            "backfill: %g of %g hours already loaded, skipping them",
+            total_hours - missing_hours,
+            total_hours,
         )
-    return todo
+    return windows
 
 
 def _incremental_start(
@@ -340,10 +413,11 @@ def _emit(
     windows: list[Window],
     state: dict[str, Any],
     backfill: BackfillRange | None,
+    default_timezone: str,
 ) -> Iterator[Any]:
     """Turns fetched pages into dlt items and records progress per finished window."""
     hinted: set[str] = set()
-    finished, total_calls = 0, 0
+    finished, total_calls, unknown_center_calls = 0, 0, 0
     newest = parse_instant(state.get("newest_call_start"), "state.newest_call_start")
     for item in results:
         if isinstance(item, WindowDone):
@@ -357,9 +431,9 @@ def _emit(
                 item.window.label,
             )
             if backfill is not None:
-                done = state.setdefault("backfills", {}).setdefault(backfill.key, [])
-                done.append(item.window.start.to_iso8601_string())
+                _record_backfill_window(state, backfill, item.window)
             continue
+        unknown_center_calls += item.unknown_center_calls
         if item.calls.num_rows:
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
@@ -372,6 +446,8 @@ def _emit(
             yield _to_table(item.quarantine, QUARANTINE_TABLE, hinted, primary_key="record_hash")
     if newest is not None:
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
+    # This run's count, for its summary (replaced by every run, committed with the load).
+    state[UNKNOWN_CENTER_STATE] = {"calls": unknown_center_calls, "zone": default_timezone}
     hours = sum((w.end - w.start).total_seconds() for w in windows) / 3600
     if backfill is None and hours:
         # How dense the data is, so the next run can size its batches (see plan_batch).

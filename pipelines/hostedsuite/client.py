@@ -54,6 +54,14 @@ class ApiError(HostedSuiteError):
     """A request failed for good: a non-retryable status, or retries exhausted."""
 
 
+class UnexpectedResponse(ApiError):
+    """HTTP 200 with a body of the wrong shape: the API changed, or something else answered.
+    Not retried (it will not heal) and not a configuration problem."""
+
+    def __init__(self, route: str, detail: str) -> None:
+        super().__init__(f"HostedSuite answered something unexpected on {route}: {detail}")
+
+
 class TransientError(HostedSuiteError):
     """A failure worth retrying: 429/5xx, reset, timeout or an invalid (truncated) body."""
 
@@ -226,8 +234,9 @@ class HostedSuiteClient:
                 self.base_url + route, data=payload, timeout=self.policy.timeout
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if _is_unreachable(exc):
-                raise ApiError(f"cannot reach {self.base_url}: {type(exc).__name__}") from None
+            reason = _unreachable_reason(exc)
+            if reason:
+                raise ApiError(f"cannot reach {self.base_url}: {reason}") from None
             raise TransientError(f"{type(exc).__name__} on {what}") from None
         except requests.RequestException as exc:
             raise TransientError(f"{type(exc).__name__} on {what}") from None
@@ -236,13 +245,25 @@ class HostedSuiteClient:
         raise _status_error(response, what)
 
 
-def _is_unreachable(exc: requests.RequestException) -> bool:
-    """A refused connection or unknown host will not heal by retrying within this run."""
+# What requests/urllib3 say when the host does not exist or nothing listens on the port. Neither
+# heals by retrying within this run, so the run stops at once with one line (exit 4) instead of
+# backing off through every attempt.
+_UNREACHABLE_MARKERS = {
+    "Name or service not known": "unknown host",
+    "nodename nor servname": "unknown host",
+    "Failed to resolve": "unknown host",
+    "Connection refused": "connection refused",
+    "actively refused": "connection refused",  # Windows: WinError 10061
+}
+
+
+def _unreachable_reason(exc: requests.RequestException) -> str | None:
+    """The reason (unknown host, connection refused) if ``exc`` will not heal, else None."""
     text = str(exc)
-    return any(
-        marker in text
-        for marker in ("Name or service not known", "nodename nor servname", "Failed to resolve")
-    )
+    for marker, reason in _UNREACHABLE_MARKERS.items():
+        if marker in text:
+            return reason
+    return None
 
 
 def _status_error(response: requests.Response, what: str) -> HostedSuiteError:
@@ -291,3 +312,16 @@ def parse_json(content: bytes) -> Any:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
         raise TransientError("invalid JSON in response body (truncated?)") from None
+
+
+def json_kind(value: Any) -> str:
+    """How an error message names a JSON value's kind."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "null" if value is None else "an object"

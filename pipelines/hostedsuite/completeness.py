@@ -72,6 +72,26 @@ def warehouse_counts(
     return {(r[0], r[1], r[2]): int(r[3]) for r in rows or []}
 
 
+def unknown_center_calls(
+    sql: SqlClientBase[Any], dataset: str, center_ids: Sequence[str], first: date, last: date
+) -> list[tuple[str, str | None]]:
+    """(call id, center id) of the stored calls in [first, last] (local date) whose center is
+    not among ``center_ids`` (those /api/centers lists) or is empty: the per-center counts
+    above cannot see them, and their times were read in the default zone."""
+    rows = sql.execute_sql(
+        f"""
+        SELECT id, center_id FROM {dataset}.calls
+        WHERE start_time_local::DATE BETWEEN ? AND ?
+          AND (coalesce(center_id, '') = '' OR NOT list_contains(?::VARCHAR[], center_id))
+        ORDER BY start_time, id
+        """,
+        first,
+        last,
+        list(center_ids),
+    )
+    return [(r[0], r[1]) for r in rows or []]
+
+
 def check_completeness(
     client: HostedSuiteClient,
     sql: SqlClientBase[Any],

@@ -7,15 +7,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from .client import ApiError, HostedSuiteClient
+from .client import ApiError, HostedSuiteClient, TransientError
 from .records import CallsPage, parse_calls_page
 from .settings import (
     CALLS_ROUTE,
+    WINDOW_MARGIN_HOURS,
 )
 from .windows import Window, request_bounds
 
@@ -34,6 +35,8 @@ class CallsQuery:
     center_id: str | None = None
     # The server may answer TotalCount/TotalPages = 0 then; paging still ends on an empty page.
     disable_stats: bool = False
+    # How far beyond the centers' offsets a request is widened (see ``request_bounds``).
+    window_margin_hours: float = WINDOW_MARGIN_HOURS
 
     def body(self, start_date: str, end_date: str, page: int) -> dict[str, Any]:
         # A fresh dict per request: nothing downstream may mutate a shared body.
@@ -62,7 +65,7 @@ def count_calls(
     Only an estimate to plan batches with: the widening counts neighbours' calls, and a
     server that does not count answers 0.
     """
-    start_date, end_date = request_bounds(window, zones)
+    start_date, end_date = request_bounds(window, zones, query.window_margin_hours)
     body = replace(query, page_size=1, disable_stats=False).body(start_date, end_date, 0)
     page = client.post(CALLS_ROUTE, body, f"count {window.label}", parse_calls_page)
     return int(page.total_count)
@@ -77,18 +80,33 @@ def iter_window_pages(
       server that reads Page=0 as 1 is followed correctly.
     - Stop on an empty page, or once every record counted by a non-zero TotalCount was seen.
       A short page is not the end: the server may cap ItemsPerPage silently.
+    - An empty page before a non-zero TotalCount is reached is not the end either: it is
+      asked for again with the client's retries and backoff, and fails the window (the
+      run) if it stays empty, rather than silently losing the rest of the window. Without
+      totals (DisableStats, TotalCount 0) an empty page is the only end there is.
     """
-    start_date, end_date = request_bounds(window, zones)
+    start_date, end_date = request_bounds(window, zones, query.window_margin_hours)
     page_number = 0
     seen: set[str] = set()
+    # Records received, counted like TotalCount counts them: with or without a usable Id.
+    received = 0
+
+    def parse(content: bytes) -> CallsPage:
+        page = parse_calls_page(content)
+        if not page.items and not page.rejected and received < page.total_count:
+            raise TransientError(
+                f"empty page before TotalCount ({page.total_count}) was reached "
+                f"({received} records read)"
+            )
+        return page
+
     while True:
         what = f"calls {window.label} page {page_number}"
-        page = client.post(
-            CALLS_ROUTE, query.body(start_date, end_date, page_number), what, parse_calls_page
-        )
+        page = client.post(CALLS_ROUTE, query.body(start_date, end_date, page_number), what, parse)
         raw_count = len(page.items) + len(page.rejected)
         if raw_count == 0:
             return
+        received += raw_count
         page_ids = {i for i in page.ids if i}
         page_ids |= {
             str(raw.get("Id"))
@@ -127,7 +145,7 @@ def fetch_concurrently(
     fetch: Callable[[Window], Iterator[T]],
     workers: int,
     count: Callable[[T], int] = lambda tables: tables.calls.num_rows,  # type: ignore[attr-defined]
-) -> Iterator[T | WindowDone]:
+) -> Generator[T | WindowDone, None, None]:
     """Runs ``fetch`` per window on ``workers`` threads and yields results as they arrive.
 
     A bounded queue keeps memory flat: workers block while the consumer (dlt's extract)
@@ -162,10 +180,16 @@ def fetch_concurrently(
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hostedsuite")
     futures = [pool.submit(run, window) for window in windows]
+
+    def post_end_marker() -> None:
+        # wait(), not result(): when the consumer stops early, the windows still queued are
+        # cancelled, and result() on them would raise CancelledError in this thread (a
+        # traceback on stderr). run() never raises, so there is nothing else to collect.
+        wait(futures)
+        put(_STOP)
+
     # The end marker is posted from its own thread so that it does not occupy a worker.
-    threading.Thread(
-        target=lambda: ([f.result() for f in futures], put(_STOP)), daemon=True
-    ).start()
+    threading.Thread(target=post_end_marker, daemon=True).start()
     try:
         while True:
             item = results.get()

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from .client import TransientError, parse_json
+from .client import UnexpectedResponse, json_kind, parse_json
 from .settings import (
     CALL_BOOL_FIELDS,
     CALL_DOUBLE_FIELDS,
@@ -28,6 +28,7 @@ from .settings import (
     CALL_RECORD_SCHEMA,
     CALL_STRING_FIELDS,
     CALLS_PAGE_SCHEMA,
+    CALLS_ROUTE,
     INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
     TOMBSTONE_COLUMN,
@@ -65,7 +66,8 @@ def parse_calls_page(content: bytes) -> CallsPage:
     Fast path: Arrow's JSON reader with the documented schema (C speed, no Python objects
     per record). If a record does not fit the schema (a vendor bug, a new type), the page
     goes through the per-record path, which keeps good records and reports bad ones.
-    Invalid JSON (e.g. a truncated body) raises TransientError so the request is retried.
+    Invalid JSON (e.g. a truncated body) raises TransientError so the request is retried;
+    valid JSON of another shape raises UnexpectedResponse (not retried).
     """
     try:
         table = pa_json.read_json(
@@ -79,8 +81,10 @@ def parse_calls_page(content: bytes) -> CallsPage:
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return _parse_calls_page_per_record(content)
-    if table.num_rows != 1:
-        raise TransientError("response body is not one JSON object")
+    if table.num_rows != 1 or table.column("Items").null_count:
+        # Several objects, or no Items array (read as null, which would look like an empty
+        # last page): the per-record path says what the body is instead.
+        return _parse_calls_page_per_record(content)
     items = table.column("Items").combine_chunks()
     structs = pc.list_flatten(items) if len(items) else pa.array([], items.type.value_type)
     return CallsPage(
@@ -92,8 +96,12 @@ def parse_calls_page(content: bytes) -> CallsPage:
 
 def _parse_calls_page_per_record(content: bytes) -> CallsPage:
     body = parse_json(content)
-    if not isinstance(body, dict) or not isinstance(body.get("Items", []), list):
-        raise TransientError("response body is not a calls page")
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got {json_kind(body)}")
+    if not isinstance(body.get("Items"), list):
+        # Valid JSON of the wrong shape will not heal by asking again: fail, do not retry.
+        items = "no Items" if "Items" not in body else f"Items as {json_kind(body['Items'])}"
+        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got an object with {items}")
     good: list[dict[str, Any]] = []
     rejected: list[tuple[dict[str, Any] | Any, str]] = []
     for raw in body.get("Items") or []:
@@ -200,6 +208,8 @@ class PageTables:
     interactions: pa.Table
     forms: pa.Table
     quarantine: list[dict[str, Any]]
+    # Kept calls whose CenterId is missing from /api/centers (or empty): read in the default zone.
+    unknown_center_calls: int = 0
 
 
 def page_to_tables(
@@ -208,9 +218,14 @@ def page_to_tables(
     window: Window,
     seen_ids: set[str],
     loaded_at: datetime,
+    known_center: Callable[[str | None], bool] | None = None,
 ) -> PageTables:
     """Builds the calls, interactions and form-id tables for the records of ``page`` that
     start inside ``window`` and were not already seen in this window.
+
+    ``known_center`` tells a CenterId listed by /api/centers: a call of any other center (or of
+    none) is read in the zone ``zone_of_center`` gives it (the default zone) and flagged in its
+    ``dq_issues``, since its local times may really be another zone's.
 
     Every kept call also gets one tombstone row in each child table: the child tables merge
     on ``call_id`` with delete-insert, and the tombstone (a hard-delete row) makes the merge
@@ -218,7 +233,11 @@ def page_to_tables(
     """
     items = page.items
     ids = items.field("Id")
-    zones = pa.array([zone_of_center(c) for c in items.field("CenterId").to_pylist()], pa.string())
+    center_ids: list[str | None] = items.field("CenterId").to_pylist()
+    zones = pa.array([zone_of_center(c) for c in center_ids], pa.string())
+    unknown = pa.array(
+        [known_center is not None and not known_center(c) for c in center_ids], pa.bool_()
+    )
     utc, local = parse_start_times(items.field("StartTime"), zones)
 
     quarantine = [_quarantine_row(raw, reason, loaded_at) for raw, reason in page.rejected]
@@ -249,12 +268,14 @@ def page_to_tables(
     keep = pa.array(keep_mask)
     kept = items.filter(keep)
     kept_zones, kept_utc, kept_local = zones.filter(keep), utc.filter(keep), local.filter(keep)
-    calls = _calls_table(kept, kept_utc, kept_local, kept_zones)
+    kept_unknown = unknown.filter(keep)
+    calls = _calls_table(kept, kept_utc, kept_local, kept_zones, kept_unknown)
     return PageTables(
         calls=calls,
-        interactions=_interactions_table(kept, kept_zones),
+        interactions=_interactions_table(kept, kept_zones, kept_utc),
         forms=_forms_table(kept),
         quarantine=quarantine,
+        unknown_center_calls=pc.sum(kept_unknown.cast(pa.int64())).as_py() or 0,
     )
 
 
@@ -284,7 +305,9 @@ def _quarantine_row(raw: Any, reason: str, loaded_at: datetime) -> dict[str, Any
     }
 
 
-def _calls_table(kept: pa.StructArray, utc: pa.Array, local: pa.Array, zones: pa.Array) -> pa.Table:
+def _calls_table(
+    kept: pa.StructArray, utc: pa.Array, local: pa.Array, zones: pa.Array, unknown: pa.Array
+) -> pa.Table:
     columns: dict[str, pa.Array] = {"id": kept.field("Id")}
     for api_name, column in CALL_STRING_FIELDS.items():
         if api_name != "Id":
@@ -295,7 +318,7 @@ def _calls_table(kept: pa.StructArray, utc: pa.Array, local: pa.Array, zones: pa
         for api_name, column in fields.items():
             columns[column] = kept.field(api_name)
     columns["time_zone_id"] = zones
-    columns["dq_issues"] = _dq_issues(kept)
+    columns["dq_issues"] = _dq_issues(kept, zones, unknown)
     # Fields the API added after this code was written: kept, as new columns (dlt evolves
     # the schema); nested values arrive as JSON text.
     for api_name in kept.type.names:
@@ -316,11 +339,16 @@ def _keys_not_null(table: pa.Table, *keys: str) -> pa.Table:
     return table.cast(schema)
 
 
-def _dq_issues(kept: pa.StructArray) -> pa.Array:
+def _dq_issues(kept: pa.StructArray, zones: pa.Array, unknown: pa.Array) -> pa.Array:
     """Per-call data problems that do not stop the call from loading (e.g. a negative time)."""
     issues: list[str | None] = (
         kept.field("_issues").to_pylist() if "_issues" in kept.type.names else [None] * len(kept)
     )
+    for position in np.flatnonzero(unknown.to_numpy(zero_copy_only=False)):
+        center_id = kept.field("CenterId")[int(position)].as_py()
+        what = f"unknown CenterId {center_id}" if center_id else "missing CenterId"
+        note = f"{what}: local time read in {zones[int(position)].as_py()}"
+        issues[position] = f"{issues[position]}; {note}" if issues[position] else note
     for api_name, column in CALL_DOUBLE_FIELDS.items():
         negative = pc.fill_null(pc.less(kept.field(api_name), 0), False).to_numpy(
             zero_copy_only=False
@@ -359,11 +387,15 @@ def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Ta
     return _keys_not_null(pa.concat_tables([tombstones, real]), "call_id", "seq")
 
 
-def _interactions_table(kept: pa.StructArray, zones: pa.Array) -> pa.Table:
+def _interactions_table(kept: pa.StructArray, zones: pa.Array, call_utc: pa.Array) -> pa.Table:
     ids = kept.field("Id")
     values, parents, seq = _child_positions(kept.field("Interactions"))
     parent_idx = pa.array(parents, pa.int64())
-    utc, local = parse_start_times(values.field("StartTime"), zones.take(parent_idx))
+    # An event happens during its call: an ambiguous wall time (a call spanning the repeated
+    # fall-back hour) takes its first occurrence not before the call's start.
+    utc, local = parse_start_times(
+        values.field("StartTime"), zones.take(parent_idx), call_utc.take(parent_idx)
+    )
     children = {
         "call_id": ids.take(parent_idx),
         "seq": pa.array(seq, pa.int64()),

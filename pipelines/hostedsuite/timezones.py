@@ -8,6 +8,7 @@ import logging
 import zoneinfo
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from tzlocal.windows_tz import win_tz
@@ -51,12 +52,21 @@ _US_RE = r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}:\d{2} [AaPp][Mm]$"
 _NULL_STR = pa.scalar(None, pa.string())
 
 
-def parse_start_times(texts: pa.Array, zones: pa.Array) -> tuple[pa.Array, pa.Array]:
+def parse_start_times(
+    texts: pa.Array, zones: pa.Array, not_before: pa.Array | None = None
+) -> tuple[pa.Array, pa.Array]:
     """Parses API time strings into (UTC instant, local wall time) arrays.
 
-    Offset-less strings are local wall time in the row's zone; ambiguous and non-existent
-    local times resolve to the earliest instant, deterministically. Unparseable strings give
-    nulls (the caller quarantines those records).
+    Offset-less strings are local wall time in the row's zone, resolved deterministically:
+
+    - an ambiguous (fall-back) wall time is its first occurrence, or, with ``not_before`` (the
+      UTC start of the row's call), the first occurrence not before it; when both are before
+      it, the later one. The events of a call spanning the repeated hour so stay in order.
+    - a non-existent (spring-forward gap) wall time is read with the offset in force before
+      the change, i.e. shifted forward by the gap (02:30 in a 1 h gap is 03:30), and its local
+      wall time becomes that instant's.
+
+    Unparseable strings give nulls (the caller quarantines those records).
     """
     texts = pc.utf8_trim_whitespace(texts.cast(pa.string()))
     has_offset = pc.fill_null(pc.match_substring_regex(texts, _OFFSET_RE), False)
@@ -73,19 +83,55 @@ def parse_start_times(texts: pa.Array, zones: pa.Array) -> tuple[pa.Array, pa.Ar
         ),
     )
     utc_given = _cast_or_parse(pc.if_else(has_offset, texts, _NULL_STR), pa.timestamp("ns", "UTC"))
-    utc_from_local = pa.nulls(len(texts), pa.timestamp("ns", "UTC"))
-    local_from_utc = pa.nulls(len(texts), pa.timestamp("ns"))
+    reference = None if not_before is None else not_before.cast(pa.timestamp("ns", "UTC"))
+    utc_from_local = pa.nulls(len(texts), pa.int64())
+    shifted = pa.array(np.zeros(len(texts), dtype=bool))
     for zone in pc.unique(zones).to_pylist():
         in_zone = pc.equal(zones, zone)
-        as_utc = pc.assume_timezone(
-            naive, timezone=zone, ambiguous="earliest", nonexistent="earliest"
-        ).cast(pa.timestamp("ns", "UTC"))
-        utc_from_local = pc.if_else(in_zone, as_utc, utc_from_local)
-        wall = pc.local_timestamp(utc_given.cast(pa.timestamp("ns", zone)))
-        local_from_utc = pc.if_else(in_zone, wall, local_from_utc)
-    utc = pc.coalesce(utc_given, utc_from_local)
-    local = pc.if_else(has_offset, local_from_utc, naive)
+        zone_utc, zone_shifted = _resolve_wall_times(naive, zone, reference)
+        utc_from_local = pc.if_else(in_zone, zone_utc, utc_from_local)
+        shifted = pc.if_else(in_zone, zone_shifted, shifted)
+    utc = pc.coalesce(utc_given, utc_from_local.cast(pa.timestamp("ns", "UTC")))
+    # Strings with an offset, and gap times, take the wall time of their instant; the others
+    # keep the wall time as sent (the same, without another conversion).
+    from_instant = pc.or_(has_offset, pc.fill_null(shifted, False))
+    local_from_utc = pa.nulls(len(texts), pa.timestamp("ns"))
+    for zone in pc.unique(pc.filter(zones, from_instant)).to_pylist():
+        wall = pc.local_timestamp(utc.cast(pa.timestamp("ns", zone)))
+        local_from_utc = pc.if_else(pc.equal(zones, zone), wall, local_from_utc)
+    local = pc.if_else(from_instant, local_from_utc, naive)
     return pc.cast(utc, UTC_TS, safe=False), pc.cast(local, LOCAL_TS, safe=False)
+
+
+def _resolve_wall_times(
+    naive: pa.Array, zone: str, not_before: pa.Array | None
+) -> tuple[pa.Array, pa.Array]:
+    """Wall times in ``zone`` as UTC epoch nanoseconds (int64), and which were in a gap.
+
+    Arrow's ``nonexistent="earliest"`` gives the last instant before a gap; the offset in force
+    there is the one before the change, and ``wall - that offset`` is the wall time shifted
+    forward by the gap. For every other wall time the same arithmetic gives Arrow's own
+    resolution back, so one vectorised formula serves all rows.
+    """
+    naive_ns = naive.cast(pa.int64())
+    earliest, arrow_earliest = _wall_minus_offset(naive, naive_ns, zone, "earliest")
+    shifted = pc.not_equal(earliest, arrow_earliest)
+    if not_before is None:
+        return earliest, shifted
+    latest, _ = _wall_minus_offset(naive, naive_ns, zone, "latest")
+    before_call = pc.fill_null(pc.less(earliest, not_before.cast(pa.int64())), False)
+    return pc.if_else(before_call, latest, earliest), shifted
+
+
+def _wall_minus_offset(
+    naive: pa.Array, naive_ns: pa.Array, zone: str, ambiguous: str
+) -> tuple[pa.Array, pa.Array]:
+    """(``wall - offset`` where the offset is the one in force at Arrow's resolution of the
+    wall time, Arrow's resolution itself), both as UTC epoch nanoseconds."""
+    resolved = pc.assume_timezone(naive, timezone=zone, ambiguous=ambiguous, nonexistent="earliest")
+    resolved_ns = resolved.cast(pa.int64())
+    offset = pc.subtract(pc.local_timestamp(resolved).cast(pa.int64()), resolved_ns)
+    return pc.subtract(naive_ns, offset), resolved_ns
 
 
 def _cast_or_parse(texts: pa.Array, type_: pa.DataType) -> pa.Array:

@@ -45,6 +45,35 @@ def split_windows(start: pendulum.DateTime, end: pendulum.DateTime, hours: float
     return windows
 
 
+def merge_windows(windows: Iterable[Window]) -> list[Window]:
+    """The union of ``windows`` as sorted, disjoint windows (touching ones joined)."""
+    merged: list[Window] = []
+    for window in sorted(windows, key=lambda w: (w.start, w.end)):
+        if merged and window.start <= merged[-1].end:
+            if window.end > merged[-1].end:
+                merged[-1] = Window(merged[-1].start, window.end)
+        else:
+            merged.append(window)
+    return merged
+
+
+def missing_windows(
+    start: pendulum.DateTime, end: pendulum.DateTime, covered: Iterable[Window]
+) -> list[Window]:
+    """The parts of [start, end) that ``covered`` does not cover, in order."""
+    gaps: list[Window] = []
+    cursor = start
+    for window in merge_windows(covered):
+        if window.end <= cursor or window.start >= end:
+            continue
+        if window.start > cursor:
+            gaps.append(Window(cursor, window.start))
+        cursor = max(cursor, window.end)
+    if cursor < end:
+        gaps.append(Window(cursor, end))
+    return gaps
+
+
 @dataclass(frozen=True)
 class BatchPlan:
     """How the next load of a long incremental range is cut into windows."""
@@ -71,20 +100,23 @@ def plan_batch(
     return BatchPlan(width, max(1, fitting))
 
 
-def request_bounds(window: Window, zones: Iterable[str]) -> tuple[str, str]:
+def request_bounds(
+    window: Window, zones: Iterable[str], margin_hours: float = WINDOW_MARGIN_HOURS
+) -> tuple[str, str]:
     """The StartDate/EndDate strings that cover ``window`` whatever zone the server reads.
 
     The server may compare against each call's local wall time or against one server-wide
     zone (UTC, or a center's). Widening by the smallest and largest offset of those zones,
-    plus a margin for a DST change inside the window, covers every reading; the client then
-    keeps exactly the calls whose UTC start lies in the window.
+    plus ``margin_hours``, covers every reading in a zone whose offset lies at most
+    ``margin_hours`` outside that span; the client then keeps exactly the calls whose UTC
+    start lies in the window. A server zone further outside needs a wider margin.
     """
     offsets = [0.0]
     for zone in set(zones):
         for instant in (window.start, window.end):
             offset = instant.in_timezone(zone).utcoffset()
             offsets.append(offset.total_seconds() if offset else 0.0)
-    margin = WINDOW_MARGIN_HOURS * 3600
+    margin = margin_hours * 3600
     lower = window.start.naive() + timedelta(seconds=min(offsets) - margin)
     upper = window.end.naive() + timedelta(seconds=max(offsets) + margin)
     return lower.strftime(API_DATETIME_FORMAT), upper.strftime(API_DATETIME_FORMAT)

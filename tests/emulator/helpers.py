@@ -58,8 +58,14 @@ def zones(emu: Emulator) -> dict[str, str]:
     return {c["id"]: c["iana_time_zone"] for c in emu.truth().centers}
 
 
-def parse_time(text: str, zone: str, fmt: str) -> tuple[datetime, datetime]:
-    """(aware UTC, naive wall) from a served time string, as a correct client would read it."""
+def parse_time(
+    text: str, zone: str, fmt: str, not_before: datetime | None = None
+) -> tuple[datetime, datetime]:
+    """(aware UTC, naive wall) from a served time string, as a correct client would read it.
+
+    An ambiguous wall time is its first occurrence, or (an event of a call starting at
+    ``not_before``) its first occurrence not before the call, else the later one.
+    """
     if fmt == "us":
         wall = datetime.strptime(text, "%m/%d/%Y %I:%M:%S %p")
     else:
@@ -67,4 +73,8 @@ def parse_time(text: str, zone: str, fmt: str) -> tuple[datetime, datetime]:
         if moment.tzinfo is not None:
             return moment.astimezone(UTC), moment.replace(tzinfo=None)
         wall = moment
-    return wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC), wall
+    first = wall.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+    second = wall.replace(tzinfo=ZoneInfo(zone), fold=1).astimezone(UTC)
+    if not_before is None or first >= not_before:
+        return first, wall
+    return max(first, second), wall

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -188,3 +190,78 @@ def test_stop_ends_keep_alive_connections(emulator_factory) -> None:
     emu.stop()
     with pytest.raises(requests.ConnectionError):
         session.post(f"{url}/api/calls", json=body(emu), timeout=10)
+
+
+def test_empty_page_nth_answers_one_page_with_items_empty_once(emulator_factory) -> None:
+    emu = emulator_factory(calls=300, seed=4, faults=Faults(empty_page_nth=2))
+    query = {"StartDate": "2024-02-01", "EndDate": "2024-05-01", "ItemsPerPage": 100}
+    first = calls(emu, Page=0, **query)
+    second = calls(emu, Page=1, **query)  # the 2nd answer with items: emptied
+    again = calls(emu, Page=1, **query)  # once only
+    past_end = calls(emu, Page=9, **query)  # no items: not counted, not touched
+    assert len(first["Items"]) == 100
+    assert second["Items"] == [] and (second["Page"], second["TotalCount"]) == (1, 300)
+    assert second["TotalPages"] == 3
+    assert len(again["Items"]) == 100 and again["Items"][0] != first["Items"][0]
+    assert past_end["Items"] == [] and past_end["TotalCount"] == 300
+    assert len(calls(emu, Page=2, **query)["Items"]) == 100
+
+
+def test_empty_page_number_answers_that_page_empty_every_time(emulator_factory) -> None:
+    settings = EmulatorSettings(page_base=1)
+    emu = emulator_factory(calls=250, seed=4, settings=settings, faults=Faults(empty_page_number=2))
+    query = {"StartDate": "2024-02-01", "EndDate": "2024-05-01", "ItemsPerPage": 100}
+    for _ in range(3):
+        page = calls(emu, Page=2, **query)
+        assert page["Items"] == [] and (page["Page"], page["TotalCount"]) == (2, 250)
+    assert len(calls(emu, Page=1, **query)["Items"]) == 100
+    assert len(calls(emu, Page=3, **query)["Items"]) == 50
+
+
+@pytest.mark.parametrize("value", ["OK", {"Result": []}, 42])
+def test_wrong_shape_answers_that_route_with_the_value(emulator_factory, value: Any) -> None:
+    emu = emulator_factory(calls=50, seed=4, faults=Faults(wrong_shape={"/api/centers": value}))
+    centers = post(emu, "/api/centers")
+    assert centers.status_code == 200 and centers.json() == value
+    assert isinstance(post(emu, "/api/clients").json(), list)
+    assert len(calls(emu, ItemsPerPage=100)["Items"]) == 50
+    with pytest.raises(ValueError, match="not one of"):
+        Faults(wrong_shape={"/api/other": "OK"})
+
+
+def test_cli_exposes_the_empty_page_and_wrong_shape_switches() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "hostedsuite_emulator",
+        "--port",
+        "0",
+        "--calls",
+        "120",
+        "--empty-page-number",
+        "1",
+        "--wrong-shape",
+        '/api/clients="OK"',
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().split(" at ", 1)[1].split()[0]
+            creds = orjson.loads(process.stdout.readline().split(": ", 1)[1])
+            auth = {
+                "CustomerName": creds["customer_name"],
+                "UserName": creds["user_name"],
+                "Password": creds["password"],
+            }
+            page = requests.post(
+                f"{url}/api/calls", json={**auth, "Page": 1, "ItemsPerPage": 50}, timeout=10
+            ).json()
+            assert page["Items"] == [] and page["TotalCount"] == 120
+            first = requests.post(
+                f"{url}/api/calls", json={**auth, "Page": 0, "ItemsPerPage": 50}, timeout=10
+            ).json()
+            assert len(first["Items"]) == 50
+            clients = requests.post(f"{url}/api/clients", json=auth, timeout=10)
+            assert clients.json() == "OK"
+        finally:
+            process.terminate()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
 from hostedsuite_emulator import Faults
+from pipelines.operations import cursor_state, make_pipeline
 
 from .warehouse import assert_matches_truth
 
@@ -92,3 +95,67 @@ def test_final_failure_names_the_request_and_not_the_password(loader_factory) ->
     assert "gave up after 3 attempts" in error[0] and "HTTP 50" in error[0]
     assert "/api/" in error[0] or "calls" in error[0] or "centers" in error[0]
     assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_refused_connection_is_unreachable_at_once(loader_factory) -> None:
+    loader = loader_factory(calls=10, seed=1)
+    # Six attempts with this backoff would wait 2 + 4 + 8 + 16 + 32 s before giving up.
+    env = {
+        "SOURCES__HOSTEDSUITE__BASE_URL": f"http://127.0.0.1:{_closed_port()}",
+        "SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "6",
+        "SOURCES__HOSTEDSUITE__REQUEST_BACKOFF_FACTOR": "2",
+    }
+    started = time.monotonic()
+    result = loader.cli("load", "--until", loader.emulator.now.isoformat(), env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot reach http://127.0.0.1:" in errors[0], result.stderr
+    assert "refused" in errors[0]
+    assert "retrying" not in result.stderr, "a refused connection must not be retried"
+    assert "Traceback" not in result.stderr
+    assert elapsed < 15, f"took {elapsed:.1f} s: retried?"
+    assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("route", "value", "detail"),
+    [
+        ("/api/centers", "Service in maintenance", "expected a JSON array, got a string"),
+        ("/api/clients", 42, "expected a JSON array, got a number"),
+        # Before: read as "no clients" and the run ended 0.
+        ("/api/clients", {"Result": []}, "expected a JSON array, got an object without Items"),
+        ("/api/centers", [{"Id": "c1"}, "c2"], "expected JSON objects in the array, got a string"),
+        # Before: retried six times as if truncated ("not a calls page"), then exit 4.
+        ("/api/calls", ["x"], "expected a calls page, got an array"),
+        # Before: no Items read as an empty last page: the run ended 0 with no calls.
+        ("/api/calls", {"Result": []}, "expected a calls page, got an object with no Items"),
+    ],
+    ids=[
+        "centers-string",
+        "clients-number",
+        "clients-object",
+        "centers-non-object-item",
+        "calls-array",
+        "calls-no-items",
+    ],
+)
+def test_unexpected_response_shape_is_an_api_failure(
+    loader_factory, route: str, value: object, detail: str
+) -> None:
+    loader = loader_factory(calls=50, seed=1, faults=Faults(wrong_shape={route: value}))
+    result = loader.cli("load", "--until", loader.emulator.now.isoformat())
+    assert result.returncode == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: HostedSuite answered something unexpected on {route}: {detail}"]
+    assert "Traceback" not in result.stderr
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    assert cursor_state(pipeline).get("complete_through") is None, "nothing may be committed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import EmulatorSettings
+from pipelines.hostedsuite import BackfillRange, backfill_missing
+from pipelines.hostedsuite.windows import Window
 from pipelines.operations import cursor_state, make_pipeline
 
 from .conftest import ROOT, Loader
@@ -106,14 +109,78 @@ def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
     ]
     _kill_in_second_batch(loader, *args)
     pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
-    done_before = sum(len(v) for v in cursor_state(pipeline).get("backfills", {}).values())
-    assert done_before == 4, "the first batch (4 windows) should have been committed"
+    assert cursor_state(pipeline)["backfills"] == {
+        "2024-03-01T00:00:00Z/2024-04-10T00:00:00Z": [
+            ["2024-03-01T00:00:00Z", "2024-03-05T00:00:00Z"]
+        ]
+    }, "the first batch (4 windows of 24 h) should have been committed"
     rerun = loader.cli(*args)
     assert rerun.returncode == 0, rerun.stderr
     assert "already loaded" in rerun.stderr
     assert_matches_truth(
         loader.duckdb_path, loader.emulator.truth(), end=pendulum.datetime(2024, 4, 10)
     )
+
+
+@pytest.mark.parametrize(("first_width", "rerun_width"), [("24", "168"), ("168", "30")])
+def test_backfill_rerun_at_another_width_loads_exactly_what_is_missing(
+    loader_factory, first_width: str, rerun_width: str
+) -> None:
+    """Progress is the range covered, not window starts: killed after its first batch (one
+    worker: 4 windows, i.e. 2024-03-01..03-05 at 24 h, 03-01..03-29 at 168 h), a backfill
+    rerun at another width loads the rest and nothing is skipped."""
+    loader = loader_factory(calls=1500, seed=34)
+    args = ["backfill", "--start", "2024-03-01", "--end", "2024-04-10", "--workers", "1"]
+    small_pages = {"SOURCES__HOSTEDSUITE__PAGE_SIZE": "20"}  # enough pages to reach the kill
+    _kill_in_second_batch(
+        loader, *args, "--window-hours", first_width, "--no-transform", env=small_pages
+    )
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    progress_after_kill = copy.deepcopy(cursor_state(pipeline)["backfills"])
+
+    requests_before = len(loader.emulator.requests)
+    rerun = loader.cli(*args, "--window-hours", rerun_width, "--no-transform")
+    assert rerun.returncode == 0, rerun.stderr
+    assert_matches_truth(
+        loader.duckdb_path,
+        loader.emulator.truth(),
+        start=pendulum.datetime(2024, 3, 1),
+        end=pendulum.datetime(2024, 4, 10),
+    )
+    # The rerun starts where the first run stopped: its lowest StartDate is that instant
+    # widened by the lowest center offset (Phoenix, UTC-7) and the 2 h margin.
+    lowest = min(r["StartDate"] for r in loader.emulator.requests[requests_before:])
+    assert lowest == {"24": "2024-03-04T15:00:00", "168": "2024-03-28T15:00:00"}[first_width]
+    # Progress is kept as merged [start, end) intervals per backfill (range and filters).
+    key = "2024-03-01T00:00:00Z/2024-04-10T00:00:00Z"
+    first_end = {"24": "2024-03-05T00:00:00Z", "168": "2024-03-29T00:00:00Z"}[first_width]
+    assert progress_after_kill == {key: [["2024-03-01T00:00:00Z", first_end]]}
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    assert cursor_state(pipeline)["backfills"] == {
+        key: [["2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z"]]
+    }
+
+
+def test_backfill_progress_of_the_old_format_counts_as_not_covered() -> None:
+    """Old state kept window starts (no width): those are re-read; ranges merge."""
+    day = pendulum.datetime(2024, 3, 1)
+    backfill = BackfillRange(day, day.add(days=9))
+    state = {
+        "backfills": {
+            backfill.key: [
+                "2024-03-01T00:00:00Z",  # old format: a window start
+                "2024-03-02T00:00:00Z",
+                ["2024-03-06T00:00:00Z", "2024-03-07T00:00:00Z"],
+                ["2024-03-05T00:00:00Z", "2024-03-06T00:00:00Z"],
+                ["2024-03-09T12:00:00Z", "2024-03-11T00:00:00Z"],  # beyond the end
+            ]
+        }
+    }
+    assert backfill_missing(state, backfill) == [
+        Window(day, day.add(days=4)),
+        Window(day.add(days=6), day.add(days=8, hours=12)),
+    ]
+    assert backfill_missing({}, backfill) == [Window(day, day.add(days=9))]
 
 
 def test_long_first_load_commits_in_batches_and_resumes(loader_factory) -> None:

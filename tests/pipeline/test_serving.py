@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -317,6 +318,8 @@ def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(
             "load",
             "--until",
             loader.emulator.now.isoformat(),
+            "--serving",
+            str(serving),
             *loader.cli_paths(),
         ]
     )
@@ -325,7 +328,7 @@ def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(
         cd {ROOT}
         set +e; {command}; echo "rc=$?"
     """
-    env = {**loader.cli_env(), "SERVING__PATH": str(serving)}
+    env = loader.cli_env()
     done = subprocess.run(
         ["unshare", "--mount", "--map-root-user", "bash", "-eo", "pipefail", "-c", script],
         cwd=tmp_path,
@@ -438,3 +441,56 @@ def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> No
     assert missing.returncode == 2 and "run `make load`" in missing.stderr
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as live:
         assert live.execute("SELECT count(*) FROM hostedsuite.calls").fetchone() == (400,)
+
+
+def test_sql_prompt_interactive_session_on_a_terminal(loader_factory) -> None:
+    loader = loader_factory(calls=200, seed=47)
+    assert load(loader).returncode == 0
+    serving = serving_path(loader)
+    leader, follower = pty.openpty()
+    prompt = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(serving)],
+        cwd=ROOT,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
+    os.close(follower)
+    typed = [
+        ".tables",
+        "select count(*) as n",
+        "from hostedsuite.calls;",
+        "select nope;",
+        ".reopen",
+        "select 6 * 7 as answer;",
+        ".quit",
+    ]
+    output = b""
+
+    def read_until_prompt() -> None:
+        # readline discards type-ahead when it sets up the terminal: type after each prompt.
+        nonlocal output
+        deadline = time.monotonic() + 60
+        while not output.rstrip().endswith((b"sql>", b"...")):
+            assert time.monotonic() < deadline, output
+            output += os.read(leader, 65536)
+
+    for line in typed:
+        read_until_prompt()
+        os.write(leader, (line + "\n").encode())
+        output += b"\n"  # a prompt already answered must not count as the next one
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the prompt exited and closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert prompt.wait(timeout=60) == 0
+    text = output.decode()
+    assert "(read-only)" in text
+    assert "fct_calls" in text and "load_health" in text  # .tables
+    assert "200" in text  # the multi-line statement ran
+    assert "error: Binder Error" in text  # an error is shown and the session goes on
+    assert f"reopened {serving}" in text and "42" in text
