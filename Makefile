@@ -14,6 +14,8 @@ CLIENT  ?=
 CENTER  ?=
 WORKERS ?=
 ARGS    ?=
+# make transform FULL=1: rebuild all of analytics rather than what changed.
+FULL    ?=
 # make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
 DB      ?=
 Q       ?=
@@ -55,8 +57,8 @@ backfill: $(STAMP) ## Load a date range: make backfill START=2024-01-01 END=2024
 		$(if $(CLIENT),--client "$(CLIENT)") $(if $(CENTER),--center "$(CENTER)") \
 		$(if $(WORKERS),--workers "$(WORKERS)") $(ARGS)
 
-transform: $(STAMP) ## Rebuild the analytics schema from the raw tables
-	$(BIN)/hostedsuite transform $(ARGS)
+transform: $(STAMP) ## Refresh the analytics schema (what changed since the last run); FULL=1 rebuilds all
+	$(BIN)/hostedsuite transform $(if $(FULL),--full) $(ARGS)
 
 verify: $(STAMP) ## Compare API TotalCount with warehouse counts per center and local day: [START=] [END=]
 	$(BIN)/hostedsuite verify $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") $(ARGS)

@@ -154,6 +154,22 @@ class Emulator:
         self._now = new_now
         return ids
 
+    def add_call(
+        self,
+        client_id: str,
+        start: datetime,
+        caller_number: str,
+        call_type: str = "Incoming",
+    ) -> str:
+        """Adds one call at ``start`` (not after ``now``) from ``caller_number`` to ``client_id``,
+        e.g. a repeat caller; the rest is generated. Returns its id; KeyError for an unknown
+        client."""
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        if start > self._now:
+            raise ValueError(f"start {start.isoformat()} is after the clock ({self._now})")
+        return self.store.add(client_id, _to_ms(start), caller_number, call_type)
+
     def edit_call(
         self,
         call_id: str,

@@ -376,6 +376,20 @@ class Store:
             self._indexed = None
             return [c.id for c in new]
 
+    def add(self, client_id: str, start_ms: int, caller_number: str, call_type: str) -> str:
+        """One generated call with a chosen client, start, caller number and type."""
+        with self.lock:
+            client = next((c for c in ref.CLIENTS if c.id == client_id), None)
+            if client is None:
+                raise KeyError(client_id)
+            call = self.factory.make(client, start_ms)
+            call.caller_number = caller_number
+            call.type = call_type
+            self.base.append(call)
+            self.version += 1
+            self._indexed = None
+            return call.id
+
     def find(self, call_id: str) -> Call:
         hit = self._by_id.get(call_id)
         if hit is not None:

@@ -170,7 +170,8 @@ def cmd_transform(args: argparse.Namespace) -> list[str]:
     pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
     target = serving_target(duckdb_file(args), args.serving)
     with exclusive_run(pipeline, args):
-        return with_published_copy(run_transforms_step(pipeline), pipeline, target)
+        lines = run_transforms_step(pipeline, full=args.full)
+        return with_published_copy(lines, pipeline, target)
 
 
 def cmd_demo(args: argparse.Namespace) -> list[str]:

@@ -90,7 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--workers", type=int, help="concurrent count requests")
     verify.set_defaults(handler=cmd_verify)
 
-    transform = sub.add_parser("transform", parents=[common], help="rebuild the analytics schema")
+    transform = sub.add_parser(
+        "transform", parents=[common], help="refresh the analytics schema (what changed)"
+    )
+    transform.add_argument(
+        "--full", action="store_true", help="rebuild all of analytics from all raw history"
+    )
     transform.set_defaults(handler=cmd_transform)
 
     demo = sub.add_parser("demo", parents=[common], help="load the bundled emulator into DuckDB")

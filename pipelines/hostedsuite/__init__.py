@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 import dlt
 import pendulum
+import pyarrow as pa
 import pyarrow.compute as pc
 from dlt.common.configuration.inject import with_config
 from dlt.extract.resource import DltResource
@@ -63,6 +64,13 @@ CHILD_COLUMNS: dict[str, Any] = {
     # Tombstones delete a re-read call's old children and are never stored themselves.
     TOMBSTONE_COLUMN: {"data_type": "bool", "hard_delete": True},
 }
+# dlt stamps Arrow rows with their load id only when asked (make_pipeline's code defaults do);
+# the incremental transforms find what a load changed by it. Nullable: rows loaded before the
+# stamp existed have none, and DuckDB cannot add a NOT NULL column to a filled table. Each Arrow
+# table carries an empty (nullable) slot that dlt fills: dlt's own column would be NOT NULL and
+# it logs a warning on every page when a hint overrides that.
+LOAD_ID_COLUMN: Final = "_dlt_load_id"
+LOAD_ID_COLUMNS: dict[str, Any] = {LOAD_ID_COLUMN: {"data_type": "text", "nullable": True}}
 
 
 @with_config(sections=("sources", "hostedsuite"))
@@ -307,6 +315,9 @@ def _to_table(
 
     Children merge on ``call_id`` (delete-insert): all rows of a re-read call are replaced.
     """
+    arrow = isinstance(data, pa.Table)
+    if arrow and LOAD_ID_COLUMN not in data.column_names:
+        data = data.append_column(LOAD_ID_COLUMN, pa.nulls(data.num_rows, pa.string()))
     if table_name in hinted:
         return dlt.mark.with_table_name(data, table_name)
     hinted.add(table_name)
@@ -315,7 +326,11 @@ def _to_table(
         write_disposition="merge",
         primary_key=primary_key,
         merge_key=merge_key,
-        columns={**(CHILD_COLUMNS if merge_key else {}), **TABLE_COLUMNS.get(table_name, {})},
+        columns={
+            **(LOAD_ID_COLUMNS if arrow else {}),
+            **(CHILD_COLUMNS if merge_key else {}),
+            **TABLE_COLUMNS.get(table_name, {}),
+        },
     )
     return dlt.mark.with_hints(data, hints, create_table_variant=True)
 

@@ -151,6 +151,28 @@ def test_advance_adds_calls_after_the_old_clock(emulator_factory) -> None:
     assert calls(emu, ItemsPerPage=1)["TotalCount"] == 440
 
 
+def test_add_call_serves_a_chosen_caller(emulator_factory) -> None:
+    emu = emulator_factory(calls=400, seed=4)
+    earlier = next(c for c in emu.truth().calls if c["type"] == "Incoming")
+    start = emu.now - timedelta(hours=2)
+    new_id = emu.add_call(earlier["client_id"], start, earlier["caller_number"])
+    truth = {c["id"]: c for c in emu.truth().calls}
+    assert len(truth) == 401
+    added = truth[new_id]
+    assert (added["client_id"], added["caller_number"], added["type"]) == (
+        earlier["client_id"],
+        earlier["caller_number"],
+        "Incoming",
+    )
+    assert added["start_time"] == start
+    served = everything(emu, CallRecordId=new_id)
+    assert [c["CallerNumber"] for c in served] == [earlier["caller_number"]]
+    with pytest.raises(ValueError, match="after the clock"):
+        emu.add_call(earlier["client_id"], emu.now + timedelta(minutes=1), "+1 555")
+    with pytest.raises(KeyError):
+        emu.add_call("no-such-client", start, "+1 555")
+
+
 def test_edit_call_changes_what_is_served(emulator) -> None:
     call = emulator.truth().calls[5]
     served = everything(emulator, CallRecordId=call["id"])[0]  # caches the JSON

@@ -4,7 +4,8 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``extract``: after the third page was converted (dlt's extract is mid-way);
 - ``after_normalize``: extract and normalize done, nothing loaded (a pending package);
 - ``load``: after the first load job copied its file into DuckDB;
-- ``transforms``: when the transforms start building ``analytics.fct_calls``;
+- ``transforms``: when the transforms start building ``analytics.fct_calls`` (full rebuild) or
+  replacing its rows (incremental refresh);
 - ``second_batch``: in the extract of the second batch of a long load or backfill;
 - ``publish``: half-way through copying the warehouse into the serving copy's temporary file.
 
@@ -76,7 +77,10 @@ def kill_during_transforms() -> None:
     original = DuckDbSqlClient.execute_sql
 
     def execute_or_die(self: DuckDbSqlClient, sql: Any, *args: Any, **kwargs: Any) -> Any:
-        if "fct_calls" in str(sql) and "CREATE" in str(sql).upper():
+        text = str(sql)
+        if text.startswith(
+            ("CREATE OR REPLACE TABLE analytics.fct_calls ", "DELETE FROM analytics.fct_calls ")
+        ):
             die()
         return original(self, sql, *args, **kwargs)
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, TransformCheckError, run_transforms
-from transforms.runner import CHECKS_DIR
+from transforms.runner import CHECKS_DIR, render
 
 from .conftest import fetch
 from .raw_fixture import insert_call, insert_interactions
@@ -193,7 +193,10 @@ def test_negative_hold_closed_at_call_end_is_an_error(
     raw_db.execute(
         "UPDATE analytics.fct_hold_segments SET hold_seconds = -30 WHERE call_id = 'h04'"
     )
-    sql = (CHECKS_DIR / "non_negative_call_end_holds.sql").read_text(encoding="utf-8")
+    # rendered as in a full rebuild: every hold segment is checked
+    sql = render(
+        (CHECKS_DIR / "non_negative_call_end_holds.sql").read_text(encoding="utf-8"), "", {}
+    )
     assert fetch(raw_db, sql) == [
         ("fct_hold_segments", "h04|1", "h04", "hold_seconds=-30.0 (ended by CallEnd)")
     ]

@@ -96,10 +96,16 @@ def test_raw_schema_is_a_parameter(tmp_path: Path) -> None:
 def test_failed_model_rolls_back(raw_db: duckdb.DuckDBPyConnection) -> None:
     run_transforms(DuckDBExecutor(raw_db))
     before = snapshot(raw_db)
-    raw_db.execute("UPDATE hostedsuite.calls SET type = 'Outgoing' WHERE id = 'c01'")
+    # a later load (dlt stamps what it merges with the load's id)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET type = 'Outgoing', _dlt_load_id = 'load2' WHERE id = 'c01'"
+    )
     # a raw column of the wrong type makes a model fail half-way through the build
     raw_db.execute("ALTER TABLE hostedsuite.calls__interactions ALTER seq TYPE VARCHAR")
-    raw_db.execute("UPDATE hostedsuite.calls__interactions SET seq = 'x' WHERE seq = '0'")
+    raw_db.execute(
+        "UPDATE hostedsuite.calls__interactions SET seq = 'x', _dlt_load_id = 'load2' "
+        "WHERE seq = '0'"
+    )
     with pytest.raises(duckdb.Error):
         run_transforms(DuckDBExecutor(raw_db))
     assert snapshot(raw_db) == before

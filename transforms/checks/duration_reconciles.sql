@@ -20,6 +20,6 @@ from (
         coalesce(ring_seconds, 0) + coalesce(talk_seconds, 0) + coalesce(hold_seconds, 0)
         + coalesce(transfer_seconds, 0) as parts_seconds
     from analytics.fct_calls
-    where duration_seconds is not null
+    where duration_seconds is not null and {{ affected_calls:call_id }}
 ) as calls
 where abs(duration_seconds - parts_seconds) > 1

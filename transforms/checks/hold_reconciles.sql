@@ -20,6 +20,7 @@ select
 from analytics.fct_calls
 where
     interaction_count > 0
+    and {{ affected_calls:call_id }}
     and (
         coalesce(hold_count, 0) <> derived_hold_count
         or abs(coalesce(hold_seconds, 0) - derived_hold_seconds) > greatest(1, derived_hold_count)

@@ -17,4 +17,4 @@ select
     ) || ' empty: counted under ''(unknown)''' as details
 
 from analytics.fct_calls
-where client_id = '(unknown)' or center_id = '(unknown)'
+where (client_id = '(unknown)' or center_id = '(unknown)') and {{ affected_calls:call_id }}

@@ -14,4 +14,4 @@ select
     'hold_seconds=' || hold_seconds || ' (ended by ' || ended_by || ')' as details
 
 from analytics.fct_hold_segments
-where hold_seconds < 0 and ended_by = 'CallEnd'
+where hold_seconds < 0 and ended_by = 'CallEnd' and {{ affected_calls:call_id }}

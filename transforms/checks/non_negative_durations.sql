@@ -21,10 +21,13 @@ select
 
 from analytics.fct_calls
 where
-    duration_seconds < 0
-    or ring_seconds < 0
-    or talk_seconds < 0
-    or hold_seconds < 0
-    or transfer_seconds < 0
-    or work_seconds < 0
-    or hold_count < 0
+    (
+        duration_seconds < 0
+        or ring_seconds < 0
+        or talk_seconds < 0
+        or hold_seconds < 0
+        or transfer_seconds < 0
+        or work_seconds < 0
+        or hold_count < 0
+    )
+    and {{ affected_calls:call_id }}

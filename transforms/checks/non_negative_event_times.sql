@@ -19,7 +19,7 @@ select
     ) as details
 
 from analytics.fct_call_interactions
-where offset_seconds < 0 or seconds_to_next < 0
+where (offset_seconds < 0 or seconds_to_next < 0) and {{ affected_calls:call_id }}
 
 union all
 
@@ -30,4 +30,4 @@ select
     'hold_seconds=' || hold_seconds || ' (ended by ' || ended_by || ')' as details
 
 from analytics.fct_hold_segments
-where hold_seconds < 0 and ended_by <> 'CallEnd'
+where hold_seconds < 0 and ended_by <> 'CallEnd' and {{ affected_calls:call_id }}

@@ -13,7 +13,9 @@ interactions as (
 
 hold_segments as (
 
+    -- a table: restricted here like the staging views are
     select * from intermediate.int_hold_segments
+    where {{ affected_calls:call_id }}
 
 ),
 

@@ -1,6 +1,7 @@
 -- grain: one row per metric_grain × group:
 --   'daily':    client_id × center_id × local_date × direction
---   'interval': center_id × interval_start_local × interval_start_utc × direction
+--   'interval': center_id × interval_start_local × interval_start_utc × direction (local_date
+--     is set on these rows too: the date of interval_start_local)
 --     (interval_start_utc tells the two local 01:00 hours of the DST fall-back day apart)
 -- The measures of call-metrics.md, written once for both aggregate marts: GROUPING SETS computes
 -- both groupings in one scan of fct_calls, and the ratios below are the only copy of their
@@ -13,6 +14,8 @@ with
 calls as (
 
     select * from analytics.fct_calls
+    -- every day in a full rebuild; the center-days an incremental refresh touches otherwise
+    where {{ affected_days }}
 
 ),
 
@@ -55,7 +58,9 @@ aggregated as (
     from calls
     group by grouping sets (
         (client_id, center_id, local_date, direction),
-        (center_id, interval_start_local, interval_start_utc, direction)
+        -- local_date adds no group (it is the date of interval_start_local) but keys the
+        -- interval rows by day too, as the incremental refresh replaces them
+        (center_id, local_date, interval_start_local, interval_start_utc, direction)
     )
 
 ),

@@ -7,7 +7,7 @@ with
 calls as (
 
     select * from analytics.fct_calls
-    where is_answered and agent is not null
+    where is_answered and agent is not null and {{ affected_days }}
 
 ),
 

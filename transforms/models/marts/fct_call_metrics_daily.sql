@@ -7,7 +7,7 @@ with
 rollup as (
 
     select * from intermediate.int_call_metrics_rollup
-    where metric_grain = 'daily'
+    where {{ affected_days }} and metric_grain = 'daily'
 
 ),
 

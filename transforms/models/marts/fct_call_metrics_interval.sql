@@ -11,7 +11,7 @@ with
 rollup as (
 
     select * from intermediate.int_call_metrics_rollup
-    where metric_grain = 'interval'
+    where {{ affected_days }} and metric_grain = 'interval'
 
 ),
 

@@ -5,6 +5,7 @@ with
 hold_segments as (
 
     select * from intermediate.int_hold_segments
+    where {{ affected_calls:call_id }}
 
 ),
 

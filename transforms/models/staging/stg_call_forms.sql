@@ -6,6 +6,7 @@ with
 source as (
 
     select * from {{ raw }}.calls__completed_form_ids
+    where {{ affected_calls:call_id }}
 
 ),
 

@@ -7,6 +7,7 @@ with
 source as (
 
     select * from {{ raw }}.calls__interactions
+    where {{ affected_calls:call_id }}
 
 ),
 

@@ -8,6 +8,8 @@ with
 source as (
 
     select * from {{ raw }}.calls
+    -- every call in a full rebuild; the calls an incremental refresh touches otherwise
+    where {{ affected_calls:id }}
 
 ),
 

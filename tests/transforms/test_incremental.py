@@ -1,0 +1,83 @@
+"""The runner's incremental refresh on the hand-built raw tables: when it is a full rebuild, and
+that what it replaces equals a full rebuild (the pipeline-level proof is in
+``tests/pipeline/test_incremental_transforms.py``)."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import duckdb
+import pytest
+
+from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
+from transforms.runner import GRAIN_KEYS
+
+from .conftest import fetch
+
+TABLES = [*GRAIN_KEYS, "dq_findings"]
+
+
+def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
+    return {t: fetch(conn, f"SELECT * FROM analytics.{t} ORDER BY ALL") for t in TABLES}
+
+
+def assert_equals_full_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
+    refreshed = snapshot(conn)
+    expected: Any = pytest.raises(TransformCheckError) if _errors(conn) else nullcontext()
+    with expected:
+        run_transforms(DuckDBExecutor(conn), full=True)
+    assert snapshot(conn) == refreshed
+
+
+def _errors(conn: duckdb.DuckDBPyConnection) -> bool:
+    rows = fetch(conn, "SELECT count(*) FROM analytics.dq_findings WHERE severity = 'error'")
+    return bool(rows[0][0])
+
+
+def test_when_a_refresh_is_full(raw_db: duckdb.DuckDBPyConnection) -> None:
+    execute = DuckDBExecutor(raw_db)
+    first = run_transforms(execute)
+    assert (first.refresh, first.reason) == ("full", "first refresh (or a table is missing)")
+    again = run_transforms(execute)
+    assert (again.refresh, again.calls_rebuilt, again.days_rebuilt) == ("incremental", 0, 0)
+    assert run_transforms(execute, full=True).reason == "asked for (--full)"
+    other = run_transforms(execute, settings=MetricSettings(interval_minutes=30))
+    assert (other.refresh, other.reason) == ("full", "metric settings changed")
+    raw_db.execute("UPDATE analytics.transform_state SET sql_hash = 'older models'")
+    changed = run_transforms(execute, settings=MetricSettings(interval_minutes=30))
+    assert (changed.refresh, changed.reason) == ("full", "model or check SQL changed")
+    raw_db.execute("DROP TABLE analytics.fct_agent_metrics_daily")
+    assert run_transforms(execute, settings=MetricSettings(interval_minutes=30)).refresh == "full"
+    state = fetch(raw_db, "SELECT raw_load_id, last_refresh FROM analytics.transform_state")
+    assert state == [("load1", "full")]
+
+
+def test_a_later_load_is_refreshed_like_a_full_rebuild(raw_db: duckdb.DuckDBPyConnection) -> None:
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    # a later load, as dlt writes it: re-merged rows carry the new load id; c03 loses its
+    # interactions and forms, c05 moves to the other center
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET _dlt_load_id = 'load2', talk_time_in_seconds = 99 "
+        "WHERE id IN ('c01', 'c03', 'c05')"
+    )
+    raw_db.execute("DELETE FROM hostedsuite.calls__interactions WHERE call_id = 'c03'")
+    raw_db.execute("DELETE FROM hostedsuite.calls__completed_form_ids WHERE call_id = 'c03'")
+    centers = fetch(raw_db, "SELECT DISTINCT center_id FROM hostedsuite.calls ORDER BY 1")
+    raw_db.execute("UPDATE hostedsuite.calls SET center_id = ? WHERE id = 'c05'", [centers[-1][0]])
+    result = run_transforms(execute)
+    assert result.refresh == "incremental" and result.calls_rebuilt >= 3
+    assert_equals_full_rebuild(raw_db)
+
+
+def test_a_call_without_local_time_fails_the_refresh_too(raw_db: duckdb.DuckDBPyConnection) -> None:
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET start_time_local = NULL, _dlt_load_id = 'load2' "
+        "WHERE id = 'c08'"
+    )
+    with pytest.raises(TransformCheckError, match=r"not_null_fct_call_metrics_daily \(1 rows\)"):
+        run_transforms(execute)
+    assert_equals_full_rebuild(raw_db)

@@ -1,0 +1,119 @@
+-- grain: one row per call an incremental refresh reads (call_id); is_rebuilt: its rows in the
+-- per-call tables are replaced (else it is only read, as context for the repeat-call window)
+-- The runner fills {{ watermark }} (the newest raw _dlt_load_id the marts reflect) and
+-- {{ repeat_window_seconds }}; staging.stg_calls is the unrestricted view here.
+--
+-- Changed: every call whose raw row a later load wrote. A re-read call is merged again with its
+-- load's id, and its children are replaced in the same load (also when an edit removed them
+-- all: the call row itself carries the new id), so the calls table alone would do; the child
+-- tables are read too so that no stamped row can go unseen.
+-- Repeat calls: a call is a repeat call when the next call of its caller comes within the
+-- window (int_repeat_calls). A changed call can start or stop being that next call for the
+-- earlier calls of its number within the window, before or after the edit: those are rebuilt
+-- too. Every call of the number within the window on either side is read, so that each rebuilt
+-- call still sees its own next call. Numbers are matched by digits alone, a superset of the
+-- (client, digits) partition int_repeat_calls uses: more context is harmless, less is wrong.
+
+with
+
+changed_ids as (
+
+    select cast(id as varchar) as call_id
+    from {{ raw }}.calls
+    where _dlt_load_id > {{ watermark }}
+
+    union
+
+    select cast(call_id as varchar)
+    from {{ raw }}.calls__interactions
+    where _dlt_load_id > {{ watermark }}
+
+    union
+
+    select cast(call_id as varchar)
+    from {{ raw }}.calls__completed_form_ids
+    where _dlt_load_id > {{ watermark }}
+
+),
+
+changed_versions as (
+
+    -- before the edit, as the marts have it, and after, as staging has it
+    select call_id, caller_number, start_time_utc
+    from analytics.fct_calls
+    where call_id in (select call_id from changed_ids)
+
+    union all
+
+    select call_id, caller_number, start_time_utc
+    from staging.stg_calls
+    where call_id in (select call_id from changed_ids)
+
+),
+
+changed_numbers as (
+
+    select distinct
+        nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), '') as caller_digits,
+        start_time_utc
+    from changed_versions
+
+),
+
+days_in_reach as (
+
+    -- UTC day numbers within the window of a changed call: a cheap filter on every call
+    -- before the regex runs on the few left
+    select distinct unnest(
+        generate_series(
+            cast(floor((epoch(start_time_utc) - {{ repeat_window_seconds }}) / 86400) as bigint),
+            cast(floor((epoch(start_time_utc) + {{ repeat_window_seconds }}) / 86400) as bigint)
+        )
+    ) as utc_day
+    from changed_numbers
+    where caller_digits is not null
+
+),
+
+nearby_calls as (
+
+    select
+        call_id,
+        start_time_utc,
+        nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), '') as caller_digits
+    from staging.stg_calls
+    where
+        cast(floor(epoch(start_time_utc) / 86400) as bigint)
+        in (select utc_day from days_in_reach)
+
+),
+
+same_caller as (
+
+    select
+        nearby_calls.call_id,
+        -- at or before a changed call: its next call may have changed
+        bool_or(nearby_calls.start_time_utc <= changed_numbers.start_time_utc) as is_rebuilt
+
+    from nearby_calls
+    inner join changed_numbers
+        on nearby_calls.caller_digits = changed_numbers.caller_digits
+        and abs(epoch(nearby_calls.start_time_utc) - epoch(changed_numbers.start_time_utc))
+        <= {{ repeat_window_seconds }}
+    group by nearby_calls.call_id
+
+),
+
+final as (
+
+    select call_id, bool_or(is_rebuilt) as is_rebuilt
+    from (
+        select call_id, true as is_rebuilt from changed_ids
+        union all
+        select call_id, is_rebuilt from same_caller
+    ) as scope
+    group by call_id
+
+)
+
+select * from final
