@@ -3,15 +3,9 @@
 dictionary and ``runner.py`` for why this is a small ordered runner rather than dbt.
 """
 
-from .runner import (
-    CheckOutcome,
-    DuckDBExecutor,
-    SqlExecutor,
-    TransformCheckError,
-    TransformResult,
-    format_summary,
-    run_transforms,
-)
+from .checks import CheckOutcome
+from .project import DuckDBExecutor, SqlExecutor
+from .runner import TransformCheckError, TransformResult, format_summary, run_transforms
 from .settings import MetricSettings
 
 __all__ = [

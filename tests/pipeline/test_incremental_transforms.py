@@ -20,7 +20,8 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
-from transforms.runner import GRAIN_KEYS, STATE_TABLE
+from transforms.project import GRAIN_KEYS
+from transforms.refresh import STATE_TABLE
 
 from .conftest import ROOT, Loader
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, TransformCheckError, run_transforms
-from transforms.runner import CHECKS_DIR, render
+from transforms.project import CHECKS_DIR, render
 
 from .conftest import fetch
 from .raw_fixture import insert_call, insert_interactions

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
-from transforms.runner import GRAIN_KEYS
+from transforms.project import GRAIN_KEYS
 
 from .conftest import fetch
 

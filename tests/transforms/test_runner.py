@@ -16,7 +16,7 @@ from transforms import (
     format_summary,
     run_transforms,
 )
-from transforms.runner import GRAIN_KEYS, MODELS, model_files
+from transforms.project import GRAIN_KEYS, MODELS, model_files
 
 from .conftest import fetch
 from .raw_fixture import CALLS, build_raw, insert_call

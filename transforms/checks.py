@@ -1,0 +1,151 @@
+"""Data-quality checks: the grain checks every analytics table gets (from two templates) and
+the SQL files of ``transforms/checks``, run in one statement into ``analytics.dq_findings``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from .project import (
+    AFFECTED_CALLS,
+    ANALYTICS_SCHEMA,
+    CHECKS_DIR,
+    GRAIN_KEYS,
+    Severity,
+    SqlExecutor,
+    fill_template,
+    literal,
+    render,
+    sql_body,
+    table_keys,
+)
+
+_HEADER: Final = re.compile(r"^--\s*(check|severity|table):\s*(\S+)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check query returning (table_name, record_key, call_id, details) per failing row."""
+
+    name: str
+    severity: Severity
+    table_name: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One data-quality check and how many rows failed it."""
+
+    check_name: str
+    severity: Severity
+    table_name: str
+    failing_rows: int
+
+
+def load_checks(raw: str, columns: dict[str, set[str]], incremental: bool = False) -> list[Check]:
+    """Every check; ``incremental``: those of the per-call tables read the affected calls only."""
+    checks: list[Check] = []
+    incremental_keys = table_keys()
+    grain_unique = (CHECKS_DIR / "grain_unique.template.sql").read_text(encoding="utf-8")
+    grain_not_null = (CHECKS_DIR / "grain_not_null.template.sql").read_text(encoding="utf-8")
+    for table, keys in GRAIN_KEYS.items():
+        source = f"{ANALYTICS_SCHEMA}.{table}"
+        if incremental and incremental_keys.get(table) == "call":
+            source = f"(SELECT * FROM {source} WHERE {AFFECTED_CALLS}) AS {table}"
+        variables = {
+            "table": source,
+            "table_name": table,
+            "key_columns": ", ".join(keys),
+            # The key as one readable string, e.g. "c01|3" for (call_id, seq).
+            "key_text": " || '|' || ".join(f"coalesce(cast({k} AS VARCHAR), '∅')" for k in keys),
+            "any_key_null": " OR ".join(f"{k} IS NULL" for k in keys),
+            "call_id": "call_id" if "call_id" in keys else "NULL",
+        }
+        checks.append(
+            Check(f"unique_{table}", "error", table, fill_template(grain_unique, variables))
+        )
+        checks.append(
+            Check(f"not_null_{table}", "error", table, fill_template(grain_not_null, variables))
+        )
+    for path in sorted(CHECKS_DIR.glob("*.sql")):
+        if path.name.endswith(".template.sql"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        header = dict(_HEADER.findall(text))
+        severity = header.get("severity")
+        if severity not in ("error", "warn") or "check" not in header or "table" not in header:
+            raise ValueError(f"{path.name}: needs '-- check:', '-- table:' and '-- severity:'")
+        sql = render(text, raw, columns, incremental)
+        checks.append(Check(header["check"], severity, header["table"], sql))
+    return checks
+
+
+def run_checks(
+    execute: SqlExecutor, raw: str, columns: dict[str, set[str]], incremental: bool = False
+) -> list[CheckOutcome]:
+    """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
+
+    Incremental: the checks of the per-call tables run over the rebuilt calls only, replacing
+    those calls' findings. That is exact: the other calls' rows did not change, and a duplicate
+    key needs a rebuilt call on one side (only rebuilt calls' rows were inserted). Their findings
+    must carry the call_id (every such check does). The checks of the aggregate and small tables
+    stay global: they read far fewer rows than fct_calls, and a day-keyed finding has no column
+    to replace it by.
+    """
+    checked_at = datetime.now(UTC).isoformat()
+    checks = load_checks(raw, columns, incremental)
+    keys = table_keys()
+    per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
+    # every call the refresh read: the read-only ones' rows did not change, so replacing their
+    # findings too is harmless, and it lets each check filter on the same set as the models
+    affected = AFFECTED_CALLS
+
+    def select(check: Check) -> str:
+        sql = (
+            f"SELECT {literal(check.name)} AS check_name, {literal(check.severity)} AS severity, "
+            "cast(f.table_name AS VARCHAR) AS table_name, "
+            "cast(f.record_key AS VARCHAR) AS record_key, "
+            "cast(f.call_id AS VARCHAR) AS call_id, cast(f.details AS VARCHAR) AS details "
+            f"FROM (\n{sql_body(check.sql)}\n) AS f"
+        )
+        # the outer filter keeps the DELETE below and the INSERT symmetric whatever the check's
+        # own SQL restricts (its {{ affected_calls }} placeholder is what makes it fast)
+        return f"SELECT * FROM ({sql}) AS f WHERE {affected}" if check.name in per_call else sql
+
+    # One statement for all checks: fewer passes, and it sidesteps a DuckDB 1.4 problem seen on
+    # 1M calls where rows appended by a later INSERT (after several empty ones) were invisible
+    # to a SELECT in the same transaction.
+    findings = "\nUNION ALL\n".join(select(check) for check in checks)
+    if incremental:
+        replaced = ", ".join(literal(name) for name in sorted(per_call)) or "NULL"
+        execute.execute_sql(
+            f"DELETE FROM {ANALYTICS_SCHEMA}.dq_findings WHERE check_name NOT IN ({replaced}) "
+            f"OR {affected}"
+        )
+        execute.execute_sql(f"INSERT INTO {ANALYTICS_SCHEMA}.dq_findings BY NAME\n{findings}")
+    else:
+        execute.execute_sql(
+            f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS\n{findings}"
+        )
+    counted = execute.execute_sql(
+        f"SELECT check_name, count(*) FROM {ANALYTICS_SCHEMA}.dq_findings GROUP BY ALL"
+    )
+    failing = {str(name): int(n) for name, n in counted or []}
+    outcomes = [
+        CheckOutcome(check.name, check.severity, check.table_name, failing.get(check.name, 0))
+        for check in checks
+    ]
+    summary = ",\n  ".join(
+        f"({literal(o.check_name)}, {literal(o.severity)}, {literal(o.table_name)}, "
+        f"CAST({o.failing_rows} AS BIGINT), TIMESTAMPTZ {literal(checked_at)})"
+        for o in outcomes
+    )
+    execute.execute_sql(
+        f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_summary AS\n"
+        f"SELECT * FROM (VALUES\n  {summary}\n) AS s(check_name, severity, table_name, "
+        "failing_rows, checked_at)"
+    )
+    return outcomes
