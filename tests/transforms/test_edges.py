@@ -284,6 +284,51 @@ def test_empty_client_and_center_are_the_unknown_member(
     ]
 
 
+def test_unlisted_client_and_center_get_dimension_rows_and_a_warning(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    # u04: ClientId K9 and CenterId C9, listed by neither /api/clients nor /api/centers (the
+    # pipeline reads it in its default zone, UTC here). u05: listed client K1, unlisted C9.
+    add(
+        raw_db,
+        call("u04", "2024-03-12 16:00:00", client="K9", center="C9", agent="dora", talk=30),
+        call("u05", "2024-03-12 17:00:00", client="K1", center="C9", agent="dora", ring=9),
+    )
+    result = run_transforms(DuckDBExecutor(raw_db))
+    assert result.errors == []
+    assert fetch(raw_db, "SELECT center_id, center_name FROM analytics.dim_centers ORDER BY 1") == [
+        ("(unknown)", "Unknown center"),
+        ("C1", "Chicago Center"),
+        ("C2", "Kolkata Center"),
+        ("C9", "Unlisted center"),
+    ]
+    assert fetch(
+        raw_db, "SELECT client_id, client_name, center_id FROM analytics.dim_clients ORDER BY 1"
+    ) == [
+        ("(unknown)", "Unknown client", "(unknown)"),
+        ("K1", "Windy HVAC", "C1"),
+        ("K2", "Bengal Tea", "C2"),
+        ("K9", "Unlisted client", "C9"),
+    ]
+    # every call joins both dimensions: 12 fixture calls + 2, none lost by the joins
+    assert fetch(
+        raw_db,
+        "SELECT count(*) FROM analytics.fct_calls "
+        "JOIN analytics.dim_centers USING (center_id) JOIN analytics.dim_clients USING (client_id)",
+    ) == [(14,)]
+    assert [(c.check_name, c.failing_rows) for c in result.warnings] == [
+        ("unlisted_client_or_center", 2)
+    ]
+    assert fetch(
+        raw_db,
+        "SELECT severity, call_id, details FROM analytics.dq_findings "
+        "WHERE check_name = 'unlisted_client_or_center' ORDER BY 2",
+    ) == [
+        ("warn", "u04", "ClientId K9 and CenterId C9 not listed by the API"),
+        ("warn", "u05", "CenterId C9 not listed by the API"),
+    ]
+
+
 def test_null_client_and_center_do_not_fail_the_refresh(
     raw_db: duckdb.DuckDBPyConnection,
 ) -> None:

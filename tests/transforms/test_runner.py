@@ -37,8 +37,8 @@ def test_rerun_is_idempotent(raw_db: duckdb.DuckDBPyConnection) -> None:
     assert fetch(raw_db, "SELECT * FROM analytics.dq_findings ORDER BY ALL") == first_findings
     # two grain checks per table, and duration_reconciles, hold_reconciles,
     # missing_client_or_center, non_negative_durations, non_negative_event_times,
-    # non_negative_call_end_holds
-    assert fetch(raw_db, "SELECT count(*) FROM analytics.dq_summary") == [(len(ANALYTICS) * 2 + 6,)]
+    # non_negative_call_end_holds, unlisted_client_or_center
+    assert fetch(raw_db, "SELECT count(*) FROM analytics.dq_summary") == [(len(ANALYTICS) * 2 + 7,)]
     # the runner relaxes insertion order for speed and must hand the session back unchanged
     assert fetch(raw_db, "SELECT current_setting('preserve_insertion_order')") == [(True,)]
 

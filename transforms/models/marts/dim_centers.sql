@@ -1,13 +1,24 @@
--- grain: one row per center, plus the unknown member '(unknown)'
+-- grain: one row per center: those /api/centers lists, the unknown member '(unknown)', and one
+-- row per center id that calls name but /api/centers does not list
 -- Calls the API sent without a CenterId are counted under center_id '(unknown)' (int_call_flags),
 -- Kimball's unknown member: the row is always here, so every fct_* row joins a center. A real
--- center with that id would fail unique_dim_centers.
+-- center with that id would fail unique_dim_centers. A CenterId that /api/centers does not list
+-- (the pipeline reads those calls in its default zone and flags them in dq_issues) gets a row of
+-- its own, 'Unlisted center', so that joining a mart to its centers loses no call.
 
 with
 
 centers as (
 
     select * from staging.stg_centers
+
+),
+
+calls as (
+
+    -- the mart, not staging: an incremental refresh restricts the staging views to the calls
+    -- it rebuilds, while this table is rebuilt whole
+    select * from analytics.fct_calls
 
 ),
 
@@ -19,14 +30,30 @@ unknown_center as (
 
 ),
 
+unlisted_centers as (
+
+    select distinct
+        calls.center_id,
+        'Unlisted center' as center_name
+
+    from calls
+    anti join centers using (center_id)
+    where calls.center_id <> '(unknown)'
+
+),
+
 final as (
 
     select * from centers
 
-    -- by name: the unknown member has no attributes beyond its name (the rest are NULL)
+    -- by name: these members have no attributes beyond their names (the rest are NULL)
     union all by name
 
     select * from unknown_center
+
+    union all by name
+
+    select * from unlisted_centers
 
 )
 
