@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -20,15 +21,29 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pendulum
+import requests
 
 from hostedsuite_emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 DATA_START = "2024-03-01"  # every emulator here is built with this start (its default)
+
+
+class EmulatorLike(Protocol):
+    """What the measurements need of an emulator, in this process or in its own."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def now(self) -> pendulum.DateTime: ...
+
+    @property
+    def credentials(self) -> dict[str, str]: ...
 
 
 @dataclass
@@ -53,7 +68,7 @@ class Row:
 
 
 def run_child(
-    kind: str, emulator: Emulator, options: dict[str, Any]
+    kind: str, emulator: EmulatorLike, options: dict[str, Any]
 ) -> tuple[dict[str, Any], float]:
     """Runs one measured program in a fresh folder; returns its JSON result and peak RSS (MB)."""
     workdir = Path(tempfile.mkdtemp(prefix="hs-bench-"))
@@ -78,7 +93,7 @@ def run_child(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def source_options(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
+def source_options(emulator: EmulatorLike, **overrides: Any) -> dict[str, Any]:
     creds = emulator.credentials
     source = {
         **creds,
@@ -96,7 +111,7 @@ def source_options(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def measure(row: Row, kind: str, emulator: Emulator, runs: int, **options: Any) -> Row:
+def measure(row: Row, kind: str, emulator: EmulatorLike, runs: int, **options: Any) -> Row:
     for n in range(runs):
         result, rss = run_child(kind, emulator, options)
         if result["calls"] != row.calls:
@@ -116,7 +131,7 @@ def measure(row: Row, kind: str, emulator: Emulator, runs: int, **options: Any) 
     return row
 
 
-def cli_env(emulator: Emulator, start_date: str) -> dict[str, str]:
+def cli_env(emulator: EmulatorLike, start_date: str) -> dict[str, str]:
     """The emulator's account for ``hostedsuite`` child processes, as a scheduler sets it."""
     creds = emulator.credentials
     return {
@@ -127,6 +142,66 @@ def cli_env(emulator: Emulator, start_date: str) -> dict[str, str]:
         "SOURCES__HOSTEDSUITE__PASSWORD": creds["password"],
         "SOURCES__HOSTEDSUITE__START_DATE": start_date,
     }
+
+
+class StandaloneEmulator:
+    """The emulator in a process of its own (``hostedsuite-emulator``), driven over its control
+    routes. For the scheduled-run rows: an in-process emulator holding a year of calls makes
+    this process's garbage collector and GIL part of every measured request."""
+
+    def __init__(self, calls: int, seed: int, start: str, days: int) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        first = pendulum.Date.fromisoformat(start)
+        self.now = pendulum.datetime(first.year, first.month, first.day).add(days=days)
+        self.credentials = {
+            "customer_name": "democorp",
+            "user_name": "etl",
+            "password": "emu-secret-pw",
+        }
+        command = [sys.executable, "-m", "hostedsuite_emulator.cli", "--port", str(self.port)]
+        command += ["--calls", str(calls), "--seed", str(seed), "--start", start]
+        command += ["--days", str(days)]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def __enter__(self) -> StandaloneEmulator:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            try:
+                body = {**self._auth(), "ItemsPerPage": 1}
+                requests.post(self.url + "/api/calls", json=body, timeout=5).raise_for_status()
+                return self
+            except requests.RequestException:
+                if self.process.poll() is not None:
+                    raise RuntimeError("the emulator process exited") from None
+                time.sleep(0.5)
+        raise RuntimeError("the emulator did not start in time")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def _auth(self) -> dict[str, str]:
+        return {
+            "CustomerName": self.credentials["customer_name"],
+            "UserName": self.credentials["user_name"],
+            "Password": self.credentials["password"],
+        }
+
+    def advance(self, minutes: float, new_calls: int) -> None:
+        answer = requests.post(
+            self.url + "/_emulator/advance",
+            json={"minutes": minutes, "new_calls": new_calls},
+            timeout=60,
+        )
+        answer.raise_for_status()
+        now = pendulum.parse(answer.json()["now"])
+        assert isinstance(now, pendulum.DateTime)
+        self.now = now
 
 
 def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[str, Row]:
@@ -140,7 +215,7 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
     scheduled = Row(f"scheduled run, {label}-call warehouse (process start to exit)", calls)
     scheduled.note = f"(+{per_5_min} calls, 48 h re-read, transforms, publish)"
     print(f"generating {label} calls over a year ...", file=sys.stderr)
-    with Emulator(calls=calls, seed=seed, start=start, days=365) as emulator:
+    with StandaloneEmulator(calls=calls, seed=seed, start=start, days=365) as emulator:
         workdir = Path(tempfile.mkdtemp(prefix="hs-bench-serving-"))
         warehouse = workdir / "w.duckdb"
         env = cli_env(emulator, start)
