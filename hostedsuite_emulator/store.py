@@ -373,8 +373,26 @@ class Store:
             self.base.extend(new)
             self.end_ms = new_end_ms
             self.version += 1
-            self._indexed = None
+            if self._indexed is not None:
+                # A handful of new calls goes into the sorted indexes where it belongs: sorting
+                # a year of calls again made the first request after every advance take seconds.
+                for call in new:
+                    self._insert_indexed(call)
+                self._lru.clear()
             return [c.id for c in new]
+
+    def _insert_indexed(self, call: Call) -> None:
+        for calls, keys, moment in (
+            (self._by_instant, self._instant_keys, call.start_ms),
+            (self._by_local, self._local_keys, call.local_ms),
+        ):
+            # after every call of the same moment whose id sorts before it, as sorted() orders
+            at = bisect_left(keys, moment)
+            while at < len(keys) and keys[at] == moment and calls[at].id < call.id:
+                at += 1
+            calls.insert(at, call)
+            keys.insert(at, moment)
+        self._by_id[call.id] = call
 
     def add(self, client_id: str, start_ms: int, caller_number: str, call_type: str) -> str:
         """One generated call with a chosen client, start, caller number and type."""

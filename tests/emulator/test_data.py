@@ -151,6 +151,30 @@ def test_advance_adds_calls_after_the_old_clock(emulator_factory) -> None:
     assert calls(emu, ItemsPerPage=1)["TotalCount"] == 440
 
 
+def test_advance_on_a_serving_emulator_orders_like_a_fresh_one(emulator_factory) -> None:
+    # Advanced while serving (its sorted indexes take the new calls in place) against the same
+    # data advanced before it started (indexes sorted from scratch): every page the same.
+    serving = emulator_factory(calls=600, seed=9)
+    everything(serving)
+    serving.advance(minutes=240, new_calls=80)
+    fresh = Emulator(calls=600, seed=9)
+    fresh.advance(minutes=240, new_calls=80)
+    fresh.start()
+    try:
+        # The new calls start after every old one, but not in local time: a window ending at
+        # local midnight holds new Chicago evening calls and leaves out older Sydney mornings.
+        windows = [("2024-04-14T00:00:00", "2024-04-15T00:00:00"), ("2024-04-14", "2024-04-16")]
+        for reading in ("local", "UTC"):
+            serving.settings.window_zone = fresh.settings.window_zone = reading
+            for start, end in windows:
+                window = {"StartDate": start, "EndDate": end}
+                got, want = everything(serving, **window), everything(fresh, **window)
+                assert [c["Id"] for c in got] == [c["Id"] for c in want], (reading, start)
+                assert got
+    finally:
+        fresh.stop()
+
+
 def test_add_call_serves_a_chosen_caller(emulator_factory) -> None:
     emu = emulator_factory(calls=400, seed=4)
     earlier = next(c for c in emu.truth().calls if c["type"] == "Incoming")
