@@ -402,9 +402,15 @@ def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> No
     ]
     assert hint == [f"query the serving copy: make sql DB={workdir / 'warehouse.serving.duckdb'}"]
     command = hint[0].split(": ", 1)[1].split()
+    # As a user types it in a shell: not as a sub-make of `make test` (which would print
+    # "Entering directory" lines around the output).
+    shell_env = {
+        k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
     done = subprocess.run(
         [*command, "Q=select count(*) as calls from analytics.fct_calls", "ARGS=--csv"],
         cwd=ROOT,
+        env=shell_env,
         capture_output=True,
         text=True,
         timeout=120,
