@@ -80,9 +80,23 @@ class Loader:
         self, *args: str, env: dict[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
         """Runs the console script in a subprocess with the emulator's account in env vars."""
-        command = [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *self.cli_paths()]
+        return self._run(["pipelines.hostedsuite_pipeline", *args], env, timeout)
+
+    def crash(
+        self, point: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Runs ``hostedsuite <args>`` through ``crash_driver``, which SIGKILLs it at ``point``."""
+        return self._run(["tests.pipeline.crash_driver", point, *args], env, 300)
+
+    def load_until_now(self) -> list[str]:
+        """``load`` arguments up to the emulator's clock."""
+        return ["load", "--until", self.emulator.now.isoformat()]
+
+    def _run(
+        self, module_and_args: list[str], env: dict[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            command,
+            [sys.executable, "-m", *module_and_args, *self.cli_paths()],
             cwd=ROOT,
             env=self.cli_env(env),
             capture_output=True,

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
-from .conftest import ROOT, Loader
+from .conftest import Loader
 from .warehouse import assert_matches_truth, rows
 
 
 def _crash(loader: Loader, point: str) -> subprocess.CompletedProcess[str]:
-    env = loader.cli_env()
-    command = [
-        sys.executable,
-        "-m",
-        "tests.pipeline.crash_driver",
-        point,
-        "load",
-        "--until",
-        loader.emulator.now.isoformat(),
-        *loader.cli_paths(),
-    ]
-    return subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    return loader.crash(point, *loader.load_until_now())
 
 
 def _assert_no_orphans(loader: Loader) -> None:

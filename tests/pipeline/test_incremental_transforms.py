@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import GRAIN_KEYS
 from transforms.refresh import STATE_TABLE
 
-from .conftest import ROOT, Loader
+from .conftest import Loader
 
 # US DST starts 2024-03-10, EU DST 2024-03-31: both inside the data; the emulator adds calls in
 # the hours around each change.
@@ -85,25 +84,7 @@ def fct_call(path: Path, call_id: str) -> dict[str, Any]:
 
 
 def kill_mid_transform(loader: Loader) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "tests.pipeline.crash_driver",
-        "transforms",
-        "load",
-        "--until",
-        loader.emulator.now.isoformat(),
-        *loader.cli_paths(),
-    ]
-    return subprocess.run(
-        command,
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return loader.crash("transforms", *loader.load_until_now())
 
 
 def test_incremental_refresh_equals_full_rebuild(

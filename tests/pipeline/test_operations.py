@@ -74,22 +74,7 @@ def test_backfill_over_loaded_days_changes_only_edits(loader_factory) -> None:
 
 def _kill_in_second_batch(loader: Loader, *args: str, env: dict[str, str] | None = None) -> None:
     """Runs the CLI with ``args`` and SIGKILLs it during the extract of its second batch."""
-    crashed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.pipeline.crash_driver",
-            "second_batch",
-            *args,
-            *loader.cli_paths(),
-        ],
-        cwd=ROOT,
-        env=loader.cli_env(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    crashed = loader.crash("second_batch", *args, env=env)
     assert crashed.returncode == -9, crashed.stderr
 
 

@@ -169,24 +169,7 @@ def test_kill_while_publishing_keeps_the_old_copy_and_the_next_run_publishes(
         "hostedsuite.calls GROUP BY ALL",
     )
     late_edits(loader, 6)
-    killed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.pipeline.crash_driver",
-            "publish",
-            "load",
-            "--until",
-            loader.emulator.now.isoformat(),
-            *loader.cli_paths(),
-        ],
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    killed = loader.crash("publish", *loader.load_until_now())
     assert killed.returncode == -9, killed.stderr
     assert temp_copy(loader).exists(), "the kill point is inside the copy"
     # The previous copy is intact and readable.
