@@ -189,19 +189,12 @@ def test_kill_while_publishing_keeps_the_old_copy_and_the_next_run_publishes(
     assert sorted(p.name for p in serving.parent.iterdir() if "serving" in p.name) == [serving.name]
 
 
-def _in_mount_namespace(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Runs ``script`` (bash) in a private mount namespace, where it may mount small or
-    read-only file systems; mapped to root, so it works without root privileges too."""
+def _in_mount_namespace(script: str) -> list[str]:
+    """The command that runs ``script`` (bash) in a private mount namespace, where it may mount
+    small or read-only file systems; mapped to root, so it works without root privileges too."""
     if shutil.which("unshare") is None:
         pytest.fail("util-linux `unshare` is needed for the disk tests")
-    return subprocess.run(
-        ["unshare", "--mount", "--map-root-user", "bash", "-euo", "pipefail", "-c", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return ["unshare", "--mount", "--map-root-user", "bash", "-euo", "pipefail", "-c", script]
 
 
 def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
@@ -243,7 +236,7 @@ def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
     """
     # The emulator moves on between runs 1 and 2 (new calls), from this process.
     proc = subprocess.Popen(
-        ["unshare", "--mount", "--map-root-user", "bash", "-euo", "pipefail", "-c", script],
+        _in_mount_namespace(script),
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -313,7 +306,7 @@ def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(
     """
     env = loader.cli_env()
     done = subprocess.run(
-        ["unshare", "--mount", "--map-root-user", "bash", "-eo", "pipefail", "-c", script],
+        _in_mount_namespace(script),
         cwd=tmp_path,
         env=env,
         capture_output=True,
