@@ -20,7 +20,7 @@ FULL    ?=
 DB      ?=
 Q       ?=
 
-.PHONY: help venv test lint fmt demo load backfill transform verify sql emulator bench clean
+.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql emulator bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,7 +34,17 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment from the lock file
 
-test: $(STAMP) ## Run the test suite (creates the environment if missing)
+# PostgreSQL server binaries for the tests' throw-away servers (tests/postgres_server.py).
+postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else set HOSTEDSUITE_PG_BIN)
+	@if [ -n "$$HOSTEDSUITE_PG_BIN" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql (server binaries for the tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+		echo "error: no PostgreSQL server binaries; as root: apt-get install postgresql, or set HOSTEDSUITE_PG_BIN=<a PostgreSQL bin folder>" >&2; exit 2; \
+	fi
+
+test: $(STAMP) postgres ## Run the test suite (creates the environment and installs PostgreSQL if missing)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
