@@ -170,7 +170,14 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
         )
         use_duplicates_only_dedup()  # see merge_sql: 25-50 MB less per 100k-call batch
     else:
-        destination = os.environ["DESTINATION_NAME"]
+        # DuckLake: dlt's destination plus the pinned extension files (pipelines/ducklake.py,
+        # imported here because it imports this module)
+        from pipelines import ducklake
+
+        if ducklake.is_selected():
+            destination = ducklake.destination()
+        else:
+            destination = os.environ["DESTINATION_NAME"]
     use_single_key_deletes()  # see merge_sql: the child tables' merge would not scale
     # PyArrow's default allocator (jemalloc) keeps the pages of parsed responses it freed;
     # the system allocator hands them back: ~90 MB less peak memory for 100k calls, same speed.
@@ -408,5 +415,7 @@ def run_transforms_step(pipeline: dlt.Pipeline, full: bool = False) -> list[str]
             raw_schema=pipeline.dataset_name,
             settings=MetricSettings.from_dlt_config(),
             full=full,
+            # a lake writes each catalog entry once per transaction (transforms/runner.py)
+            ducklake=pipeline.destination.destination_type.endswith("ducklake"),
         )
     return list(format_summary(result))

@@ -16,6 +16,7 @@ the incremental planning in ``refresh.py``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -92,8 +93,11 @@ def run_transforms(
     raw_schema: str = "hostedsuite",
     settings: MetricSettings | None = None,
     full: bool = False,
+    ducklake: bool = False,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
+
+    ``ducklake``: the connection's current database is a DuckLake; see ``_scope_views``.
 
     Incremental (only what changed since the last refresh) unless ``full`` or a full rebuild is
     needed: no previous refresh, other settings, other model SQL, unstamped raw tables.
@@ -129,7 +133,8 @@ def run_transforms(
         if plan.full:
             _build_full(execute, raw, columns, existing)
         else:
-            _build_incremental(execute, raw, columns, settings, plan.watermark, result)
+            build = _build_incremental_on_lake if ducklake else _build_incremental
+            build(execute, raw, columns, settings, plan.watermark, result)
         result.checks = run_checks(execute, raw, columns, incremental=not plan.full)
         write_state(execute, new_watermark, sql_hash, result)
         for table in GRAIN_KEYS:
@@ -189,11 +194,26 @@ def _build_incremental(
     execute.execute_sql(f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_days AS\n{days}")
     for model in views:
         _create(execute, model, render(model_sql(model), raw, columns, incremental=True))
+    _replace_affected_rows(execute, raw, columns)
+    for model in views:
+        _create(execute, model, render(model_sql(model), raw, columns))
+    _count_affected(execute, result)
+
+
+def _replace_affected_rows(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    views: dict[str, str] | None = None,
+) -> None:
+    """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
+    names in place of the models' own (see ``_scope_views``)."""
+    days = sql_body(incremental_sql("affected_days"))
     days_added = False
     for model in MODELS:
         if model.materialization == "view":
             continue
-        sql = render(model_sql(model), raw, columns, incremental=True)
+        sql = _renamed(render(model_sql(model), raw, columns, incremental=True), views or {})
         if model.incremental_key == "full":
             _create(execute, model, sql)
             continue
@@ -207,8 +227,9 @@ def _build_incremental(
         execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
         rows = f"SELECT * FROM (\n{sql_body(sql)}\n) AS model WHERE {keys}"
         execute.execute_sql(f"INSERT INTO {table} BY NAME\n{rows}")
-    for model in views:
-        _create(execute, model, render(model_sql(model), raw, columns))
+
+
+def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
     counted = execute.execute_sql(
         "SELECT count_if(is_rebuilt), count_if(NOT is_rebuilt), "
         "(SELECT count(DISTINCT (center_id, local_date)) "
@@ -219,6 +240,61 @@ def _build_incremental(
         result.calls_rebuilt = int(rebuilt or 0)
         result.calls_read_only = int(read_only or 0)
         result.days_rebuilt = int(days_rebuilt or 0)
+
+
+# --- DuckLake: every catalog entry is written at most once per transaction -------------------
+# DuckLake (duckdb 1.4.4, ducklake extension 1.4.4.20260205) loses sight, until the commit, of
+# the entries created or replaced in a transaction between two writes of another entry: "create
+# or replace view a; create table b; create or replace view a" then fails on "b does not exist"
+# (tests/destinations/test_ducklake_transforms.py). The incremental refresh above replaces each
+# view three times, so on a lake the restricted views are the connection's temporary views
+# instead, and the lake's own views are not touched: the plan is incremental only when the SQL
+# hash, which covers their rendered text, is unchanged, so they are already what they would be.
+
+
+def _build_incremental_on_lake(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    settings: MetricSettings,
+    watermark: str,
+    result: TransformResult,
+) -> None:
+    """``_build_incremental`` that writes each lake entry once (see above)."""
+    views = _scope_views()
+    scope = {
+        "raw": raw,
+        "watermark": literal(watermark),
+        "repeat_window_seconds": number_literal(settings.repeat_call_window_hours * 3600),
+    }
+    affected_calls = sql_body(fill_template(incremental_sql("affected_calls"), scope))
+    execute.execute_sql(
+        f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_calls AS\n{affected_calls}"
+    )
+    days = sql_body(incremental_sql("affected_days"))
+    execute.execute_sql(f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_days AS\n{days}")
+    for model in MODELS:
+        if model.materialization == "view":
+            sql = _renamed(render(model_sql(model), raw, columns, incremental=True), views)
+            name = views[f"{model.schema}.{model.name}"]
+            execute.execute_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{sql_body(sql)}")
+    _replace_affected_rows(execute, raw, columns, views)
+    _count_affected(execute, result)
+
+
+def _scope_views() -> dict[str, str]:
+    """``schema.view`` of each view model -> the name of its restricted temporary view."""
+    return {
+        f"{m.schema}.{m.name}": f"scope_{m.schema}_{m.name}"
+        for m in MODELS
+        if m.materialization == "view"
+    }
+
+
+def _renamed(sql: str, views: dict[str, str]) -> str:
+    for qualified, name in views.items():
+        sql = re.sub(rf"(?<![\w.]){re.escape(qualified)}\b", f"temp.main.{name}", sql)
+    return sql
 
 
 def _create(execute: SqlExecutor, model: Model, sql: str) -> None:

@@ -8,12 +8,14 @@ one-row ``analytics.load_health`` with the "complete up to" watermark.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from dlt.destinations.impl.ducklake.sql_client import DuckLakeSqlClient
 from dlt.destinations.sql_client import SqlClientBase
 
 from .client import HostedSuiteClient, parse_json
@@ -141,11 +143,28 @@ def record_results(
 ) -> None:
     """Replaces the checked range in analytics.completeness and rewrites load_health."""
     sql.execute_sql("CREATE SCHEMA IF NOT EXISTS analytics")
+    # DuckLake has no constraints (the DELETE below keeps the key unique there too), and each
+    # statement outside a transaction is a snapshot of its own: one transaction for the lake.
+    lake = isinstance(sql, DuckLakeSqlClient)
+    key = "" if lake else ", PRIMARY KEY (center_id, local_date)"
+    with sql.begin_transaction() if lake else contextlib.nullcontext():
+        _record(sql, results, first, last, health, checked_at, key)
+
+
+def _record(
+    sql: SqlClientBase[Any],
+    results: Sequence[DayCount],
+    first: date,
+    last: date,
+    health: dict[str, Any],
+    checked_at: datetime,
+    key: str,
+) -> None:
     sql.execute_sql(
-        """
+        f"""
         CREATE TABLE IF NOT EXISTS analytics.completeness (
             center_id VARCHAR, local_date DATE, api_count BIGINT, warehouse_count BIGINT,
-            status VARCHAR, checked_at TIMESTAMPTZ, PRIMARY KEY (center_id, local_date))
+            status VARCHAR, checked_at TIMESTAMPTZ{key})
         """
     )
     sql.execute_sql(

@@ -52,7 +52,9 @@ def _select_from_dedup(
 ) -> str:
     """dlt's SELECT of one row per primary key from ``table_name``, split in two parts: keys
     that occur once (no window), and dlt's own ROW_NUMBER query over the duplicated keys only."""
-    if skip_dedup or not primary_keys:
+    # Not on a DuckLake: measured and tested on a DuckDB file only (a DuckDB pipeline in the
+    # same process has installed it for every destination by then).
+    if skip_dedup or not primary_keys or _is_ducklake_job(cls):
         return str(
             _original_dedup(
                 cls,
@@ -92,6 +94,12 @@ def _select_from_dedup(
         cls, duplicated_rows, primary_keys, columns, dedup_sort, condition, condition_columns
     )
     return f"{once}\nUNION ALL\n{deduplicated}"
+
+
+def _is_ducklake_job(cls: type[SqlMergeFollowupJob]) -> bool:
+    from dlt.destinations.impl.ducklake.ducklake import DuckLakeMergeFollowupJob
+
+    return issubclass(cls, DuckLakeMergeFollowupJob)
 
 
 def use_single_key_deletes() -> None:
