@@ -35,6 +35,8 @@ DESTINATION: Final = "ducklake"
 # The catalog's PostgreSQL schema and the attach name; dlt's default, spelled out for readers.
 DEFAULT_LAKE_NAME: Final = "ducklake"
 PROVIDER_NAME: Final = "hostedsuite ducklake extensions"
+# The commit message of the snapshots readers query (see publish_snapshot).
+PUBLISHED: Final = "published"
 # (wheel, extension): postgres_scanner reads the catalog, httpfs the s3:// and gs:// data paths.
 EXTENSIONS: Final = (
     ("duckdb-ext-postgres", "postgres_scanner"),
@@ -120,24 +122,107 @@ def destination() -> Any:
     return DESTINATION
 
 
-def reader_sql(catalog: str, lake_name: str = DEFAULT_LAKE_NAME) -> str:
-    """The statements an analyst's DuckDB session runs to attach the lake read-only.
+def publish_snapshot(pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+    """Marks the lake's state after this run as the one readers query (under the run lock).
 
-    ``catalog``: a libpq connection string (``host=... dbname=... user=...``); the data path is
-    read from the catalog.
+    dlt merges each raw table in a transaction of its own and the transforms commit after the
+    load, so the newest snapshot may be mid-run: new calls without their interactions, raw
+    tables ahead of analytics. The snapshot this commits (``analytics.lake_publication``, with
+    the commit message ``published``) follows a whole run; readers attach at the newest such
+    snapshot (``reader_sql``), as DuckDB readers open the serving copy.
     """
-    quoted = catalog.replace("'", "''")
+    with pipeline.sql_client() as sql, sql.begin_transaction():
+        # dlt's client has made the lake the current database, under its configured name
+        lake = str(sql.execute_sql("SELECT current_database()")[0][0])  # type: ignore[index]
+        sql.execute_sql(
+            f"CALL {lake}.set_commit_message('{pipeline.pipeline_name}', '{PUBLISHED}')"
+        )
+        sql.execute_sql(
+            "CREATE OR REPLACE TABLE analytics.lake_publication AS SELECT "
+            "?::TIMESTAMPTZ AS last_successful_load_at, ?::TIMESTAMPTZ AS newest_call_start, "
+            "?::TIMESTAMPTZ AS cursor_complete_through, now() AS published_at",
+            health.get("last_successful_load_at"),
+            health.get("newest_call_start"),
+            health.get("complete_through"),
+        )
+    with pipeline.sql_client() as sql:
+        version = published_version(sql, lake)
+    return [
+        f"serving: none for a DuckLake; readers attach the lake at snapshot {version}, "
+        "published by this run (python -m pipelines.ducklake)"
+    ]
+
+
+def published_version(sql: Any, lake_name: str = DEFAULT_LAKE_NAME) -> int | None:
+    """The newest snapshot ``publish_snapshot`` committed; ``sql``: anything with
+    ``execute_sql`` over a connection that has the lake attached as ``lake_name``."""
+    rows = sql.execute_sql(
+        f"SELECT max(snapshot_id) FROM {lake_name}.snapshots() WHERE commit_message = '{PUBLISHED}'"
+    )
+    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+
+def attach_statement(
+    catalog: str, lake_name: str = DEFAULT_LAKE_NAME, version: int | None = None
+) -> str:
+    """``ATTACH`` of the lake read-only, at snapshot ``version`` if given (else the newest).
+
+    ``catalog``: the PostgreSQL catalog as a libpq string (``host=... dbname=... user=...``) or
+    URL (``postgresql://user:password@host:5432/database``); the data path is in the catalog.
+    """
+    pinned = f", SNAPSHOT_VERSION {int(version)}" if version is not None else ""
+    return (
+        f"ATTACH 'ducklake:postgres:{catalog.replace(chr(39), chr(39) * 2)}' AS {lake_name} "
+        f"(READ_ONLY, METADATA_SCHEMA '{lake_name}'{pinned})"
+    )
+
+
+def attach_reader(
+    conn: duckdb.DuckDBPyConnection, catalog: str, lake_name: str = DEFAULT_LAKE_NAME
+) -> int | None:
+    """Attaches the lake read-only to ``conn`` at its newest published snapshot and makes it the
+    default database; returns that snapshot (None before the first run: the newest state)."""
+    for statement in load_statements():
+        conn.execute(statement)
+    probe = f"{lake_name}_newest"
+    conn.execute(attach_statement(catalog, lake_name).replace(f" AS {lake_name} ", f" AS {probe} "))
+    version = published_version(_Rows(conn), probe)
+    conn.execute(f"DETACH {probe}")
+    conn.execute(attach_statement(catalog, lake_name, version))
+    conn.execute(f"USE {lake_name}")
+    return version
+
+
+class _Rows:
+    """``execute_sql`` over a plain DuckDB connection (what ``published_version`` reads with)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def execute_sql(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql).fetchall()
+
+
+def reader_sql(catalog: str, lake_name: str = DEFAULT_LAKE_NAME) -> str:
+    """The SQL an analyst's DuckDB session runs to attach the lake read-only, at the snapshot
+    published last (looked up now)."""
+    conn = duckdb.connect()
+    try:
+        version = attach_reader(conn, catalog, lake_name)
+    finally:
+        conn.close()
     return "\n".join(
         [
             *(f"{statement};" for statement in load_statements()),
-            f"ATTACH 'ducklake:postgres:{quoted}' AS {lake_name} "
-            f"(READ_ONLY, METADATA_SCHEMA '{lake_name}');",
+            f"{attach_statement(catalog, lake_name, version)};",
             f"USE {lake_name};",
         ]
     )
 
 
 if __name__ == "__main__":
-    sys.stdout.write(
-        reader_sql(sys.argv[1] if len(sys.argv) > 1 else "host=... dbname=... user=...") + "\n"
-    )
+    if len(sys.argv) != 2:
+        sys.exit(
+            "usage: python -m pipelines.ducklake '<catalog: libpq string or postgresql:// URL>'"
+        )
+    sys.stdout.write(reader_sql(sys.argv[1]) + "\n")

@@ -111,6 +111,11 @@ def with_published_copy(
     lines: list[str], pipeline: dlt.Pipeline, target: ServingTarget | None
 ) -> list[str]:
     """``lines`` plus the publish line; on a failed publish the lines still reach the user."""
+    if pipeline.destination.destination_type.endswith("ducklake"):
+        # No serving copy of a lake: its readers attach it at the snapshot this run publishes.
+        from pipelines.ducklake import publish_snapshot
+
+        return [*lines, *publish_snapshot(pipeline, load_health_fields(pipeline))]
     try:
         return [*lines, *publish_step(pipeline, target)]
     except CliError as exc:
