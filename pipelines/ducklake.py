@@ -178,11 +178,15 @@ def attach_statement(
 
 
 def attach_reader(
-    conn: duckdb.DuckDBPyConnection, catalog: str, lake_name: str = DEFAULT_LAKE_NAME
+    conn: duckdb.DuckDBPyConnection,
+    catalog: str,
+    lake_name: str = DEFAULT_LAKE_NAME,
+    remote_storage: bool = True,
 ) -> int | None:
     """Attaches the lake read-only to ``conn`` at its newest published snapshot and makes it the
-    default database; returns that snapshot (None before the first run: the newest state)."""
-    for statement in load_statements():
+    default database; returns that snapshot (None before the first run: the newest state).
+    ``remote_storage``: the data path is a bucket (loads httpfs)."""
+    for statement in load_statements(remote_storage):
         conn.execute(statement)
     probe = f"{lake_name}_newest"
     conn.execute(attach_statement(catalog, lake_name).replace(f" AS {lake_name} ", f" AS {probe} "))

@@ -1,0 +1,82 @@
+"""The CLI on a DuckLake (PostgreSQL catalog, local data folder): load, incremental and full
+transforms, verify and backfill, configured with dlt's env vars only.
+
+Raw tables are compared with the emulator's truth, analytics tables with a DuckDB run of the
+same data (and, after ``transform --full``, with the lake's own incremental result).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hostedsuite_emulator import Emulator
+from tests.pipeline.conftest import Loader
+from tests.pipeline.test_serving import late_edits
+from tests.pipeline.warehouse import assert_matches_truth
+
+from .lake import differing_analytics, make_lake
+
+EMULATOR: dict[str, Any] = {"calls": 240, "seed": 61, "start": "2024-03-04", "days": 14}
+
+
+def test_load_transform_verify_backfill_on_a_lake(
+    emulator_factory: Callable[..., Emulator], postgres_dsn: str, tmp_path: Path
+) -> None:
+    emulator = emulator_factory(**EMULATOR)
+    lake = make_lake(postgres_dsn, tmp_path)
+    # the same data into a DuckDB file, in-process: the reference for the analytics tables
+    duck = Loader(emulator, tmp_path / "warehouse.duckdb", tmp_path / "duck-pipelines")
+
+    # offline: an empty home (DuckDB installs into ~/.duckdb), and nothing may be installed there
+    home = tmp_path / "home"
+    home.mkdir()
+    first = lake.load(duck, env={"HOME": str(home)})
+    assert list(home.iterdir()) == []
+    assert "full rebuild: first refresh" in first
+    assert "serving: none for a DuckLake; readers attach the lake at snapshot" in first
+    duck.load(transform=True)
+    snap = lake.snapshot(tmp_path / "lake-1.duckdb")
+    assert_matches_truth(snap, emulator.truth())
+    assert differing_analytics(snap, duck.duckdb_path) == {}
+
+    # late edits and new calls: an incremental refresh
+    late_edits(duck, 9)
+    second = lake.load(duck)
+    assert "incremental:" in second and "calls__interactions" in second
+    duck.load(transform=True)
+    incremental = lake.snapshot(tmp_path / "lake-2.duckdb")
+    assert_matches_truth(incremental, emulator.truth())
+    assert differing_analytics(incremental, duck.duckdb_path) == {}
+
+    # a full rebuild of the lake gives the very rows the incremental refresh left
+    full = lake.cli(duck, "transform", "--full")
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert "full rebuild: asked for (--full)" in full.stdout
+    assert differing_analytics(lake.snapshot(tmp_path / "lake-3.duckdb"), incremental) == {}
+
+    # verify: 7 local days per center, all equal to the API's counts
+    verify = lake.cli(duck, "verify")
+    assert verify.returncode == 0, verify.stderr[-3000:]
+    centers = len(emulator.truth().centers)
+    assert f"{centers * 7} center-days checked, 0 differ" in verify.stdout
+    with lake.reader() as conn:
+        statuses = conn.execute(
+            "SELECT status, count(*) FROM analytics.completeness GROUP BY status"
+        ).fetchall()
+    assert statuses == [("ok", centers * 7)]
+
+    # backfill: a call edited after its day left the look-back comes in with its day
+    old = min(emulator.truth().calls, key=lambda c: c["start_time"])
+    emulator.edit_call(old["id"], notes="corrected by a backfill")
+    day = old["start_time"].date()
+    backfill = lake.cli(
+        duck, "backfill", "--start", day.isoformat(), "--end", (day + timedelta(days=1)).isoformat()
+    )
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    with lake.reader() as conn:
+        notes = conn.execute("SELECT notes FROM hostedsuite.calls WHERE id = ?", [old["id"]])
+        assert notes.fetchall() == [("corrected by a backfill",)]
+    assert_matches_truth(lake.snapshot(tmp_path / "lake-4.duckdb"), emulator.truth())
