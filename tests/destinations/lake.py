@@ -41,8 +41,7 @@ class Lake:
     ) -> subprocess.CompletedProcess[str]:
         """``hostedsuite <args>`` in a subprocess, the emulator's account in env vars."""
         return subprocess.run(
-            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args]
-            + ["--pipelines-dir", str(self.pipelines_dir)],
+            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *self.paths()],
             cwd=ROOT,
             env=loader.cli_env({**self.env(), **(env or {})}),
             capture_output=True,
@@ -50,6 +49,9 @@ class Lake:
             timeout=300,
             check=False,
         )
+
+    def paths(self) -> list[str]:
+        return ["--pipelines-dir", str(self.pipelines_dir)]
 
     def load(self, loader: Loader, env: dict[str, str] | None = None) -> str:
         """A load up to the emulator's clock; its stdout (the run must succeed)."""

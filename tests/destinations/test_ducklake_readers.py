@@ -32,9 +32,9 @@ class Reader:
     def __init__(self, mode: str, lake: Lake, folder: Path) -> None:
         self.stop_file = folder / f"{mode}.stop"
         self.report = folder / f"{mode}.json"
+        driver = [sys.executable, "-m", "tests.destinations.lake_reader", mode, lake.catalog]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.destinations.lake_reader", mode, lake.catalog]
-            + [str(self.report), str(self.stop_file)],
+            [*driver, str(self.report), str(self.stop_file)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
