@@ -267,14 +267,21 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving"),
+        choices=("all", "serving", "ducklake"),
         default="all",
-        help="serving: only the scheduled-run and publish rows",
+        help="serving: only the scheduled-run and publish rows; ducklake: only the DuckLake "
+        "rows (bench/ducklake_bench.py)",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
     started = time.perf_counter()
 
+    if args.only == "ducklake":
+        from bench.ducklake_bench import ducklake_rows
+
+        ducklake_rows(args, rows)
+        report(rows, args, time.perf_counter() - started)
+        return
     if args.only == "all":
         load_rows(args, rows)
         if not args.skip_1m:
