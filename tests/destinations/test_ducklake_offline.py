@@ -4,12 +4,16 @@ load with an empty home folder, where DuckDB would install them)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.ducklake import EXTENSIONS, extension_file
 from pipelines.operations import make_pipeline
+from tests.pipeline.conftest import ROOT
 
 from .lake import make_lake
 
@@ -54,3 +58,28 @@ def test_each_pinned_wheel_ships_its_extension_for_this_duckdb() -> None:
         path = extension_file(wheel, name)
         assert path.name == f"{name}.duckdb_extension"
         assert path.stat().st_size > 1_000_000, path  # a real binary, not a stub
+
+
+def test_a_lake_without_catalog_or_data_path_stops_with_one_line(
+    postgres_dsn: str, tmp_path: Path
+) -> None:
+    lake = make_lake(postgres_dsn, tmp_path)
+    for missing in (
+        "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG",
+        "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__BUCKET_URL",
+    ):
+        env = {k: v for k, v in {**os.environ, **lake.env()}.items() if k != missing}
+        run = subprocess.run(
+            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "transform", *lake.paths()],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: DuckLake needs a "), lines
+        assert missing in lines[0]
+    # nothing was created in its place
+    assert not lake.data.exists() and not (ROOT / "ducklake.sqlite").exists()
