@@ -13,9 +13,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dlt.destinations.impl.ducklake.ducklake import DuckLakeMergeFollowupJob
+from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from hostedsuite_emulator import Emulator
 from pipelines.ducklake import load_statements
+from pipelines.hostedsuite.merge_sql import _original_dedup, use_duplicates_only_dedup
 from tests.pipeline.conftest import Loader
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import RAW_TABLES
@@ -126,3 +129,14 @@ def test_incremental_refresh_on_a_lake_equals_a_full_rebuild(
         )
         == {}
     )
+
+
+def test_the_duckdb_merge_tweak_leaves_a_lakes_merge_as_dlt_writes_it() -> None:
+    """A DuckDB pipeline installs the duplicates-only de-duplication for every job class (it
+    patches dlt's base class); a DuckLake merge in the same process keeps dlt's own query."""
+    use_duplicates_only_dedup()
+    args = ("staging", ['"call_id"'], ['"call_id"', '"seq"'])
+    lake_sql = DuckLakeMergeFollowupJob.gen_select_from_dedup_sql(*args)
+    assert lake_sql == _original_dedup(DuckLakeMergeFollowupJob, *args)
+    assert "_dlt_dups" not in lake_sql
+    assert "_dlt_dups" in SqlMergeFollowupJob.gen_select_from_dedup_sql(*args)
