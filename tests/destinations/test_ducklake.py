@@ -1,5 +1,5 @@
-"""The CLI on a DuckLake (PostgreSQL catalog, local data folder): load, incremental and full
-transforms, verify and backfill, configured with dlt's env vars only.
+"""The CLI on a DuckLake (PostgreSQL catalog, local data folder): load, backfill (with its
+incremental refresh), a full transforms rebuild and verify, configured with dlt's env vars only.
 
 Raw tables are compared with the emulator's truth, analytics tables with a DuckDB run of the
 same data (and, after ``transform --full``, with the lake's own incremental result).
@@ -42,14 +42,28 @@ def test_load_transform_verify_backfill_on_a_lake(
     assert_matches_truth(snap, emulator.truth())
     assert differing_analytics(snap, duck.duckdb_path) == {}
 
-    # late edits and new calls: an incremental refresh
+    # late edits, new calls and an edit weeks back, all loaded by a backfill of the whole range
+    # (the look-back of a scheduled load would miss the old edit): an incremental refresh
+    old = min(emulator.truth().calls, key=lambda c: c["start_time"])
+    emulator.edit_call(old["id"], notes="corrected by a backfill")
     late_edits(duck, 9)
-    second = lake.load(duck)
-    assert "incremental:" in second and "calls__interactions" in second
-    duck.load(transform=True)
+    whole = [
+        "--start",
+        EMULATOR["start"],
+        "--end",
+        (emulator.now + timedelta(days=1)).date().isoformat(),
+    ]
+    backfill = lake.cli(duck, "backfill", *whole)
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    assert "incremental:" in backfill.stdout
+    reference = duck.cli("backfill", *whole)
+    assert reference.returncode == 0, reference.stderr[-3000:]
     incremental = lake.snapshot(tmp_path / "lake-2.duckdb")
     assert_matches_truth(incremental, emulator.truth())
     assert differing_analytics(incremental, duck.duckdb_path) == {}
+    with lake.reader() as conn:
+        notes = conn.execute("SELECT notes FROM hostedsuite.calls WHERE id = ?", [old["id"]])
+        assert notes.fetchall() == [("corrected by a backfill",)]
 
     # a full rebuild of the lake gives the very rows the incremental refresh left
     full = lake.cli(duck, "transform", "--full")
@@ -67,16 +81,3 @@ def test_load_transform_verify_backfill_on_a_lake(
             "SELECT status, count(*) FROM analytics.completeness GROUP BY status"
         ).fetchall()
     assert statuses == [("ok", centers * 7)]
-
-    # backfill: a call edited after its day left the look-back comes in with its day
-    old = min(emulator.truth().calls, key=lambda c: c["start_time"])
-    emulator.edit_call(old["id"], notes="corrected by a backfill")
-    day = old["start_time"].date()
-    backfill = lake.cli(
-        duck, "backfill", "--start", day.isoformat(), "--end", (day + timedelta(days=1)).isoformat()
-    )
-    assert backfill.returncode == 0, backfill.stderr[-3000:]
-    with lake.reader() as conn:
-        notes = conn.execute("SELECT notes FROM hostedsuite.calls WHERE id = ?", [old["id"]])
-        assert notes.fetchall() == [("corrected by a backfill",)]
-    assert_matches_truth(lake.snapshot(tmp_path / "lake-4.duckdb"), emulator.truth())
