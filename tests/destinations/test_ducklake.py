@@ -7,13 +7,17 @@ same data (and, after ``transform --full``, with the lake's own incremental resu
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import Loader
+from tests.pipeline.conftest import ROOT, Loader
 from tests.pipeline.test_serving import late_edits
 from tests.pipeline.warehouse import assert_matches_truth
 
@@ -41,6 +45,21 @@ def test_load_transform_verify_backfill_on_a_lake(
     snap = lake.snapshot(tmp_path / "lake-1.duckdb")
     assert_matches_truth(snap, emulator.truth())
     assert differing_analytics(snap, duck.duckdb_path) == {}
+
+    # what `python -m pipelines.ducklake <catalog>` prints attaches the published snapshot
+    printed = subprocess.run(
+        [sys.executable, "-m", "pipelines.ducklake", lake.catalog],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert "READ_ONLY" in printed.stdout and "SNAPSHOT_VERSION" in printed.stdout
+    with duckdb.connect() as analyst:
+        analyst.execute(printed.stdout)
+        fct_calls = analyst.execute("SELECT count(*) FROM analytics.fct_calls").fetchall()
+    assert fct_calls == [(len(emulator.truth().calls),)]
 
     # late edits, new calls and an edit weeks back, all loaded by a backfill of the whole range
     # (the look-back of a scheduled load would miss the old edit): an incremental refresh
