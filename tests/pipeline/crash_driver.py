@@ -22,7 +22,7 @@ from typing import Any
 import dlt
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
-from dlt.destinations.impl.postgres.postgres import PostgresCsvCopyJob
+from dlt.destinations.insert_job_client import InsertValuesLoadJob
 from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
@@ -68,8 +68,10 @@ def kill_after_normalize() -> None:
 
 
 def kill_during_load() -> None:
-    for job in (DuckDbCopyJob, PostgresCsvCopyJob):
-        _die_after(job)
+    # PostgreSQL loads INSERT statements; DuckDB may use them for dlt's own tables, which
+    # would move its kill point
+    postgres = os.environ.get("DESTINATION_NAME") == "postgres"
+    _die_after(InsertValuesLoadJob if postgres else DuckDbCopyJob)
 
 
 def _die_after(job: Any) -> None:
