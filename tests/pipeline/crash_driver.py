@@ -22,8 +22,8 @@ from typing import Any
 import dlt
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
-from dlt.destinations.insert_job_client import InsertValuesLoadJob
 from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
+from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
 from pipelines import commands, operations, serving
