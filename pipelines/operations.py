@@ -60,6 +60,11 @@ CODE_DEFAULTS: dict[str, Any] = {
         # from it (see transforms/README.md); without it every transform is a full rebuild
         "parquet_normalizer": {"add_dlt_load_id": True},
     },
+    # No UNIQUE constraint on _dlt_id in the staging tables: a load job re-run after a crash
+    # (its rows committed, its completion not recorded) inserts its rows again, and the merge
+    # de-duplicates them by primary key; a constraint would fail that re-run instead. DuckDB
+    # creates none either.
+    "destination": {"postgres": {"create_indexes": False}},
 }
 
 

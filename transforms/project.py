@@ -187,6 +187,22 @@ class DuckDBExecutor:
         return rows
 
 
+class DbApiExecutor:
+    """Adapts a DB-API connection in autocommit mode (psycopg2's, for PostgreSQL in tests and
+    benchmarks) to ``SqlExecutor``: the runner sends its own BEGIN and COMMIT."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute_sql(self, sql: str) -> Sequence[Sequence[Any]] | None:
+        with self.conn.cursor() as cursor:
+            cursor.execute(sql)
+            if cursor.description is None:
+                return None
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+
+
 def render(
     sql: str,
     raw: str,

@@ -50,8 +50,9 @@ def same_value(left: Any, right: Any) -> bool:
     return type(left) is type(right) and left == right
 
 
-def differences(duckdb_file: Path, dsn: str, table: str) -> list[str]:
-    """What differs in ``table`` between the two warehouses (empty when equal)."""
+def differences(duckdb_file: Path | str, dsn: str, table: str) -> list[str]:
+    """What differs in ``table`` between two warehouses (empty when equal); the first is
+    named ``duckdb_file`` but may be a PostgreSQL DSN too."""
     names = columns(duckdb_file, table)
     if columns(dsn, table) != names:
         return [f"columns {names} != {columns(dsn, table)}"]
