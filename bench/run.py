@@ -267,14 +267,21 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving"),
+        choices=("all", "serving", "destinations"),
         default="all",
-        help="serving: only the scheduled-run and publish rows",
+        help="serving: only the scheduled-run and publish rows; destinations: only PostgreSQL "
+        "against DuckDB",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
     started = time.perf_counter()
 
+    if args.only == "destinations":
+        from bench.destinations_bench import destination_rows
+
+        extra_ratios = destination_rows(args, rows)
+        report(rows, args, time.perf_counter() - started, extra_ratios)
+        return
     if args.only == "all":
         load_rows(args, rows)
         if not args.skip_1m:
@@ -374,7 +381,13 @@ def big_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
         shutil.rmtree(keep.parent, ignore_errors=True)
 
 
-def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None:
+def report(
+    rows: dict[str, Row],
+    args: argparse.Namespace,
+    total: float,
+    extra_ratios: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    """The table on stdout and the JSON file; ``extra_ratios``: key -> (denominator, label)."""
     ratios: dict[str, tuple[str, float]] = {}
 
     def add_ratio(key: str, label: str, numerator: str, denominator: str, per_call: bool) -> None:
@@ -397,6 +410,8 @@ def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None
     add_ratio("scheduled1m", "÷ 100k", "scheduled1m", "scheduled100k", per_call=False)
     add_ratio("publish1m", "÷ 100k", "publish1m", "publish100k", per_call=False)
     add_ratio("copy_database1m", "÷ file copy", "copy_database1m", "publish1m", per_call=False)
+    for key, (denominator, label) in (extra_ratios or {}).items():
+        add_ratio(key, label, key, denominator, per_call=False)
     header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
     lines = [header, "-" * len(header)]
     for key, row in rows.items():

@@ -37,6 +37,14 @@ def test_late_edits_stay_exact(postgres_loader_factory: Callable[..., PostgresLo
     assert_matches_truth(loader.dsn, loader.emulator.truth())
     assert not [k for k in form_ids(loader.dsn) if k[0] == with_forms[0]]
     assert [k[4] for k in interactions(loader.dsn) if k[0] == shortened] == ["Hangup"]
+    # dlt's own merge SQL on PostgreSQL: merge_sql's DuckDB corrections are not installed there
+    deletes = [
+        line
+        for sql in loader.pipelines_dir.rglob("calls__interactions.*.sql")
+        for line in sql.read_text().splitlines()
+        if line.startswith("DELETE")
+    ]
+    assert deletes and all(" OR " in d for d in deletes), deletes
 
 
 @pytest.mark.parametrize("point", ["load", "transforms"])
@@ -94,6 +102,7 @@ def test_cli_commands_with_postgres_configuration(
     backfill = loader.cli("backfill", "--start", start, "--end", end, "--no-transform")
     assert backfill.returncode == 0, backfill.stderr
     assert_matches_truth(loader.dsn, truth)
+    _execute(loader.dsn, "CREATE VIEW analytics.my_view AS SELECT call_id FROM analytics.fct_calls")
     transform = loader.cli("transform", "--full")
     assert transform.returncode == 0, transform.stderr
     assert f"fct_calls: {len(truth.calls):,} rows" in transform.stdout
@@ -101,6 +110,9 @@ def test_cli_commands_with_postgres_configuration(
     in_marts = lost.replace("start_time", "start_time_utc")
     marts = f"SELECT count(*) FROM analytics.fct_calls WHERE {in_marts}"
     assert rows(loader.dsn, marts) == [(expected_lost,)]
+    # as the README warns: a full rebuild drops the views analysts built on analytics tables
+    views = "SELECT count(*) FROM information_schema.views WHERE table_name = 'my_view'"
+    assert rows(loader.dsn, views) == [(0,)]
 
 
 def _execute(dsn: str, sql: str) -> None:
@@ -119,3 +131,6 @@ def test_unknown_destination_is_a_one_line_config_error(
     result = loader.cli("transform", env={"DESTINATION_NAME": "oracle"})
     assert result.returncode == 2
     assert "destination 'oracle' is not supported; use one of: duckdb, postgres" in result.stderr
+    with_file = loader.cli("transform", "--duckdb", "w.duckdb")
+    assert with_file.returncode == 2
+    assert "--duckdb names a DuckDB file, but the destination is 'postgres'" in with_file.stderr
