@@ -153,8 +153,11 @@ class Dialect:
 
 def detect_dialect(execute: _Executor) -> DialectName:
     """DuckDB or PostgreSQL, from the server's own version string."""
-    rows = execute.execute_sql("SELECT version()")
-    version = str(rows[0][0]) if rows else ""
+    try:
+        rows = execute.execute_sql("SELECT version()")
+    except Exception:  # any driver's error: the server has no version() at all
+        rows = None
+    version = str(rows[0][0]) if rows else "a server without version()"
     if version.startswith("PostgreSQL"):
         return "postgres"
     if version.startswith("v"):

@@ -195,12 +195,15 @@ class DbApiExecutor:
         self.conn = conn
 
     def execute_sql(self, sql: str) -> Sequence[Sequence[Any]] | None:
-        with self.conn.cursor() as cursor:
+        cursor = self.conn.cursor()
+        try:
             cursor.execute(sql)
             if cursor.description is None:
                 return None
             rows: list[tuple[Any, ...]] = cursor.fetchall()
             return rows
+        finally:
+            cursor.close()
 
 
 def render(
