@@ -20,7 +20,7 @@ FULL    ?=
 DB      ?=
 Q       ?=
 
-.PHONY: help venv test lint fmt demo load backfill transform verify sql emulator bench clean
+.PHONY: help venv test lint fmt demo load backfill transform verify sql report browser emulator bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,7 +34,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment from the lock file
 
-test: $(STAMP) ## Run the test suite (creates the environment if missing)
+test: $(STAMP) browser ## Run the test suite (creates the environment if missing)
 	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
@@ -65,6 +65,13 @@ verify: $(STAMP) ## Compare API TotalCount with warehouse counts per center and 
 
 sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="select ..."] (prompt without Q)
 	$(BIN)/hostedsuite sql $(if $(DB),"$(DB)") $(if $(Q),--command "$(Q)") $(ARGS)
+
+report: $(STAMP) ## HTML report of the serving copy: make report [START=] [END=] [DB=file] (default: last 30 local days)
+	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
+		$(if $(DB),--db "$(DB)") $(ARGS)
+
+browser: ## Install Debian's chromium for the report's browser test, if /usr/bin/chromium is missing (root)
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
 
 emulator: $(STAMP) ## Serve the HostedSuite emulator (ARGS="--port 8080 --calls 5000 --seed 1 ...")
 	$(BIN)/hostedsuite-emulator $(ARGS)

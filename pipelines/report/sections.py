@@ -157,7 +157,9 @@ def heatmaps(page: Page, ctx: Context, rows: list[Row]) -> str:
 
 def _center_heatmap(page: Page, ctx: Context, center: str, rows: list[Row], n: int) -> str:
     weekdays = sorted({r["weekday"] for r in rows})
-    slots = sorted({r["slot"] for r in rows})
+    # Every interval of a day, so one that did not occur in the range shows as a blank row.
+    step = int(ctx.setting("interval_minutes"))
+    slots = [f"{m // 60:02d}:{m % 60:02d}" for m in range(0, 1440, step)]
     cell = {(r["slot"], r["weekday"]): r for r in rows}
 
     def grid(key: str) -> list[list[float | None]]:
