@@ -267,14 +267,18 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving"),
+        choices=("all", "serving", "report"),
         default="all",
-        help="serving: only the scheduled-run and publish rows",
+        help="serving: only the scheduled-run and publish rows; report: only the report rows",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
     started = time.perf_counter()
+    if args.only == "report":
+        from bench.report_bench import report_rows
 
+        report(report_rows(args.runs), args, time.perf_counter() - started)
+        return
     if args.only == "all":
         load_rows(args, rows)
         if not args.skip_1m:
@@ -284,6 +288,10 @@ def main() -> None:
     if not args.skip_1m:
         for key, row in serving_rows(1_000_000, args.runs, seed=5, compare_copy=True).items():
             rows[f"{key}1m"] = row
+        if args.only == "all":
+            from bench.report_bench import report_rows
+
+            rows.update(report_rows(args.runs))
     report(rows, args, time.perf_counter() - started)
 
 

@@ -66,7 +66,9 @@ logger = logging.getLogger("hostedsuite")
 
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 UNKNOWN_CENTER_LINES = 50
-DEMO_SERVING_COPY = Path("var/demo") / "warehouse.serving.duckdb"  # what `make demo` publishes  # calls of an unknown center listed by verify, at most
+DEMO_SERVING_COPY = (
+    Path("var/demo") / "warehouse.serving.duckdb"
+)  # what `make demo` publishes  # calls of an unknown center listed by verify, at most
 
 
 def cmd_load(args: argparse.Namespace) -> list[str]:
@@ -361,4 +363,6 @@ def _cli_date(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise CliError(ExitCode.BAD_CONFIG, f"{name} must be a date YYYY-MM-DD, got {value!r}") from None
+        raise CliError(
+            ExitCode.BAD_CONFIG, f"{name} must be a date YYYY-MM-DD, got {value!r}"
+        ) from None

@@ -107,7 +107,9 @@ def render(
         previous_end=start - timedelta(days=1),
         settings=settings,
         center_names={c: str(row["center_name"] or c) for c, row in centers.items()},
-        zones={c: row["iana_time_zone"] or "" for c, row in centers.items() if row["iana_time_zone"]}
+        zones={
+            c: row["iana_time_zone"] or "" for c, row in centers.items() if row["iana_time_zone"]
+        }
         | {c: z for c, z in zones.items() if c not in centers or not centers[c]["iana_time_zone"]},
         target_pct=target_pct,
     )

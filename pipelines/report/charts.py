@@ -56,8 +56,14 @@ def period_bars(
     layout = _layout(title, "", height=120 + 45 * len(centers), barmode="group")
     layout["xaxis"] = {"title": {"text": unit}, "rangemode": "tozero"}
     layout["yaxis"] = {"automargin": True, "autorange": "reversed", "tickfont": {"size": 10}}
-    layout["legend"] = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0,
-                        "traceorder": "reversed", "font": {"size": 10}}
+    layout["legend"] = {
+        "orientation": "h",
+        "y": 1.0,
+        "yanchor": "bottom",
+        "x": 0,
+        "traceorder": "reversed",
+        "font": {"size": 10},
+    }
     layout["margin"] = {"l": 10, "r": 20, "t": 70, "b": 40}
     return {"data": data, "layout": layout}
 
@@ -159,8 +165,9 @@ def abandon_histogram(
          "line": {"color": "#000000", "dash": "dash", "width": 2}}
     ]  # fmt: skip
     layout["annotations"] = [
-        {"x": threshold, "yref": "paper", "y": 1, "text": f"short-abandon threshold {threshold:g} s",
-         "showarrow": False, "xanchor": "left", "yanchor": "bottom"}
+        {"x": threshold, "yref": "paper", "y": 1,
+         "text": f"short-abandon threshold {threshold:g} s", "showarrow": False,
+         "xanchor": "left", "yanchor": "bottom"}
     ]  # fmt: skip
     return {"data": data, "layout": layout}
 

@@ -88,7 +88,7 @@ def table(
         "<tr>"
         + "".join(
             f'<td data-value="{esc(cell_value(row.get(c.key)))}"'
-            f'{" class=num" if c.kind in FORMATS else ""}>{esc(cell_text(row.get(c.key), c.kind))}'
+            f"{' class=num' if c.kind in FORMATS else ''}>{esc(cell_text(row.get(c.key), c.kind))}"
             "</td>"
             for c in columns
         )
@@ -104,7 +104,9 @@ def table(
 
 
 def details(summary: str, content: str, open_: bool = False) -> str:
-    return f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>{content}</details>"
+    return (
+        f"<details{' open' if open_ else ''}><summary>{esc(summary)}</summary>{content}</details>"
+    )
 
 
 @cache
@@ -154,7 +156,8 @@ SCRIPT = """
       th.setAttribute('data-sorted', down ? 'desc' : 'asc');
       var rows = Array.prototype.slice.call(body.rows);
       rows.sort(function(a, b){
-        var x = a.cells[col].getAttribute('data-value'), y = b.cells[col].getAttribute('data-value');
+        var x = a.cells[col].getAttribute('data-value');
+        var y = b.cells[col].getAttribute('data-value');
         var nx = parseFloat(x), ny = parseFloat(y), r;
         if (!isNaN(nx) && !isNaN(ny)) { r = nx - ny; } else { r = x.localeCompare(y); }
         return down ? -r : r;

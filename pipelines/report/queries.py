@@ -207,9 +207,7 @@ def settings(source: ReportSource) -> dict[str, Row]:
 
 
 def centers(source: ReportSource) -> dict[str, Row]:
-    rows = source.rows(
-        "SELECT center_id, center_name, iana_time_zone FROM analytics.dim_centers"
-    )
+    rows = source.rows("SELECT center_id, center_name, iana_time_zone FROM analytics.dim_centers")
     return {row["center_id"]: row for row in rows}
 
 
@@ -298,8 +296,7 @@ def _verify(source: ReportSource, start: date, end: date) -> tuple[int | None, l
     params = {"start": start, "end": end}
     where = "WHERE local_date BETWEEN $start AND $end"
     checked = source.rows(f"SELECT count(*) AS n FROM analytics.completeness {where}", params)
-    differing = _named(
-        source,
+    differing = source.rows(
         "SELECT center_id, local_date, api_count, warehouse_count, status "
         f"FROM analytics.completeness {where} AND status <> 'ok' ORDER BY local_date, center_id",
         params,

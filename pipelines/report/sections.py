@@ -118,7 +118,9 @@ def trend(page: Page, ctx: Context, rows: list[Row]) -> str:
              [r[key] for r in by_center[c]])
             for c in centers
         ]  # fmt: skip
-        target = (f"target {ctx.target_pct:g} %", ctx.target_pct) if key == "service_level_pct" else None
+        target = (
+            (f"target {ctx.target_pct:g} %", ctx.target_pct) if key == "service_level_pct" else None
+        )
         figures.append(page.chart(charts.daily_lines(f"{label} ({unit})", unit, series, target)))
     columns = [
         Column("center", "Center"),
@@ -166,13 +168,21 @@ def _center_heatmap(page: Page, ctx: Context, center: str, rows: list[Row], n: i
         return [[cell[(s, d)][key] if (s, d) in cell else None for d in weekdays] for s in slots]
 
     name, zone = ctx.label(center), ctx.zone(center)
-    offered = charts.heatmap(f"{name}: average calls offered ({zone})", "calls", slots,
-                             weekdays, grid("avg_calls_offered"))
+    offered = charts.heatmap(
+        f"{name}: average calls offered ({zone})",
+        "calls",
+        slots,
+        weekdays,
+        grid("avg_calls_offered"),
+    )
     level = charts.heatmap(f"{name}: service level ({zone})", "%", slots, weekdays,
                            grid("service_level_pct"), zmax=100)  # fmt: skip
     day_names = [charts.WEEKDAYS[d - 1] for d in weekdays]
     tables = []
-    for key, kind, what in (("avg_calls_offered", "avg", "offered"), ("service_level_pct", "pct", "sl")):
+    for key, kind, what in (
+        ("avg_calls_offered", "avg", "offered"),
+        ("service_level_pct", "pct", "sl"),
+    ):
         columns = [Column("slot", "Interval")] + [Column(d, d, kind) for d in day_names]
         values = grid(key)
         table_rows = [
@@ -224,9 +234,7 @@ def abandonment(page: Page, ctx: Context, rows: list[Row]) -> str:
         ABANDON_BUCKET_SECONDS,
         threshold,
     )
-    table_rows = [
-        {**r, "ring": _bucket_label(r["ring_from_seconds"])} for r in rows
-    ]
+    table_rows = [{**r, "ring": _bucket_label(r["ring_from_seconds"])} for r in rows]
     columns = [
         Column("ring", "Ring time (s)"),
         Column("short_abandons", "Short abandons", "int"),

@@ -97,6 +97,8 @@ def test_the_empty_range_page_renders_its_data_health(
     assert done.returncode == 0, done.stderr
     seen = open_offline(browser, out, tmp_path / "empty.png")
     assert (seen["errors"], seen["requests"]) == ([], [])
-    assert seen["page"].inner_text("#no-calls") == "No calls in this range (2030-01-01 to 2030-01-01)."
+    assert (
+        seen["page"].inner_text("#no-calls") == "No calls in this range (2030-01-01 to 2030-01-01)."
+    )
     assert [c["id"] for c in seen["charts"]] == ["chart-1"]  # the data-health chart
     assert seen["charts"][0]["marks"] > 0

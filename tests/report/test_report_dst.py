@@ -9,6 +9,9 @@ A Chicago client's incoming calls only (the emulator generates no others), loade
   01:10 CST (the repeated hour) and 07:50 UTC = 01:50 CST. 01:00-01:45 occurred twice.
 
 A cell is calls offered ÷ occurrences of that weekday and local interval in the range.
+
+``verify`` then finds one more call in the API on 2024-11-02 than in the warehouse: the data
+health section must say not to trust the numbers.
 """
 
 from __future__ import annotations
@@ -46,7 +49,12 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             "SOURCES__HOSTEDSUITE__WINDOW_HOURS": "2000",
         }
         done = loader.cli(*loader.load_until_now(), env=env)
-    assert done.returncode == 0, done.stderr
+        assert done.returncode == 0, done.stderr
+        # A call the API has and the warehouse has not (not loaded yet): verify finds that
+        # center-day different and publishes the finding with the serving copy.
+        emulator.add_call(CHICAGO_CLIENT, datetime(2024, 11, 2, 15, 0, tzinfo=UTC), "+13125559999")
+        verify = loader.cli("verify", "--start", "2024-10-28", "--end", "2024-11-03")
+        assert verify.returncode == 6, verify.stderr
     return folder, done.stdout
 
 
@@ -103,3 +111,20 @@ def test_after_load_switch_writes_the_report_of_the_published_copy(loaded) -> No
         ("Lakeshore Answering Chicago", 3.0)
     ]
     assert headline[0]["zone"]["text"] == "America/Chicago"
+
+
+def test_a_verify_difference_says_do_not_trust(loaded) -> None:
+    folder, _ = loaded
+    out = folder / "verified.html"
+    done = report_cli("--db", str(folder / "warehouse.serving.duckdb"), "--out", str(out),
+                      "--start", "2024-10-28", "--end", "2024-11-03")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "Do not trust these numbers yet" in html
+    assert "1 center-days of the range differ from the API (verify)" in html
+    tables = page_tables(out)
+    (difference,) = tables["verify-differences"]
+    assert (difference["local_date"]["text"], number(difference["api_count"]),
+            number(difference["warehouse_count"])) == ("2024-11-02", 1.0, 0.0)  # fmt: skip
+    facts = {r["fact"]["text"]: r["value"]["text"] for r in tables["freshness"]}
+    assert facts["Center-days of the range verified"] == "35"  # 5 centers x 7 days

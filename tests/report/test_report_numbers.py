@@ -109,9 +109,7 @@ def test_daily_trend_equals_the_calls_of_each_local_day(report: Path, warehouse:
             assert _close(number(row[key]), value), (row["local_date"]["value"], key)
 
 
-def test_agent_scorecard_equals_the_answered_calls_per_agent(
-    report: Path, warehouse: Path
-) -> None:
+def test_agent_scorecard_equals_the_answered_calls_per_agent(report: Path, warehouse: Path) -> None:
     expected = {
         (agent, center): (handled, aht, hold, transfers)
         for agent, center, handled, aht, hold, transfers in sql(
@@ -159,7 +157,9 @@ def test_abandonment_buckets_and_settings_equal_the_marts(report: Path, warehous
     # Short abandons only below the 5 s threshold, in the first bucket.
     assert all(short == 0 for start, short, _ in got if start >= 5)
     settings = {r["name"]["text"]: r["value"]["text"] for r in tables["settings"]}
-    stored = dict(sql(warehouse, "SELECT setting_name, setting_value FROM analytics.metric_settings"))
+    stored = dict(
+        sql(warehouse, "SELECT setting_name, setting_value FROM analytics.metric_settings")
+    )
     assert {k: settings[k] for k in stored} == stored
     assert settings["service_level_formula"] == "answered_and_abandoned"
     assert settings["service_level_threshold_seconds"] == "20"
