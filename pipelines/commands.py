@@ -226,8 +226,8 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
         f"warehouse: {duckdb_path}  (the pipeline's own file: loads write it)",
         f"query the serving copy: make sql DB={default_serving_path(duckdb_path)}",
         report.line(),
-        f"report again, other dates: make report DB={default_serving_path(duckdb_path)} "
-        "START=YYYY-MM-DD END=YYYY-MM-DD",
+        f"report other dates: make report DB={default_serving_path(duckdb_path)} "
+        f"START={report.start} END={report.end}",
     ]
 
 

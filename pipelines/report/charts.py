@@ -54,17 +54,12 @@ def period_bars(
          "x": list(current), "marker": {"color": OKABE_ITO[0]}},
     ]  # fmt: skip
     layout = _layout(title, "", height=120 + 45 * len(centers), barmode="group")
-    layout["xaxis"] = {"title": {"text": unit}, "rangemode": "tozero"}
+    layout["xaxis"] = {"rangemode": "tozero"}  # the unit is in the title
     layout["yaxis"] = {"automargin": True, "autorange": "reversed", "tickfont": {"size": 10}}
-    layout["legend"] = {
-        "orientation": "h",
-        "y": 1.0,
-        "yanchor": "bottom",
-        "x": 0,
-        "traceorder": "reversed",
-        "font": {"size": 10},
-    }
-    layout["margin"] = {"l": 10, "r": 20, "t": 70, "b": 40}
+    layout["legend"] = {"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0,
+                        "traceorder": "reversed", "font": {"size": 10}}  # fmt: skip
+    layout["height"] = 150 + 40 * len(centers)
+    layout["margin"] = {"l": 10, "r": 20, "t": 40, "b": 10}
     return {"data": data, "layout": layout}
 
 
@@ -87,8 +82,10 @@ def daily_lines(
             {"type": "scatter", "mode": "lines", "name": target[0], "x": every_day,
              "y": [target[1]] * len(every_day), "line": {"color": "#000000", "dash": "dash"}}
         )  # fmt: skip
-    layout = _layout(title, unit, height=320)
-    layout["xaxis"] = {"title": {"text": "local date (each center's own time zone)"}}
+    layout = _layout(title, unit, height=380)
+    layout["legend"] = {"orientation": "h", "y": -0.12, "yanchor": "top", "font": {"size": 10}}
+    layout["margin"] = {"l": 60, "r": 20, "t": 50, "b": 20}
+    layout["xaxis"] = {"tickformat": "%b %d"}  # no year sub-label under the legend
     return {"data": data, "layout": layout}
 
 
@@ -177,9 +174,13 @@ def health_bars(labels: Sequence[str], counts: Sequence[int], colours: Sequence[
     data = [
         {"type": "bar", "orientation": "h", "y": list(labels), "x": list(counts),
          "marker": {"color": list(colours)}, "text": [f"{c:,}" for c in counts],
-         "textposition": "auto"}
+         "textposition": "outside", "cliponaxis": False}
     ]  # fmt: skip
-    layout = _layout("Data-quality findings", "", height=max(220, 60 + 28 * len(labels)))
+    layout = _layout(
+        "Data-quality findings (0 everywhere = nothing found)",
+        "",
+        height=max(220, 90 + 26 * len(labels)),
+    )
     layout["xaxis"] = {"title": {"text": "rows / records / center-days"}, "rangemode": "tozero"}
     layout["yaxis"] = {"automargin": True}
     layout["showlegend"] = False

@@ -96,6 +96,8 @@ def table(
         for row in rows
     )
     classes = "numbers sortable" if sortable else "numbers"
+    if caption and not rows:
+        caption += " (none)"
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return (
         f'<div class="scroll"><table id="{esc(table_id)}" class="{classes}">{cap}'

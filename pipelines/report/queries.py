@@ -195,8 +195,13 @@ class Health:
     transformed_at: datetime | None = None
     verify_checked_days: int | None = None
     verify_differences: list[Row] = field(default_factory=list)
-    findings: list[Row] = field(default_factory=list)
+    checks: list[Row] = field(default_factory=list)  # every check of the last refresh
     quarantined: list[Row] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Row]:
+        """The checks that failed on some rows."""
+        return [check for check in self.checks if check["failing_rows"]]
 
 
 def settings(source: ReportSource) -> dict[str, Row]:
@@ -266,9 +271,9 @@ def health(source: ReportSource, start: date, end: date) -> Health:
         else []
     )
     checked, differences = _verify(source, start, end)
-    findings = source.rows(
+    checks = source.rows(
         "SELECT check_name, severity, table_name, failing_rows FROM analytics.dq_summary "
-        "WHERE failing_rows > 0 ORDER BY severity, check_name"
+        "ORDER BY severity, check_name"
     )
     quarantined = (
         source.rows(
@@ -284,7 +289,7 @@ def health(source: ReportSource, start: date, end: date) -> Health:
         transformed_at=state[0]["refreshed_at"] if state else None,
         verify_checked_days=checked,
         verify_differences=differences,
-        findings=findings,
+        checks=checks,
         quarantined=quarantined,
     )
 
