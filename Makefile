@@ -19,6 +19,8 @@ FULL    ?=
 # make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
 DB      ?=
 Q       ?=
+# The browser the report's browser test drives (make browser installs Debian's when missing).
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help venv test lint fmt demo load backfill transform verify sql report browser emulator bench clean
 
@@ -35,7 +37,7 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP) ## Create the virtual environment from the lock file
 
 test: $(STAMP) browser ## Run the test suite (creates the environment if missing)
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
@@ -70,8 +72,10 @@ report: $(STAMP) ## HTML report of the serving copy: make report [START=] [END=]
 	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
 		$(if $(DB),--db "$(DB)") $(ARGS)
 
-browser: ## Install Debian's chromium for the report's browser test, if /usr/bin/chromium is missing (root)
-	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
+	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \
+		echo "no browser at $(CHROMIUM): ask an admin for 'apt-get install chromium', or pass CHROMIUM=/path/to/chromium" >&2; \
+		exit 1; }; apt-get update -q && apt-get install -y -q chromium; }
 
 emulator: $(STAMP) ## Serve the HostedSuite emulator (ARGS="--port 8080 --calls 5000 --seed 1 ...")
 	$(BIN)/hostedsuite-emulator $(ARGS)

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from pipelines.report import queries, sections
-from pipelines.report.page import Column, Page, document, esc, table
+from pipelines.report.page import Column, Page, details, document, esc, table
 from pipelines.report.queries import ABANDON_RATE, DuckDBSource, ReportSource
 
 DEFAULT_DAYS = 30
@@ -139,21 +139,53 @@ def render(
 def _header(ctx: sections.Context, db: Path, offered: int) -> str:
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     settings = [
-        {"name": name, "value": row["setting_value"], "unit": row["unit"] or ""}
+        {"name": name, "value": row["setting_value"], "unit": row["unit"] or "",
+         "description": row["description"] or ""}
         for name, row in sorted(ctx.settings.items())
-    ]
-    settings.append({"name": "service_level_target_pct", "value": f"{ctx.target_pct:g}",
-                     "unit": "% ([report] setting)"})  # fmt: skip
-    settings.append({"name": "abandon_rate", "value": ABANDON_RATE, "unit": "(report formula)"})
-    columns = [Column("name", "Setting"), Column("value", "Value"), Column("unit", "Unit")]
+    ]  # fmt: skip
+    settings.append(
+        {
+            "name": "service_level_target_pct",
+            "value": f"{ctx.target_pct:g}",
+            "unit": "%",
+            "description": "[report] setting: the trend's target line",
+        }
+    )
+    settings.append(
+        {
+            "name": "abandon_rate",
+            "value": ABANDON_RATE,
+            "unit": "%",
+            "description": "report formula: the marts define no abandon rate",
+        }
+    )
+    columns = [Column("name", "Setting"), Column("value", "Value"), Column("unit", "Unit"),
+               Column("description", "Meaning")]  # fmt: skip
+    summary = (
+        f"Settings in force: service level = answered within "
+        f"{ctx.setting('service_level_threshold_seconds')} s ÷ "
+        f"{FORMULA_WORDS.get(ctx.setting('service_level_formula'), '?')} "
+        f"({ctx.setting('service_level_formula')}), target {ctx.target_pct:g} %; short abandon "
+        f"< {ctx.setting('short_abandon_threshold_seconds')} s; "
+        f"{ctx.setting('interval_minutes')}-minute intervals; repeat-call window "
+        f"{ctx.setting('repeat_call_window_hours')} h"
+    )
     return (
         f"<header><h1>Call-center report: {ctx.start} to {ctx.end}</h1>"
         f'<p class="meta">Local dates of each center, {(ctx.end - ctx.start).days + 1} days; '
         f"{offered:,} incoming calls. Previous period: {ctx.previous_start} to "
         f"{ctx.previous_end}. Source: {esc(db)} (analytics schema). Generated {generated}.</p>"
-        + table("settings", columns, settings, "Settings in force (analytics.metric_settings)")
+        + details(summary, table("settings", columns, settings, "analytics.metric_settings"))
         + "</header>"
     )
+
+
+# The service-level denominators of `service_level_formula`, as the data dictionary words them.
+FORMULA_WORDS = {
+    "answered_and_abandoned": "(answered + abandoned)",
+    "offered": "offered",
+    "answered": "answered",
+}
 
 
 def _write_atomically(out: Path, html: str) -> None:

@@ -1,10 +1,11 @@
 """The report in a real browser: Debian's Chromium (``make browser`` installs it), headless,
 driven by Playwright, with every request that is not the file itself blocked and recorded.
 
-Never skipped: without /usr/bin/chromium this test fails, naming the make target."""
+Never skipped: without the browser this test fails, naming the make target."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,13 @@ from playwright.sync_api import Browser, sync_playwright
 
 from .conftest import report_cli
 
-CHROMIUM = Path("/usr/bin/chromium")
+# `make test CHROMIUM=/path/to/chromium` for a browser elsewhere (a user without root).
+CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "no /usr/bin/chromium: run `make browser` (apt-get install chromium)"
+    assert CHROMIUM.exists(), f"no {CHROMIUM}: run `make browser` (apt-get install chromium)"
     with sync_playwright() as playwright:
         # --no-sandbox: Chromium refuses to run as root with its sandbox (CI runs as root).
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])

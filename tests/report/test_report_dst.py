@@ -55,6 +55,16 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         emulator.add_call(CHICAGO_CLIENT, datetime(2024, 11, 2, 15, 0, tzinfo=UTC), "+13125559999")
         verify = loader.cli("verify", "--start", "2024-10-28", "--end", "2024-11-03")
         assert verify.returncode == 6, verify.stderr
+        # A report that cannot be written fails the run with one line; the load committed.
+        (folder / "a-file").write_text("not a folder")
+        env["REPORT__PATH"] = str(folder / "a-file" / "report.html")
+        failed = loader.cli(*loader.load_until_now(), env=env)
+    assert failed.returncode == 1
+    assert failed.stderr.splitlines()[-1] == (
+        f"error: report: cannot write {folder / 'a-file' / 'report.html'}: File exists; "
+        "the run itself committed"
+    )
+    assert [line for line in failed.stdout.splitlines() if line.startswith("serving: ")]
     return folder, done.stdout
 
 
