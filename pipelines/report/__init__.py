@@ -99,7 +99,6 @@ def render(
     minutes = int(settings.get("interval_minutes", {}).get("setting_value") or 15)
     previous_start = start - timedelta(days=days)
     centers = queries.centers(source)
-    zones, cells = queries.heatmap(source, start, end, formula, minutes)
     ctx = sections.Context(
         start=start,
         end=end,
@@ -107,10 +106,7 @@ def render(
         previous_end=start - timedelta(days=1),
         settings=settings,
         center_names={c: str(row["center_name"] or c) for c, row in centers.items()},
-        zones={
-            c: row["iana_time_zone"] or "" for c, row in centers.items() if row["iana_time_zone"]
-        }
-        | {c: z for c, z in zones.items() if c not in centers or not centers[c]["iana_time_zone"]},
+        zones=queries.zones(source, start, end),
         target_pct=target_pct,
     )
     head = queries.headline(source, start, end, previous_start, formula)
@@ -126,7 +122,7 @@ def render(
         parts += [
             sections.headline(page, ctx, head),
             sections.trend(page, ctx, queries.daily(source, start, end, formula)),
-            sections.heatmaps(page, ctx, cells),
+            sections.heatmaps(page, ctx, queries.heatmap(source, start, end, formula, minutes)),
             sections.agents(page, ctx, queries.agents(source, start, end)),
             sections.abandonment(page, ctx, queries.abandonment(source, start, end)),
         ]

@@ -179,7 +179,7 @@ def document(title: str, body: str, figures: list[Figure]) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # No request may leave the page: the policy refuses any that slipped in.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
         'img-src data: blob:; font-src data:">'
         f"<title>{esc(title)}</title><style>{CSS}</style>"
         f"<script>{plotly_js()}</script></head><body>{body}"

@@ -112,17 +112,25 @@ DAILY_SQL = f"""
     SELECT center_id, local_date, {RATIOS} FROM sums ORDER BY center_id, local_date
 """
 
+# Which zone each center's local times are in: the center's, else the one its calls were read
+# in (the unknown member's calls use the pipeline's default zone).
+ZONES_SQL = """
+    SELECT calls.center_id, coalesce(any_value(centers.iana_time_zone),
+                                     any_value(calls.time_zone_id), 'UTC') AS zone
+    FROM analytics.fct_calls AS calls
+    LEFT JOIN analytics.dim_centers AS centers USING (center_id)
+    WHERE calls.local_date BETWEEN $start AND $end
+    GROUP BY calls.center_id
+"""
+
 # A heat-map cell is a weekday × local interval; its average divides the calls by how often
 # that wall-clock interval occurred in the range: a calendar fact, counted the way the interval
 # mart keys its rows (one local interval at one UTC offset). So the repeated fall-back hour
 # occurs twice that day and the skipped spring-forward hour not at all: no invented or lost
 # interval. UTC steps of 15 minutes meet every local interval start (zone offsets are whole
 # quarter hours).
-HEATMAP_SQL = """
-    WITH zones AS (
-        SELECT center_id, zone FROM (VALUES (NULL::VARCHAR, NULL::VARCHAR)) t(center_id, zone)
-        WHERE false
-        {zones}),
+HEATMAP_SQL = f"""
+    WITH zones AS ({ZONES_SQL}),
     instants AS (
         SELECT zones.center_id, utc, timezone(zones.zone, utc) AS local_time
         FROM zones, generate_series(
@@ -136,9 +144,9 @@ HEATMAP_SQL = """
         GROUP BY ALL),
     sums AS (
         SELECT center_id, isodow(interval_start_local) AS weekday,
-               strftime(interval_start_local, '%H:%M') AS slot, {sums}
+               strftime(interval_start_local, '%H:%M') AS slot, {SUMS}
         FROM analytics.fct_call_metrics_interval
-        WHERE {incoming} AND local_date BETWEEN $start AND $end
+        WHERE {INCOMING} AND local_date BETWEEN $start AND $end
         GROUP BY ALL)
     SELECT o.center_id, o.weekday, o.slot, o.occurrences,
            coalesce(s.calls_offered, 0) / o.occurrences AS avg_calls_offered,
@@ -148,17 +156,6 @@ HEATMAP_SQL = """
                ELSE s.calls_answered + s.calls_abandoned END, 0) AS service_level_pct
     FROM occurrences o LEFT JOIN sums s USING (center_id, weekday, slot)
     ORDER BY o.center_id, o.weekday, o.slot
-"""
-
-# Which zone each center's local times are in: the center's, else the one its calls were read
-# in (the unknown member's calls use the pipeline's default zone).
-ZONES_SQL = """
-    SELECT calls.center_id, coalesce(any_value(centers.iana_time_zone),
-                                     any_value(calls.time_zone_id)) AS zone
-    FROM analytics.fct_calls AS calls
-    LEFT JOIN analytics.dim_centers AS centers USING (center_id)
-    WHERE calls.local_date BETWEEN $start AND $end
-    GROUP BY calls.center_id
 """
 
 AGENTS_SQL = """
@@ -232,22 +229,16 @@ def daily(source: ReportSource, start: date, end: date, formula: str) -> list[Ro
     return source.rows(DAILY_SQL, {"start": start, "end": end, "formula": formula})
 
 
-def heatmap(
-    source: ReportSource, start: date, end: date, formula: str, minutes: int
-) -> tuple[dict[str, str], list[Row]]:
-    """The zone of each center with calls in the range, and its weekday × interval cells."""
-    zones = {
-        row["center_id"]: row["zone"] or "UTC"
-        for row in source.rows(ZONES_SQL, {"start": start, "end": end})
-    }
-    if not zones:
-        return zones, []
-    values = "".join(
-        f" UNION ALL SELECT {_literal(center)}, {_literal(zone)}" for center, zone in zones.items()
-    )
-    sql = HEATMAP_SQL.format(zones=values, sums=SUMS, incoming=INCOMING)
+def zones(source: ReportSource, start: date, end: date) -> dict[str, str]:
+    """The time zone of each center with calls in the range."""
+    rows = source.rows(ZONES_SQL, {"start": start, "end": end})
+    return {row["center_id"]: row["zone"] for row in rows}
+
+
+def heatmap(source: ReportSource, start: date, end: date, formula: str, minutes: int) -> list[Row]:
+    """The weekday × local interval cells of each center with calls in the range."""
     params = {"start": start, "end": end, "formula": formula, "minutes": minutes}
-    return zones, source.rows(sql, params)
+    return source.rows(HEATMAP_SQL, params)
 
 
 def agents(source: ReportSource, start: date, end: date) -> list[Row]:
@@ -307,7 +298,3 @@ def _verify(source: ReportSource, start: date, end: date) -> tuple[int | None, l
         params,
     )
     return int(checked[0]["n"]), differing
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
