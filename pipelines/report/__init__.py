@@ -92,44 +92,51 @@ def render(
     source: ReportSource, db: Path, start: date | None, end: date | None, target_pct: float
 ) -> tuple[str, int, date, date]:
     """The page's HTML, the range's incoming calls, and the range."""
-    start, end = default_range(source, start, end)
+    ctx = _context(source, *default_range(source, start, end), target_pct)
+    head = queries.headline(source, ctx.start, ctx.end, ctx.previous_start, ctx.formula)
+    offered = sum(int(r["calls_offered"]) for r in head if r["period"] == "current")
+    health = queries.health(source, ctx.start, ctx.end)
+    page = Page()
+    parts = [_header(ctx, db, offered), sections.verdict_box(sections.verdict(ctx, health))]
+    if queries.calls_in_range(source, ctx.start, ctx.end) == 0:
+        parts.append(
+            f'<p class="empty" id="no-calls">No calls in this range ({ctx.start} to {ctx.end}).</p>'
+        )
+    else:
+        parts += _sections(source, page, ctx, head)
+    parts.append(sections.data_health(page, ctx, health))
+    title = f"Call-center report {ctx.start} to {ctx.end}"
+    return document(title, "".join(parts), page.figures), offered, ctx.start, ctx.end
+
+
+def _context(source: ReportSource, start: date, end: date, target_pct: float) -> sections.Context:
     days = (end - start).days + 1
-    settings = queries.settings(source)
-    formula = str(settings.get("service_level_formula", {}).get("setting_value"))
-    minutes = int(settings.get("interval_minutes", {}).get("setting_value") or 15)
-    previous_start = start - timedelta(days=days)
     centers = queries.centers(source)
-    ctx = sections.Context(
+    return sections.Context(
         start=start,
         end=end,
-        previous_start=previous_start,
+        previous_start=start - timedelta(days=days),
         previous_end=start - timedelta(days=1),
-        settings=settings,
+        settings=queries.settings(source),
         center_names={c: str(row["center_name"] or c) for c, row in centers.items()},
         zones=queries.zones(source, start, end),
         target_pct=target_pct,
     )
-    head = queries.headline(source, start, end, previous_start, formula)
-    offered = sum(int(r["calls_offered"]) for r in head if r["period"] == "current")
-    health = queries.health(source, start, end)
-    page = Page()
-    parts = [_header(ctx, db, offered)]
-    if offered == 0 and not queries.agents(source, start, end):
-        parts.append(
-            f'<p class="empty" id="no-calls">No calls in this range ({start} to {end}).</p>'
-        )
-    else:
-        parts += [
-            sections.headline(page, ctx, head),
-            sections.trend(page, ctx, queries.daily(source, start, end, formula)),
-            sections.heatmaps(page, ctx, queries.heatmap(source, start, end, formula, minutes)),
-            sections.agents(page, ctx, queries.agents(source, start, end)),
-            sections.abandonment(page, ctx, queries.abandonment(source, start, end)),
-        ]
-    parts.append(sections.data_health(page, ctx, health))
-    parts.insert(1, sections.verdict_box(sections.verdict(ctx, health)))
-    title = f"Call-center report {start} to {end}"
-    return document(title, "".join(parts), page.figures), offered, start, end
+
+
+def _sections(
+    source: ReportSource, page: Page, ctx: sections.Context, head: list[queries.Row]
+) -> list[str]:
+    """Sections 1 to 5 (data health, section 6, is on every page)."""
+    start, end, formula = ctx.start, ctx.end, ctx.formula
+    cells = queries.heatmap(source, start, end, formula, int(ctx.setting("interval_minutes")))
+    return [
+        sections.headline(page, ctx, head),
+        sections.trend(page, ctx, queries.daily(source, start, end, formula)),
+        sections.heatmaps(page, ctx, cells),
+        sections.agents(page, ctx, queries.agents(source, start, end)),
+        sections.abandonment(page, ctx, queries.abandonment(source, start, end)),
+    ]
 
 
 def _header(ctx: sections.Context, db: Path, offered: int) -> str:

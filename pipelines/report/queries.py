@@ -218,6 +218,16 @@ def newest_local_date(source: ReportSource) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def calls_in_range(source: ReportSource, start: date, end: date) -> int:
+    """Calls of any direction in the range (the daily mart's calls_offered)."""
+    rows = source.rows(
+        "SELECT coalesce(sum(calls_offered), 0) AS calls FROM analytics.fct_call_metrics_daily "
+        "WHERE local_date BETWEEN $start AND $end",
+        {"start": start, "end": end},
+    )
+    return int(rows[0]["calls"])
+
+
 def headline(
     source: ReportSource, start: date, end: date, previous_start: date, formula: str
 ) -> list[Row]:

@@ -32,6 +32,11 @@ class Context:
     zones: dict[str, str]
     target_pct: float
 
+    @property
+    def formula(self) -> str:
+        """The service-level formula in force (its denominator)."""
+        return self.setting("service_level_formula")
+
     def setting(self, name: str) -> str:
         row = self.settings.get(name)
         return str(row["setting_value"]) if row else "?"
@@ -76,7 +81,21 @@ def headline(page: Page, ctx: Context, rows: list[Row]) -> str:
         figures.append(
             page.chart(charts.period_bars(title, unit, names, current, previous, periods))
         )
+    return (
+        _heading(1, "Headline per center", "Incoming calls of the range, each measure beside "
+                 f"the previous period of the same length ({periods[1]}).")
+        + f'<div class="grid">{"".join(figures)}</div>'
+        + _headline_table(ctx, by_center, centers)
+        + "</section>"
+    )  # fmt: skip
+
+
+def _headline_table(ctx: Context, by_center: dict[str, dict[str, Row]], centers: list[str]) -> str:
+    """Per center, each measure and its change: range − previous period (None if either is)."""
     columns = [Column("center", "Center"), Column("zone", "Time zone")]
+    for key, label, unit, kind, change in MEASURES:
+        columns.append(Column(key, f"{label}{_unit(unit)}", kind))
+        columns.append(Column(f"{key}_change", "Δ vs previous", change))
     table_rows = []
     for center in centers:
         now, before = by_center[center]["current"], by_center[center].get("previous", {})
@@ -86,16 +105,7 @@ def headline(page: Page, ctx: Context, rows: list[Row]) -> str:
             old = before.get(key)
             out[f"{key}_change"] = None if now[key] is None or old is None else now[key] - old
         table_rows.append(out)
-    for key, label, unit, kind, change in MEASURES:
-        columns.append(Column(key, f"{label}{_unit(unit)}", kind))
-        columns.append(Column(f"{key}_change", "Δ vs previous", change))
-    return (
-        _heading(1, "Headline per center", "Incoming calls of the range, each measure beside "
-                 f"the previous period of the same length ({periods[1]}).")
-        + f'<div class="grid">{"".join(figures)}</div>'
-        + table("headline", columns, table_rows, "Headline per center (Δ = range − previous)")
-        + "</section>"
-    )  # fmt: skip
+    return table("headline", columns, table_rows, "Headline per center (Δ = range − previous)")
 
 
 TREND = [
