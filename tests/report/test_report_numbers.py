@@ -5,8 +5,12 @@ counted directly, not the daily marts the report reads). Plus the CLI's edges.""
 from __future__ import annotations
 
 import math
+import re
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -217,3 +221,73 @@ def test_bad_input_is_one_line_and_exit_2(
     missing = report_cli("--db", str(tmp_path / "nope.duckdb"))
     assert missing.returncode == 2
     assert missing.stderr.strip().endswith("run `make load` (or `make demo`) first")
+
+
+def _occurrences(zone: str, first: date, last: date) -> dict[tuple[int, str], int]:
+    """How often each weekday × 15-minute wall-clock interval occurred, by ``zoneinfo``: a wall
+    time exists when it survives the round trip through UTC, twice when both folds do with
+    different offsets (the repeated hour)."""
+    tz = ZoneInfo(zone)
+    counts: dict[tuple[int, str], int] = defaultdict(int)
+    day = first
+    while day <= last:
+        for minute in range(0, 1440, 15):
+            wall = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+            instants = set()
+            for fold in (0, 1):
+                local = wall.replace(tzinfo=tz, fold=fold)
+                back = local.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+                if back == wall:
+                    instants.add(local.astimezone(UTC))
+            counts[(day.isoweekday(), f"{minute // 60:02d}:{minute % 60:02d}")] += len(instants)
+        day += timedelta(days=1)
+    return counts
+
+
+def test_heat_map_cells_equal_the_calls_per_interval_occurrence(
+    report: Path, warehouse: Path
+) -> None:
+    """Every cell of every center: incoming calls of that weekday and local interval ÷ its
+    occurrences, and their service level. London's spring-forward (2024-03-31) is in range."""
+    first, last = date.fromisoformat(START), date.fromisoformat(END)
+    calls = sql(
+        warehouse,
+        """
+        SELECT d.center_name, d.iana_time_zone, isodow(interval_start_local),
+               strftime(interval_start_local, '%H:%M'), count(*),
+               100.0 * count_if(is_within_service_level)
+                   / nullif(count_if(is_answered) + count_if(is_abandoned), 0)
+        FROM analytics.fct_calls c JOIN analytics.dim_centers d USING (center_id)
+        WHERE is_incoming AND local_date BETWEEN ? AND ? GROUP BY ALL
+        """,
+        [START, END],
+    )
+    zones = {name: zone for name, zone, *_ in calls}
+    cells = {(name, day, slot): (n, sl) for name, _, day, slot, n, sl in calls}
+    tables = page_tables(report)
+    captions = _heatmap_captions(report)
+    checked = 0
+    for name, zone in zones.items():
+        occurrences = _occurrences(zone, first, last)
+        assert occurrences[(7, "01:00")] == (1 if zone == "Europe/London" else 2)
+        offered = tables[captions[(name, "offered")]]
+        level = tables[captions[(name, "sl")]]
+        for row_offered, row_level in zip(offered, level, strict=True):
+            slot = row_offered["slot"]["text"]
+            for n, day in enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start=1):
+                count, sl = cells.get((name, n, slot), (0, None))
+                times = occurrences[(n, slot)]
+                want = None if times == 0 else count / times
+                assert _close(number(row_offered[day]), want), (name, day, slot)
+                assert _close(number(row_level[day]), sl), (name, day, slot)
+                checked += 1
+    assert checked == 5 * 96 * 7
+
+
+def _heatmap_captions(report: Path) -> dict[tuple[str, str], str]:
+    """(center name, offered|sl) -> the id of its heat-map table, by the table's caption."""
+    html = report.read_text(encoding="utf-8")
+    found = re.findall(
+        r'<table id="(heatmap-\d+-(offered|sl))" class="numbers"><caption>([^<]+) \(', html
+    )
+    return {(caption, kind): table_id for table_id, kind, caption in found}
