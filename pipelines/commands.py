@@ -65,10 +65,9 @@ from pipelines.serving import default_serving_path
 logger = logging.getLogger("hostedsuite")
 
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
-UNKNOWN_CENTER_LINES = 50
-DEMO_SERVING_COPY = (
-    Path("var/demo") / "warehouse.serving.duckdb"
-)  # what `make demo` publishes  # calls of an unknown center listed by verify, at most
+UNKNOWN_CENTER_LINES = 50  # calls of an unknown center listed by verify, at most
+# What `make demo` publishes (its --workdir default): `make report`'s fallback on a fresh clone.
+DEMO_SERVING_COPY = Path("var/demo") / "warehouse.serving.duckdb"
 
 
 def cmd_load(args: argparse.Namespace) -> list[str]:
@@ -334,8 +333,8 @@ def report_path(db: Path) -> Path:
 def report_after_load(
     lines: list[str], args: argparse.Namespace, target: ServingTarget | None
 ) -> list[str]:
-    """With ``[report] after_load = true``, the report of the copy just published (or of the
-    warehouse, when publishing is off), after a successful run."""
+    """With ``[report] after_load = true``, the report of the copy just published (of the
+    warehouse itself when publishing is off), after a successful run."""
     if not dlt.config.get("report.after_load", bool):
         return lines
     db = target.path if target is not None else Path(duckdb_file(args) or "")
