@@ -22,7 +22,7 @@ Q       ?=
 # The browser the report's browser test drives (make browser installs Debian's when missing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv test lint fmt demo load backfill transform verify sql report browser emulator bench clean
+.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,7 +36,17 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create the virtual environment from the lock file
 
-test: $(STAMP) browser ## Run the test suite (creates the environment if missing)
+# PostgreSQL server binaries for the tests' throw-away servers (tests/postgres_server.py).
+postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else set HOSTEDSUITE_PG_BIN)
+	@if [ -n "$$HOSTEDSUITE_PG_BIN" ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql (server binaries for the tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	else \
+		echo "error: no PostgreSQL server binaries; as root: apt-get install postgresql, or set HOSTEDSUITE_PG_BIN=<a PostgreSQL bin folder>" >&2; exit 2; \
+	fi
+
+test: $(STAMP) postgres browser ## Run the test suite (creates the environment, installs PostgreSQL and chromium if missing)
 	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
