@@ -67,6 +67,8 @@ def test_every_chart_renders_offline_without_errors(
     out = tmp_path / "report.html"
     done = report_cli("--db", str(warehouse), "--out", str(out))
     assert done.returncode == 0, done.stderr
+    # The page itself forbids any request (the route below records any that tried).
+    assert "content=\"default-src 'none'; " in out.read_text(encoding="utf-8")
     seen = open_offline(browser, out, tmp_path / "report.png")
     assert seen["errors"] == []
     assert seen["requests"] == []

@@ -5,6 +5,7 @@ counted directly, not the daily marts the report reads). Plus the CLI's edges.""
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -218,9 +219,25 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     done = report_cli("--db", str(warehouse), "--out", str(tmp_path / "r.html"), *args)
     assert (done.returncode, done.stderr.strip()) == (2, message)
+
+
+def test_a_missing_database_says_what_to_run(tmp_path: Path) -> None:
     missing = report_cli("--db", str(tmp_path / "nope.duckdb"))
-    assert missing.returncode == 2
-    assert missing.stderr.strip().endswith("run `make load` (or `make demo`) first")
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2,
+        f"error: report: no DuckDB file at {tmp_path / 'nope.duckdb'}: "
+        "run `make load` (or `make demo`) first",
+    )
+
+
+def test_the_target_line_is_the_report_setting(warehouse: Path, tmp_path: Path) -> None:
+    out = tmp_path / "target.html"
+    env = {**os.environ, "REPORT__SERVICE_LEVEL_TARGET_PCT": "90"}
+    done = report_cli("--db", str(warehouse), "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    settings = {r["name"]["text"]: r["value"]["text"] for r in page_tables(out)["settings"]}
+    assert settings["service_level_target_pct"] == "90"
+    assert '"name":"target 90 %","x":[' in out.read_text(encoding="utf-8")
 
 
 def _occurrences(zone: str, first: date, last: date) -> dict[tuple[int, str], int]:
