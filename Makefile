@@ -58,7 +58,7 @@ fmt: $(STAMP) ## Auto-format and fix lint
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.duckdb, build metrics, print a summary
+demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.duckdb, build metrics, print a summary, write var/demo/report.html
 	$(BIN)/hostedsuite demo $(ARGS)
 
 load: $(STAMP) ## Incremental load with the configured account (.dlt/config.toml + secrets.toml)
