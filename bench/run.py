@@ -267,9 +267,10 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving", "report"),
+        choices=("all", "serving", "load", "report"),
         default="all",
-        help="serving: only the scheduled-run and publish rows; report: only the report rows",
+        help="serving: only the scheduled-run and publish rows; load: only the 100k/20k load rows; "
+        "report: only the report rows",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
@@ -279,10 +280,13 @@ def main() -> None:
 
         report(report_rows(args.runs), args, time.perf_counter() - started)
         return
-    if args.only == "all":
+    if args.only in ("all", "load"):
         load_rows(args, rows)
-        if not args.skip_1m:
-            big_rows(args, rows)
+    if args.only == "load":
+        report(rows, args, time.perf_counter() - started)
+        return
+    if args.only == "all" and not args.skip_1m:
+        big_rows(args, rows)
     for key, row in serving_rows(100_000, args.runs, seed=4, compare_copy=False).items():
         rows[f"{key}100k"] = row
     if not args.skip_1m:

@@ -78,7 +78,7 @@ def cmd_load(args: argparse.Namespace) -> list[str]:
     if args.workers:
         kwargs["workers"] = args.workers
     target = serving_target(duckdb_file(args), args.serving)
-    with exclusive_run(pipeline, args):
+    with exclusive_run(pipeline, args) as pipeline:
         summary = run_incremental(
             pipeline, kwargs, None if args.no_transform else run_transforms_step
         )
@@ -112,7 +112,7 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
     target = serving_target(duckdb_file(args), args.serving)
     summary = RunSummary()
     started = time.perf_counter()
-    with exclusive_run(pipeline, args):
+    with exclusive_run(pipeline, args) as pipeline:
         # One load per batch of windows: each commits the range it finished, so an
         # interrupted backfill resumes with what is missing, whatever the window width.
         while missing := backfill_missing(cursor_state(pipeline), backfill):
@@ -140,7 +140,7 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
     center_ids = [c["id"] for c in directory.centers()]
     logger.info("verify: %d centers x %d days", len(center_ids), (last - first).days + 1)
     target = serving_target(duckdb_file(args), args.serving)
-    with exclusive_run(pipeline, args):
+    with exclusive_run(pipeline, args) as pipeline:
         health = load_health_fields(pipeline)
         with pipeline.sql_client() as sql:
             results = check_completeness(
@@ -180,7 +180,7 @@ def cmd_verify(args: argparse.Namespace) -> list[str]:
 def cmd_transform(args: argparse.Namespace) -> list[str]:
     pipeline = make_pipeline(args.duckdb, args.pipelines_dir)
     target = serving_target(duckdb_file(args), args.serving)
-    with exclusive_run(pipeline, args):
+    with exclusive_run(pipeline, args) as pipeline:
         lines = run_transforms_step(pipeline, full=args.full)
         return with_published_copy(lines, pipeline, target)
 
