@@ -259,6 +259,9 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+SECTIONS = ("load", "serving", "report", "destinations")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per row (median)")
@@ -267,31 +270,36 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving", "destinations"),
+        choices=("all", *SECTIONS),
         default="all",
-        help="serving: only the scheduled-run and publish rows; destinations: only PostgreSQL "
-        "against DuckDB",
+        help="one section: load (the 100k/20k loads and the 1M load and transforms), serving "
+        "(scheduled runs and publishing), report (the HTML report at 1M), destinations "
+        "(PostgreSQL against DuckDB)",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
+    extra_ratios: dict[str, tuple[str, str]] = {}
     started = time.perf_counter()
-
-    if args.only == "destinations":
-        from bench.destinations_bench import destination_rows
-
-        extra_ratios = destination_rows(args, rows)
-        report(rows, args, time.perf_counter() - started, extra_ratios)
-        return
-    if args.only == "all":
+    wanted = SECTIONS if args.only == "all" else (args.only,)
+    if "load" in wanted:
         load_rows(args, rows)
         if not args.skip_1m:
             big_rows(args, rows)
-    for key, row in serving_rows(100_000, args.runs, seed=4, compare_copy=False).items():
-        rows[f"{key}100k"] = row
-    if not args.skip_1m:
-        for key, row in serving_rows(1_000_000, args.runs, seed=5, compare_copy=True).items():
-            rows[f"{key}1m"] = row
-    report(rows, args, time.perf_counter() - started)
+    if "serving" in wanted:
+        for key, row in serving_rows(100_000, args.runs, seed=4, compare_copy=False).items():
+            rows[f"{key}100k"] = row
+        if not args.skip_1m:
+            for key, row in serving_rows(1_000_000, args.runs, seed=5, compare_copy=True).items():
+                rows[f"{key}1m"] = row
+    if "report" in wanted and not args.skip_1m:
+        from bench.report_bench import report_rows
+
+        rows.update(report_rows(args.runs))
+    if "destinations" in wanted:
+        from bench.destinations_bench import destination_rows
+
+        extra_ratios.update(destination_rows(args, rows))
+    report(rows, args, time.perf_counter() - started, extra_ratios)
 
 
 def load_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:

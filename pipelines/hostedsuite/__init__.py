@@ -11,7 +11,7 @@ the load, so a failed run changes nothing. Backfills never touch the cursor.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import dlt
@@ -52,6 +52,12 @@ logger = logging.getLogger("hostedsuite")
 # Resource-state key: calls of this run whose center /api/centers does not list, and the zone
 # they were read in.
 UNKNOWN_CENTER_STATE = "unknown_center_calls"
+# Resource-state key: calls of this run's re-read that the warehouse already held as they are.
+UNCHANGED_CALLS_STATE = "unchanged_calls"
+
+# Given the start of a run's re-read, the ``content_hash`` of every call the warehouse holds
+# from there on (call id -> digest).
+StoredHashes = Callable[[pendulum.DateTime], Mapping[str, str]]
 
 # Wall-clock times stay TIMESTAMP (no zone): dlt would otherwise store them as TIMESTAMPTZ.
 LOCAL_TIME: dict[str, Any] = {"data_type": "timestamp", "timezone": False}
@@ -123,6 +129,7 @@ def hostedsuite(
     request_max_retry_delay: float = 60.0,
     request_timeout: float = 60.0,
     window_margin_hours: float = WINDOW_MARGIN_HOURS,
+    stored_hashes: StoredHashes | None = None,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -149,6 +156,9 @@ def hostedsuite(
         window_margin_hours: every request is widened by the centers' UTC offsets plus this
             margin (see ``request_bounds``); a server reading windows in a zone further
             than this outside the centers' offsets needs more.
+        stored_hashes: what the warehouse holds (see ``StoredHashes``). Given, an incremental
+            run that re-reads the look-back rewrites only the calls that changed: the rest
+            keep their rows and their load id, so the transforms see only real changes.
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
@@ -196,12 +206,14 @@ def hostedsuite(
         if max_windows:
             windows = windows[:max_windows]
         loaded_at = pendulum.now("UTC")
+        rereads = backfill is None and bool(lookback_hours) and "complete_through" in state
+        stored = stored_hashes(windows[0].start) if stored_hashes and rereads and windows else None
 
         def fetch(window: Window) -> Iterator[PageTables]:
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
                 yield page_to_tables(
-                    page, directory.zone_of, window, seen, loaded_at, directory.is_known
+                    page, directory.zone_of, window, seen, loaded_at, directory.is_known, stored
                 )
 
         yield from _emit(
@@ -267,7 +279,7 @@ def _emit(
 ) -> Iterator[Any]:
     """Turns fetched pages into dlt items and records progress per finished window."""
     hinted: set[str] = set()
-    finished, total_calls, unknown_center_calls = 0, 0, 0
+    finished, total_calls, unknown_center_calls, unchanged_calls = 0, 0, 0, 0
     newest = parse_instant(state.get("newest_call_start"), "state.newest_call_start")
     for item in results:
         if isinstance(item, WindowDone):
@@ -284,6 +296,7 @@ def _emit(
                 record_backfill_window(state, backfill, item.window)
             continue
         unknown_center_calls += item.unknown_center_calls
+        unchanged_calls += item.unchanged_calls
         if item.calls.num_rows:
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
@@ -298,6 +311,7 @@ def _emit(
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
     # This run's count, for its summary (replaced by every run, committed with the load).
     state[UNKNOWN_CENTER_STATE] = {"calls": unknown_center_calls, "zone": default_timezone}
+    state[UNCHANGED_CALLS_STATE] = unchanged_calls
     hours = sum((w.end - w.start).total_seconds() for w in windows) / 3600
     if backfill is None and hours:
         # How dense the data is, so the next run can size its batches (see plan_batch).
@@ -336,8 +350,11 @@ def _to_table(
 
 
 __all__ = [
+    "UNCHANGED_CALLS_STATE",
+    "UNKNOWN_CENTER_STATE",
     "BackfillRange",
     "CenterDirectory",
+    "StoredHashes",
     "backfill_missing",
     "hostedsuite",
     "make_client",

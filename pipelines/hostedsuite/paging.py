@@ -144,7 +144,7 @@ def fetch_concurrently(
     windows: Sequence[Window],
     fetch: Callable[[Window], Iterator[T]],
     workers: int,
-    count: Callable[[T], int] = lambda tables: tables.calls.num_rows,  # type: ignore[attr-defined]
+    count: Callable[[T], int] = lambda tables: tables.calls_read,  # type: ignore[attr-defined]
 ) -> Generator[T | WindowDone, None, None]:
     """Runs ``fetch`` per window on ``workers`` threads and yields results as they arrive.
 

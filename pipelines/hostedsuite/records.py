@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -29,8 +30,10 @@ from .settings import (
     CALL_STRING_FIELDS,
     CALLS_PAGE_SCHEMA,
     CALLS_ROUTE,
+    CONTENT_HASH_COLUMN,
     INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
+    ROW_DERIVATION_VERSION,
     TOMBSTONE_COLUMN,
     UTC_TS,
 )
@@ -38,6 +41,9 @@ from .timezones import parse_start_times
 from .windows import Window
 
 logger = logging.getLogger("hostedsuite")
+
+# An in-memory DuckDB for content_hashes; each page's worker thread takes a cursor of it.
+_HASHER = duckdb.connect()
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +216,13 @@ class PageTables:
     quarantine: list[dict[str, Any]]
     # Kept calls whose CenterId is missing from /api/centers (or empty): read in the default zone.
     unknown_center_calls: int = 0
+    # Calls of the window left out because the warehouse already holds them as they are.
+    unchanged_calls: int = 0
+
+    @property
+    def calls_read(self) -> int:
+        """Calls of the window this page delivered, rewritten or not."""
+        return int(self.calls.num_rows) + self.unchanged_calls
 
 
 def page_to_tables(
@@ -219,6 +232,7 @@ def page_to_tables(
     seen_ids: set[str],
     loaded_at: datetime,
     known_center: Callable[[str | None], bool] | None = None,
+    stored_hashes: Mapping[str, str] | None = None,
 ) -> PageTables:
     """Builds the calls, interactions and form-id tables for the records of ``page`` that
     start inside ``window`` and were not already seen in this window.
@@ -230,6 +244,10 @@ def page_to_tables(
     Every kept call also gets one tombstone row in each child table: the child tables merge
     on ``call_id`` with delete-insert, and the tombstone (a hard-delete row) makes the merge
     replace a re-read call's children even when it now has none.
+
+    ``stored_hashes`` (call id -> ``content_hash`` in the warehouse), when given: each kept call
+    gets its digest, and a call whose digest the warehouse already holds is left out (counted
+    in ``unchanged_calls``). Its rows there are what this page would write again.
     """
     items = page.items
     ids = items.field("Id")
@@ -266,17 +284,48 @@ def page_to_tables(
             else:
                 seen_ids.add(call_id)
     keep = pa.array(keep_mask)
+    hashes, unchanged = None, 0
+    if stored_hashes is not None:
+        hashes = content_hashes(items, zones, unknown)
+        for row, (call_id, digest) in enumerate(zip(page.ids, hashes, strict=True)):
+            if keep_mask[row] and call_id is not None and stored_hashes.get(call_id) == digest:
+                keep_mask[row] = False
+                unchanged += 1
+    keep = pa.array(keep_mask)
     kept = items.filter(keep)
     kept_zones, kept_utc, kept_local = zones.filter(keep), utc.filter(keep), local.filter(keep)
     kept_unknown = unknown.filter(keep)
     calls = _calls_table(kept, kept_utc, kept_local, kept_zones, kept_unknown)
+    if hashes is not None:
+        calls = calls.append_column(CONTENT_HASH_COLUMN, pa.array(hashes).filter(keep))
     return PageTables(
         calls=calls,
         interactions=_interactions_table(kept, kept_zones, kept_utc),
         forms=_forms_table(kept),
         quarantine=quarantine,
         unknown_center_calls=pc.sum(kept_unknown.cast(pa.int64())).as_py() or 0,
+        unchanged_calls=unchanged,
     )
+
+
+def content_hashes(items: pa.StructArray, zones: pa.Array, unknown: pa.Array) -> list[str]:
+    """One digest per record of everything its rows are derived from: the record as the API
+    sent it (children included), the zone it is read in, whether its center is listed, and
+    ``ROW_DERIVATION_VERSION``. Equal digests mean equal rows in every table.
+
+    DuckDB's ``hash()`` over the Arrow columns: ~2 us a call, where serialising each record in
+    Python costs ~40 us (a catch-up batch of 100k calls: 0.2 s rather than 4 s). It is 64 bits
+    (an edit that keeps the digest: odds of 2^-64) and may change with DuckDB's version, which
+    costs one rewrite of the look-back, nothing more.
+    """
+    records = pa.table({"record": items, "zone": zones, "is_unknown": unknown})
+    with _HASHER.cursor() as cursor:
+        cursor.register("page_records", records)
+        digests = cursor.execute(
+            f"SELECT printf('%016x', hash({ROW_DERIVATION_VERSION}, zone, is_unknown, record)) "
+            "FROM page_records"
+        ).fetch_arrow_table()
+    return [str(d) for d in digests.column(0).to_pylist()]
 
 
 def _struct_row(items: pa.StructArray, position: int) -> dict[str, Any]:

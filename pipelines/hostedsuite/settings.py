@@ -106,6 +106,12 @@ INTERACTIONS_TABLE = "calls__interactions"
 FORMS_TABLE = "calls__completed_form_ids"
 QUARANTINE_TABLE = "calls_quarantine"
 TOMBSTONE_COLUMN = "is_tombstone"
+# A digest of what a call's rows are made from (see records.content_hashes): a scheduled run
+# re-reads the look-back and rewrites only the calls whose digest changed.
+CONTENT_HASH_COLUMN = "content_hash"
+# Part of every digest. Bump it when the code derives a call's rows differently from the same
+# record (a new column, another rule): the next run then rewrites every call it re-reads.
+ROW_DERIVATION_VERSION = 1
 
 # CLDR's Windows->IANA table still names a few zones by their pre-rename IANA links (see IANA's
 # `backward` file). Same rules, but analysts expect the current names.

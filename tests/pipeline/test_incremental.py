@@ -104,3 +104,41 @@ def test_random_edits_and_new_calls_over_several_runs_stay_exact(loader_factory)
         loader.emulator.advance(minutes=45, new_calls=30)
         loader.load()
         assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def _load_ids(loader) -> dict[str, str]:
+    return dict(rows(loader.duckdb_path, "SELECT id, _dlt_load_id FROM hostedsuite.calls"))
+
+
+def test_a_reread_rewrites_only_the_calls_that_changed(loader_factory) -> None:
+    loader = loader_factory(calls=1000, seed=11)
+    loader.load()
+    loader.load()  # the first re-read stores each call's digest (rewriting the look-back once)
+    cursor = loader.emulator.now
+    look_back = [
+        c for c in loader.emulator.truth().calls if cursor - timedelta(hours=48) <= c["start_time"]
+    ]
+    counts = Counter(i["call_id"] for i in loader.emulator.truth().interactions)
+    edited = next(c["id"] for c in look_back if counts[c["id"]] >= 3)
+    loader.emulator.edit_call(
+        edited,
+        interactions=[
+            {"offset_seconds": 0.0, "type": "Answer", "description": "answered"},
+            {"offset_seconds": 12.0, "type": "Hangup", "description": "caller hung up"},
+        ],
+    )
+    new_ids = loader.emulator.advance(minutes=30, new_calls=5)
+    before = _load_ids(loader)
+
+    summary = loader.load()
+
+    after = _load_ids(loader)
+    rewritten = {call_id for call_id, load_id in after.items() if before.get(call_id) != load_id}
+    assert rewritten == {edited, *new_ids}
+    assert summary.row_counts["calls"] == 6
+    assert summary.unchanged_calls == len(look_back) - 1
+    assert f"re-read and unchanged (not rewritten): {len(look_back) - 1:,} calls" in (
+        summary.lines()
+    )
+    assert len([k for k in interactions(loader.duckdb_path) if k[0] == edited]) == 2
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
