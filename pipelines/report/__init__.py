@@ -159,7 +159,7 @@ def _header(ctx: sections.Context, db: Path, offered: int) -> str:
             "name": "abandon_rate",
             "value": ABANDON_RATE,
             "unit": "%",
-            "description": "report formula: the marts define no abandon rate",
+            "description": "abandon_rate_pct of the daily and interval marts, over the range",
         }
     )
     columns = [Column("name", "Setting"), Column("value", "Value"), Column("unit", "Unit"),

@@ -2,8 +2,7 @@
 
 Every figure in the report comes from here. The range figures re-aggregate the marts' own count
 and sum columns with the formulas of the data dictionary (``transforms/README.md``); nothing
-here defines a metric of its own, except the abandon rate, which the marts lack (see
-``ABANDON_RATE``). ``ReportSource`` is all the report needs of a database, so another
+here defines a metric of its own. ``ReportSource`` is all the report needs of a database, so another
 destination needs only another implementation of it; DuckDB's (read-only) is the one today.
 """
 
@@ -62,8 +61,8 @@ class DuckDBSource:
 # formulas (fct_call_metrics_daily): rates ÷ calls_answered, AHT = handle_seconds_total ÷
 # calls_answered, service level ÷ the denominator of `service_level_formula`. ASA's numerator
 # (Σ ring time of answered calls) is not a mart column: avg × calls_answered gives it back.
-# Abandon rate is not defined by the marts: we use the industry's usual calls_abandoned ÷
-# calls_offered (incoming calls; short abandons count as offered, not abandoned).
+# abandon_rate_pct as the marts define it (int_call_metrics_rollup): calls_abandoned ÷
+# calls_offered, incoming calls; short abandons count as offered, not abandoned.
 ABANDON_RATE = "100 × calls_abandoned ÷ calls_offered (incoming)"
 SUMS = """
     sum(calls_offered) AS calls_offered,

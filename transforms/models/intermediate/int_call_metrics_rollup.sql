@@ -93,6 +93,11 @@ final as (
                 )
         end as service_level_pct,
         case
+            when aggregated.is_incoming then
+                100.0 * cast(aggregated.calls_abandoned as double precision)
+                / nullif(aggregated.calls_offered, 0)
+        end as abandon_rate_pct,
+        case
             when aggregated.is_incoming
                 then aggregated.speed_of_answer_total / nullif(aggregated.calls_answered, 0)
         end as avg_speed_of_answer_seconds,

@@ -25,6 +25,7 @@ final as (
         calls_short_abandoned,
         calls_within_service_level,
         service_level_pct,
+        abandon_rate_pct,
         avg_speed_of_answer_seconds,
         handle_seconds_total,
         avg_handle_time_seconds,

@@ -37,6 +37,7 @@ final as (
         rollup.calls_short_abandoned,
         rollup.calls_within_service_level,
         rollup.service_level_pct,
+        rollup.abandon_rate_pct,
         rollup.avg_speed_of_answer_seconds,
         rollup.handle_seconds_total,
         rollup.avg_handle_time_seconds,
