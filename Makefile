@@ -19,8 +19,10 @@ FULL    ?=
 # make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
 DB      ?=
 Q       ?=
+# The browser the report's browser test drives (make browser installs Debian's when missing).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql emulator bench clean
+.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -44,8 +46,8 @@ postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else 
 		echo "error: no PostgreSQL server binaries; as root: apt-get install postgresql, or set HOSTEDSUITE_PG_BIN=<a PostgreSQL bin folder>" >&2; exit 2; \
 	fi
 
-test: $(STAMP) postgres ## Run the test suite (creates the environment and installs PostgreSQL if missing)
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+test: $(STAMP) postgres browser ## Run the test suite (creates the environment, installs PostgreSQL and chromium if missing)
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
@@ -56,7 +58,7 @@ fmt: $(STAMP) ## Auto-format and fix lint
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.duckdb, build metrics, print a summary
+demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.duckdb, build metrics, print a summary, write var/demo/report.html
 	$(BIN)/hostedsuite demo $(ARGS)
 
 load: $(STAMP) ## Incremental load with the configured account (.dlt/config.toml + secrets.toml)
@@ -75,6 +77,15 @@ verify: $(STAMP) ## Compare API TotalCount with warehouse counts per center and 
 
 sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="select ..."] (prompt without Q)
 	$(BIN)/hostedsuite sql $(if $(DB),"$(DB)") $(if $(Q),--command "$(Q)") $(ARGS)
+
+report: $(STAMP) ## HTML report of the serving copy: make report [START=] [END=] [DB=file] (default: last 30 local days)
+	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
+		$(if $(DB),--db "$(DB)") $(ARGS)
+
+browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
+	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \
+		echo "no browser at $(CHROMIUM): ask an admin for 'apt-get install chromium', or pass CHROMIUM=/path/to/chromium" >&2; \
+		exit 1; }; apt-get update -q && apt-get install -y -q chromium; }
 
 emulator: $(STAMP) ## Serve the HostedSuite emulator (ARGS="--port 8080 --calls 5000 --seed 1 ...")
 	$(BIN)/hostedsuite-emulator $(ARGS)

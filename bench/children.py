@@ -224,6 +224,18 @@ def copy_database(url: str, path: str, options: dict[str, Any]) -> dict[str, Any
     return {"seconds": seconds, "calls": calls[0] if calls else 0, "copy_mb": size}
 
 
+def ours_postgres(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    from bench.destinations_bench import child_load
+
+    return child_load(url, options)
+
+
+def transforms_postgres(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
+    from bench.destinations_bench import child_transforms
+
+    return child_transforms(url, options)
+
+
 KINDS = {
     "publish": publish_copy,
     "copy_database": copy_database,
@@ -232,6 +244,8 @@ KINDS = {
     "fetch_only": fetch_only,
     "naive_dlt": naive_dlt,
     "transforms": transforms_only,
+    "ours_postgres": ours_postgres,
+    "transforms_postgres": transforms_postgres,
 }
 
 

@@ -259,6 +259,9 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+SECTIONS = ("load", "serving", "report", "destinations", "ducklake")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per row (median)")
@@ -267,34 +270,40 @@ def main() -> None:
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
         "--only",
-        choices=("all", "serving", "load", "ducklake"),
+        choices=("all", *SECTIONS),
         default="all",
-        help="serving: only the scheduled-run and publish rows; load: only the 100k/20k load "
-        "rows; ducklake: only the DuckLake rows (bench/ducklake_bench.py)",
+        help="one section: load (the 100k/20k loads and the 1M load and transforms), serving "
+        "(scheduled runs and publishing), report (the HTML report at 1M), destinations "
+        "(PostgreSQL against DuckDB), ducklake (a DuckLake against DuckDB)",
     )
     args = parser.parse_args()
     rows: dict[str, Row] = {}
+    extra_ratios: dict[str, tuple[str, str]] = {}
     started = time.perf_counter()
+    wanted = SECTIONS if args.only == "all" else (args.only,)
+    if "load" in wanted:
+        load_rows(args, rows)
+        if not args.skip_1m:
+            big_rows(args, rows)
+    if "serving" in wanted:
+        for key, row in serving_rows(100_000, args.runs, seed=4, compare_copy=False).items():
+            rows[f"{key}100k"] = row
+        if not args.skip_1m:
+            for key, row in serving_rows(1_000_000, args.runs, seed=5, compare_copy=True).items():
+                rows[f"{key}1m"] = row
+    if "report" in wanted and not args.skip_1m:
+        from bench.report_bench import report_rows
 
-    if args.only == "ducklake":
+        rows.update(report_rows(args.runs))
+    if "destinations" in wanted:
+        from bench.destinations_bench import destination_rows
+
+        extra_ratios.update(destination_rows(args, rows))
+    if "ducklake" in wanted:
         from bench.ducklake_bench import ducklake_rows
 
         ducklake_rows(args, rows)
-        report(rows, args, time.perf_counter() - started)
-        return
-    if args.only in ("all", "load"):
-        load_rows(args, rows)
-    if args.only == "load":
-        report(rows, args, time.perf_counter() - started)
-        return
-    if args.only == "all" and not args.skip_1m:
-        big_rows(args, rows)
-    for key, row in serving_rows(100_000, args.runs, seed=4, compare_copy=False).items():
-        rows[f"{key}100k"] = row
-    if not args.skip_1m:
-        for key, row in serving_rows(1_000_000, args.runs, seed=5, compare_copy=True).items():
-            rows[f"{key}1m"] = row
-    report(rows, args, time.perf_counter() - started)
+    report(rows, args, time.perf_counter() - started, extra_ratios)
 
 
 def load_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
@@ -384,7 +393,13 @@ def big_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
         shutil.rmtree(keep.parent, ignore_errors=True)
 
 
-def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None:
+def report(
+    rows: dict[str, Row],
+    args: argparse.Namespace,
+    total: float,
+    extra_ratios: dict[str, tuple[str, str]] | None = None,
+) -> None:
+    """The table on stdout and the JSON file; ``extra_ratios``: key -> (denominator, label)."""
     ratios: dict[str, tuple[str, float]] = {}
 
     def add_ratio(key: str, label: str, numerator: str, denominator: str, per_call: bool) -> None:
@@ -407,6 +422,8 @@ def report(rows: dict[str, Row], args: argparse.Namespace, total: float) -> None
     add_ratio("scheduled1m", "÷ 100k", "scheduled1m", "scheduled100k", per_call=False)
     add_ratio("publish1m", "÷ 100k", "publish1m", "publish100k", per_call=False)
     add_ratio("copy_database1m", "÷ file copy", "copy_database1m", "publish1m", per_call=False)
+    for key, (denominator, label) in (extra_ratios or {}).items():
+        add_ratio(key, label, key, denominator, per_call=False)
     header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
     lines = [header, "-" * len(header)]
     for key, row in rows.items():

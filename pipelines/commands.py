@@ -1,4 +1,4 @@
-"""The ``hostedsuite`` commands: load, backfill, verify, transform, demo and sql.
+"""The ``hostedsuite`` commands: load, backfill, verify, transform, demo, sql and report.
 
 Each takes the parsed arguments and returns the lines of its closing summary; failures are
 raised as ``CliError`` (or the source's errors) and turned into one line and an exit code by
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -52,13 +53,21 @@ from pipelines.operations import (
     run_source,
     run_transforms_step,
 )
-from pipelines.publishing import load_health_fields, serving_target, with_published_copy
+from pipelines.publishing import (
+    ServingTarget,
+    load_health_fields,
+    serving_target,
+    with_published_copy,
+)
+from pipelines.report import DEFAULT_TARGET_PCT, ReportResult
 from pipelines.serving import default_serving_path
 
 logger = logging.getLogger("hostedsuite")
 
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 UNKNOWN_CENTER_LINES = 50  # calls of an unknown center listed by verify, at most
+# What `make demo` publishes (its --workdir default): `make report`'s fallback on a fresh clone.
+DEMO_SERVING_COPY = Path("var/demo") / "warehouse.serving.duckdb"
 
 
 def cmd_load(args: argparse.Namespace) -> list[str]:
@@ -73,7 +82,8 @@ def cmd_load(args: argparse.Namespace) -> list[str]:
         summary = run_incremental(
             pipeline, kwargs, None if args.no_transform else run_transforms_step
         )
-        return with_published_copy(summary.lines(), pipeline, target)
+        lines = with_published_copy(summary.lines(), pipeline, target)
+    return report_after_load(lines, args, target)
 
 
 def cmd_backfill(args: argparse.Namespace) -> list[str]:
@@ -112,7 +122,8 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
                 raise CliError(ExitCode.FAILED, "backfill made no progress; see the log above")
         finish_run(pipeline, summary, started, None if args.no_transform else run_transforms_step)
         header = f"backfill {start.to_iso8601_string()}..{end.to_iso8601_string()}: {total} windows"
-        return with_published_copy([header, *summary.lines()], pipeline, target)
+        lines = with_published_copy([header, *summary.lines()], pipeline, target)
+    return report_after_load(lines, args, target)
 
 
 def cmd_verify(args: argparse.Namespace) -> list[str]:
@@ -208,10 +219,14 @@ def cmd_demo(args: argparse.Namespace) -> list[str]:
         # The demo's copy always goes beside its own warehouse, whatever [serving] path says.
         target = serving_target(str(duckdb_path), str(default_serving_path(duckdb_path)))
         lines = with_published_copy(summary.lines(), pipeline, target)
+    report = _build_report(default_serving_path(duckdb_path), workdir / "report.html", None, None)
     return [
         *lines,
         f"warehouse: {duckdb_path}  (the pipeline's own file: loads write it)",
         f"query the serving copy: make sql DB={default_serving_path(duckdb_path)}",
+        report.line(),
+        f"report other dates: make report DB={default_serving_path(duckdb_path)} "
+        f"START={report.start} END={report.end}",
     ]
 
 
@@ -293,3 +308,60 @@ def _cli_instant(value: str | None, name: str) -> pendulum.DateTime:
         raise CliError(ExitCode.BAD_CONFIG, str(exc)) from None
     assert parsed is not None
     return parsed
+
+
+def cmd_report(args: argparse.Namespace) -> list[str]:
+    """Writes the HTML report of the serving copy (or ``--db``); never takes the run lock."""
+    notes: list[str] = []
+    db = Path(args.db) if args.db else _configured_serving_copy()
+    if not args.db and not db.exists() and DEMO_SERVING_COPY.exists():
+        # A fresh clone after `make demo`: the demo's copy is the only data there is.
+        notes.append(f"no serving copy at {db}: reporting on the demo's {DEMO_SERVING_COPY}")
+        db = DEMO_SERVING_COPY
+    out = Path(args.out) if args.out else report_path(db)
+    start = _cli_date(args.start, "--start")
+    end = _cli_date(args.end, "--end")
+    return [*notes, _build_report(db, out, start, end).line()]
+
+
+def report_path(db: Path) -> Path:
+    """``[report] path`` (env ``REPORT__PATH``); default ``report.html`` beside the database."""
+    configured = dlt.config.get("report.path", str)
+    return Path(configured) if configured else db.parent / "report.html"
+
+
+def report_after_load(
+    lines: list[str], args: argparse.Namespace, target: ServingTarget | None
+) -> list[str]:
+    """With ``[report] after_load = true``, the report of the copy just published (of the
+    warehouse itself when publishing is off), after a successful run."""
+    if not dlt.config.get("report.after_load", bool):
+        return lines
+    db = target.path if target is not None else Path(duckdb_file(args) or "")
+    try:
+        return [*lines, _build_report(db, report_path(db), None, None).line()]
+    except CliError as exc:
+        raise CliError(exc.code, f"{exc}; the run itself committed", lines) from None
+
+
+def _build_report(db: Path, out: Path, start: date | None, end: date | None) -> ReportResult:
+    from pipelines.report import ReportError, build_report
+
+    target = dlt.config.get("report.service_level_target_pct", float)
+    try:
+        return build_report(db, out, start, end, DEFAULT_TARGET_PCT if target is None else target)
+    except ReportError as exc:
+        raise CliError(ExitCode.BAD_CONFIG, f"report: {exc}") from None
+    except OSError as exc:
+        raise CliError(ExitCode.FAILED, f"report: cannot write {out}: {exc.strerror}") from None
+
+
+def _cli_date(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(
+            ExitCode.BAD_CONFIG, f"{name} must be a date YYYY-MM-DD, got {value!r}"
+        ) from None

@@ -53,11 +53,6 @@ OFFLINE_SETTINGS: Final[dict[str, Any]] = {
 _PROVIDED: dict[str, Any] = {}
 
 
-def is_selected() -> bool:
-    """Whether dlt's ``destination_name`` config (env ``DESTINATION_NAME``) names the lake."""
-    return dlt.config.get("destination_name", str) == DESTINATION
-
-
 def extension_file(wheel: str, extension: str) -> Path:
     """The ``<extension>.duckdb_extension`` file that ``wheel`` installed for this duckdb."""
     try:

@@ -19,6 +19,7 @@ from pipelines.commands import (
     cmd_backfill,
     cmd_demo,
     cmd_load,
+    cmd_report,
     cmd_sql,
     cmd_transform,
     cmd_verify,
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--csv", action="store_true", help="print results as CSV")
     sql.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     sql.set_defaults(handler=cmd_sql)
+
+    report = sub.add_parser("report", help="write the self-contained HTML call-center report")
+    report.add_argument("--start", help="first local date (default: 29 days before --end)")
+    report.add_argument("--end", help="last local date (default: the newest call's local date)")
+    report.add_argument("--db", help="DuckDB file (default: the configured serving copy)")
+    report.add_argument("--out", help="HTML file to write (default: [report] path)")
+    report.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
+    report.set_defaults(handler=cmd_report)
     return parser
 
 

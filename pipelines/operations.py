@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,13 +27,13 @@ from dlt.common.configuration.container import Container
 from dlt.common.configuration.providers import CustomLoaderDocProvider
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
+from pipelines.destinations import destination_name, loader_file_format, make_destination
 from pipelines.hostedsuite import (
     UNCHANGED_CALLS_STATE,
     UNKNOWN_CENTER_STATE,
     hostedsuite,
     parse_instant,
 )
-from pipelines.hostedsuite.merge_sql import use_duplicates_only_dedup, use_single_key_deletes
 from pipelines.hostedsuite.settings import (
     CALLS_TABLE,
     CONTENT_HASH_COLUMN,
@@ -63,6 +62,11 @@ CODE_DEFAULTS: dict[str, Any] = {
         # from it (see transforms/README.md); without it every transform is a full rebuild
         "parquet_normalizer": {"add_dlt_load_id": True},
     },
+    # No UNIQUE constraint on _dlt_id in the staging tables: a load job re-run after a crash
+    # (its rows committed, its completion not recorded) inserts its rows again, and the merge
+    # de-duplicates them by primary key; a constraint would fail that re-run instead. DuckDB
+    # creates none either.
+    "destination": {"postgres": {"create_indexes": False}},
 }
 
 
@@ -158,34 +162,23 @@ def use_code_defaults() -> None:
 
 
 def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pipeline:
-    """The pipeline. DuckDB by default; any dlt destination via ``DESTINATION_NAME`` config."""
-    destination: Any
+    """The pipeline. DuckDB by default; PostgreSQL with ``DESTINATION_NAME=postgres`` (or
+    ``[pipeline] destination``), see ``pipelines/destinations.py``."""
     use_code_defaults()
-    duckdb_path = duckdb_path or configured_duckdb_file()
-    if duckdb_path:
-        _check_writable(duckdb_path)
-        if Path(duckdb_path).stem == DATASET_NAME:
-            # DuckDB names the catalog after the file; a catalog named like the dataset makes
-            # DuckDB's binder resolve "hostedsuite.calls" ambiguously and dlt's merge fails.
-            raise CliError(
-                ExitCode.BAD_CONFIG,
-                f"name the DuckDB file something other than {DATASET_NAME}.duckdb "
-                f"(e.g. {DEFAULT_DUCKDB_FILE})",
-            )
-        destination = dlt.destinations.duckdb(
-            credentials={"database": duckdb_path, "global_config": duckdb_load_config()}
+    duckdb_credentials = None
+    if destination_name() == "duckdb":
+        duckdb_path = duckdb_path or configured_duckdb_file() or DEFAULT_DUCKDB_FILE
+        _check_duckdb_file(duckdb_path)
+        duckdb_credentials = {"database": duckdb_path, "global_config": duckdb_load_config()}
+    elif duckdb_path:
+        raise CliError(
+            ExitCode.BAD_CONFIG,
+            f"--duckdb names a DuckDB file, but the destination is {destination_name()!r}",
         )
-        use_duplicates_only_dedup()  # see merge_sql: 25-50 MB less per 100k-call batch
-    else:
-        # DuckLake: dlt's destination plus the pinned extension files (pipelines/ducklake.py,
-        # imported here because it imports this module)
-        from pipelines import ducklake
-
-        if ducklake.is_selected():
-            destination = ducklake.destination()
-        else:
-            destination = os.environ["DESTINATION_NAME"]
-    use_single_key_deletes()  # see merge_sql: the child tables' merge would not scale
+    try:
+        destination = make_destination(duckdb_credentials)
+    except ValueError as exc:
+        raise CliError(ExitCode.BAD_CONFIG, str(exc)) from None
     # PyArrow's default allocator (jemalloc) keeps the pages of parsed responses it freed;
     # the system allocator hands them back: ~90 MB less peak memory for 100k calls, same speed.
     pa.set_memory_pool(pa.system_memory_pool())
@@ -195,6 +188,18 @@ def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pip
         dataset_name=DATASET_NAME,
         pipelines_dir=pipelines_dir or DEFAULT_PIPELINES_DIR,
     )
+
+
+def _check_duckdb_file(duckdb_path: str) -> None:
+    _check_writable(duckdb_path)
+    if Path(duckdb_path).stem == DATASET_NAME:
+        # DuckDB names the catalog after the file; a catalog named like the dataset makes
+        # DuckDB's binder resolve "hostedsuite.calls" ambiguously and dlt's merge fails.
+        raise CliError(
+            ExitCode.BAD_CONFIG,
+            f"name the DuckDB file something other than {DATASET_NAME}.duckdb "
+            f"(e.g. {DEFAULT_DUCKDB_FILE})",
+        )
 
 
 def duckdb_load_config() -> dict[str, Any]:
@@ -325,7 +330,7 @@ def duckdb_file(args: argparse.Namespace) -> str | None:
 
 def configured_duckdb_file() -> str | None:
     """dlt's ``destination.duckdb.credentials``, or our default; None for other destinations."""
-    if os.environ.get("DESTINATION_NAME", "duckdb") != "duckdb":
+    if destination_name() != "duckdb":
         return None
     configured = dlt.config.get("destination.duckdb.credentials", str)
     return configured or DEFAULT_DUCKDB_FILE
@@ -353,7 +358,8 @@ def run_source(
     source = hostedsuite(
         **source_kwargs, stored_hashes=lambda since: stored_call_hashes(pipeline, since)
     )
-    pipeline.run(source, loader_file_format="parquet")
+    file_format = loader_file_format(pipeline.destination.destination_type)
+    pipeline.run(source, loader_file_format=file_format)
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     if normalize_info:
         summary.row_counts = real_row_counts(normalize_info.row_counts)

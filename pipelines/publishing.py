@@ -57,7 +57,7 @@ def publish_step(pipeline: dlt.Pipeline, target: ServingTarget | None) -> list[s
     again, even when ``every_n_runs`` would skip it.
     """
     if target is None:
-        return []
+        return _no_copy_line(pipeline)
     schedule = PublishSchedule(
         Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.serving.json",
         target.every_n_runs,
@@ -84,6 +84,14 @@ def publish_step(pipeline: dlt.Pipeline, target: ServingTarget | None) -> list[s
         ) from None
     schedule.record(ok=True)
     return [published.line()]
+
+
+def _no_copy_line(pipeline: dlt.Pipeline) -> list[str]:
+    # only a DuckDB file needs a copy for analysts; a server serves them itself
+    destination = pipeline.destination.destination_type.rsplit(".", 1)[-1]
+    if destination == "duckdb":
+        return []
+    return [f"serving copy: skipped (the warehouse is a {destination} server: query it there)"]
 
 
 def _checkpoint(pipeline: dlt.Pipeline) -> None:

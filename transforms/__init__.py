@@ -4,12 +4,13 @@ dictionary and ``runner.py`` for why this is a small ordered runner rather than 
 """
 
 from .checks import CheckOutcome
-from .project import DuckDBExecutor, SqlExecutor
+from .project import DbApiExecutor, DuckDBExecutor, SqlExecutor
 from .runner import TransformCheckError, TransformResult, format_summary, run_transforms
 from .settings import MetricSettings
 
 __all__ = [
     "CheckOutcome",
+    "DbApiExecutor",
     "DuckDBExecutor",
     "MetricSettings",
     "SqlExecutor",

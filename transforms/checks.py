@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+from .dialect import Dialect, DialectName
 from .project import (
     AFFECTED_CALLS,
     ANALYTICS_SCHEMA,
@@ -45,7 +46,12 @@ class CheckOutcome:
     failing_rows: int
 
 
-def load_checks(raw: str, columns: dict[str, set[str]], incremental: bool = False) -> list[Check]:
+def load_checks(
+    raw: str,
+    columns: dict[str, set[str]],
+    incremental: bool = False,
+    dialect: DialectName = "duckdb",
+) -> list[Check]:
     """Every check; ``incremental``: those of the per-call tables read the affected calls only."""
     checks: list[Check] = []
     incremental_keys = table_keys()
@@ -78,13 +84,17 @@ def load_checks(raw: str, columns: dict[str, set[str]], incremental: bool = Fals
         severity = header.get("severity")
         if severity not in ("error", "warn") or "check" not in header or "table" not in header:
             raise ValueError(f"{path.name}: needs '-- check:', '-- table:' and '-- severity:'")
-        sql = render(text, raw, columns, incremental)
+        sql = render(text, raw, columns, incremental, dialect)
         checks.append(Check(header["check"], severity, header["table"], sql))
     return checks
 
 
 def run_checks(
-    execute: SqlExecutor, raw: str, columns: dict[str, set[str]], incremental: bool = False
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    incremental: bool = False,
+    dialect: DialectName = "duckdb",
 ) -> list[CheckOutcome]:
     """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
 
@@ -96,7 +106,8 @@ def run_checks(
     to replace it by.
     """
     checked_at = datetime.now(UTC).isoformat()
-    checks = load_checks(raw, columns, incremental)
+    checks = load_checks(raw, columns, incremental, dialect)
+    statements = Dialect(dialect)
     keys = table_keys()
     per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
     # every call the refresh read: the read-only ones' rows did not change, so replacing their
@@ -125,13 +136,15 @@ def run_checks(
             f"DELETE FROM {ANALYTICS_SCHEMA}.dq_findings WHERE check_name NOT IN ({replaced}) "
             f"OR {affected}"
         )
-        execute.execute_sql(f"INSERT INTO {ANALYTICS_SCHEMA}.dq_findings BY NAME\n{findings}")
+        insert = statements.insert_by_name(f"{ANALYTICS_SCHEMA}.dq_findings")
+        execute.execute_sql(f"{insert}\n{findings}")
     else:
-        execute.execute_sql(
-            f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS\n{findings}"
-        )
+        for statement in statements.create_or_replace(
+            "TABLE", f"{ANALYTICS_SCHEMA}.dq_findings", findings
+        ):
+            execute.execute_sql(statement)
     counted = execute.execute_sql(
-        f"SELECT check_name, count(*) FROM {ANALYTICS_SCHEMA}.dq_findings GROUP BY ALL"
+        f"SELECT check_name, count(*) FROM {ANALYTICS_SCHEMA}.dq_findings GROUP BY check_name"
     )
     failing = {str(name): int(n) for name, n in counted or []}
     outcomes = [
@@ -143,9 +156,10 @@ def run_checks(
         f"CAST({o.failing_rows} AS BIGINT), TIMESTAMPTZ {literal(checked_at)})"
         for o in outcomes
     )
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_summary AS\n"
+    rows = (
         f"SELECT * FROM (VALUES\n  {summary}\n) AS s(check_name, severity, table_name, "
         "failing_rows, checked_at)"
     )
+    for statement in statements.create_or_replace("TABLE", f"{ANALYTICS_SCHEMA}.dq_summary", rows):
+        execute.execute_sql(statement)
     return outcomes

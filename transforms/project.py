@@ -10,7 +10,9 @@ Placeholders substituted in the models:
 * ``{{ affected_calls:column }}`` -> ``true`` in a full rebuild, else "``column`` is one of the
   calls the refresh reads" (``intermediate.affected_calls``);
 * ``{{ affected_days }}`` -> ``true`` in a full rebuild, else "(center_id, local_date) is one of
-  the center-days the refresh replaces" (``intermediate.affected_days``).
+  the center-days the refresh replaces" (``intermediate.affected_days``);
+* ``{{ helper(args) }}`` -> the destination's SQL for a construct DuckDB and PostgreSQL write
+  differently (``dialect.HELPERS``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol
+
+from .dialect import Dialect, DialectName, fill_helpers
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 
@@ -183,10 +187,36 @@ class DuckDBExecutor:
         return rows
 
 
-def render(sql: str, raw: str, columns: dict[str, set[str]], incremental: bool = False) -> str:
+class DbApiExecutor:
+    """Adapts a DB-API connection in autocommit mode (psycopg2's, for PostgreSQL in tests and
+    benchmarks) to ``SqlExecutor``: the runner sends its own BEGIN and COMMIT."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def execute_sql(self, sql: str) -> Sequence[Sequence[Any]] | None:
+        cursor = self.conn.cursor()
+        try:
+            cursor.execute(sql)
+            if cursor.description is None:
+                return None
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
+        finally:
+            cursor.close()
+
+
+def render(
+    sql: str,
+    raw: str,
+    columns: dict[str, set[str]],
+    incremental: bool = False,
+    dialect: DialectName = "duckdb",
+) -> str:
     """Substitutes the placeholders (see the module docstring); unknown placeholders fail.
 
     ``incremental``: restrict to the refresh's scope tables rather than reading everything.
+    ``dialect``: the destination whose SQL the helpers write.
     """
 
     def column(match: re.Match[str]) -> str:
@@ -201,10 +231,10 @@ def render(sql: str, raw: str, columns: dict[str, set[str]], incremental: bool =
             f"(select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
         )
 
-    affected_days = AFFECTED_KEYS["day"] if incremental else "true"
+    affected_days = affected_keys("day", dialect) if incremental else "true"
     sql = _COL_PLACEHOLDER.sub(column, _RAW_PLACEHOLDER.sub(raw, sql))
     sql = _AFFECTED_CALLS_PLACEHOLDER.sub(affected_calls, sql)
-    sql = _AFFECTED_DAYS_PLACEHOLDER.sub(affected_days, sql)
+    sql = fill_helpers(_AFFECTED_DAYS_PLACEHOLDER.sub(affected_days, sql), dialect)
     if "{{" in sql:
         raise ValueError(f"unknown placeholder in SQL: {sql[sql.index('{{') :][:60]!r}")
     return sql
@@ -255,19 +285,19 @@ def quote_identifier(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-# The rows an incremental refresh replaces, per IncrementalKey. Column names unqualified: the
-# same condition serves the DELETE and the filter on the model's rows. Days compare as a struct,
-# not a row value: struct equality matches NULL fields, so a call without a local date (a
-# grain-check error) is replaced like any other rather than silently kept or dropped.
-AFFECTED_KEYS: Final[dict[str, str]] = {
-    "call": (
-        f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt)"
-    ),
-    "day": (
-        "struct_pack(center_id, local_date) IN "
-        f"(SELECT struct_pack(center_id, local_date) FROM {INTERMEDIATE_SCHEMA}.affected_days)"
-    ),
-}
+def affected_keys(key: IncrementalKey, dialect: DialectName) -> str:
+    """The rows an incremental refresh replaces, per IncrementalKey. Column names unqualified:
+    the same condition serves the DELETE and the filter on the model's rows. Days match NULL
+    fields (``Dialect.day_keys``), so a call without a local date (a grain-check error) is
+    replaced like any other rather than silently kept or dropped."""
+    if key == "call":
+        return (
+            f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls "
+            "WHERE is_rebuilt)"
+        )
+    if key == "day":
+        return Dialect(dialect).day_keys(f"{INTERMEDIATE_SCHEMA}.affected_days")
+    raise ValueError(f"a {key!r} table is rebuilt whole")
 
 
 # Every call the refresh reads (rebuilt or only read for the repeat window).

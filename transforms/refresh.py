@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from .checks import load_checks
+from .dialect import Dialect, DialectName
 from .project import (
     ANALYTICS_SCHEMA,
     CALL_TABLES,
@@ -93,12 +94,16 @@ def newest_load_id(execute: SqlExecutor, raw: str, columns: dict[str, set[str]])
 
 
 def write_state(
-    execute: SqlExecutor, watermark: str | None, sql_hash: str, result: TransformResult
+    execute: SqlExecutor,
+    watermark: str | None,
+    sql_hash: str,
+    result: TransformResult,
+    dialect: DialectName = "duckdb",
 ) -> None:
     # Written in the refresh's transaction: the marts and the watermark they reflect commit
     # together, so a crash anywhere before the commit leaves both as they were.
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.{STATE_TABLE} AS SELECT "
+    state = (
+        "SELECT "
         f"CAST({literal(watermark) if watermark is not None else 'NULL'} AS VARCHAR) "
         "AS raw_load_id, "
         f"{literal(sql_hash)} AS sql_hash, "
@@ -108,16 +113,20 @@ def write_state(
         f"CAST({result.days_rebuilt} AS BIGINT) AS days_rebuilt, "
         "now() AS refreshed_at"
     )
+    for statement in Dialect(dialect).create_or_replace(
+        "TABLE", f"{ANALYTICS_SCHEMA}.{STATE_TABLE}", state
+    ):
+        execute.execute_sql(statement)
 
 
-def models_sql_hash(raw: str, columns: dict[str, set[str]]) -> str:
+def models_sql_hash(raw: str, columns: dict[str, set[str]], dialect: DialectName = "duckdb") -> str:
     """The SQL a full rebuild would run (placeholders filled), the model list and the runner's
     state version: any change to them makes the next refresh a full one. Rendered text, so a raw
     column that appears for the first time (NULL -> the column) counts as a change too."""
     digest = hashlib.sha256(f"{STATE_VERSION}|{MODELS!r}|{GRAIN_KEYS!r}".encode())
     for model in MODELS:
-        digest.update(render(model_sql(model), raw, columns).encode())
-    for check in load_checks(raw, columns):
+        digest.update(render(model_sql(model), raw, columns, dialect=dialect).encode())
+    for check in load_checks(raw, columns, dialect=dialect):
         digest.update(check.sql.encode())
     for path in sorted(INCREMENTAL_DIR.glob("*.sql")):
         digest.update(path.read_bytes())

@@ -1,9 +1,11 @@
 """A small ordered runner for the SQL models and data-quality checks.
 
-Why not dbt: the whole transform layer is ~20 SQL files over one DuckDB database. A fixed list
-run through the pipeline's own ``sql_client`` needs no extra dependency, no project compilation
-or startup cost, reuses the single DuckDB connection dlt already holds (DuckDB allows one writer
+Why not dbt: the whole transform layer is ~20 SQL files over one database. A fixed list run
+through the pipeline's own ``sql_client`` needs no extra dependency, no project compilation or
+startup cost, reuses the single DuckDB connection dlt already holds (DuckDB allows one writer
 process), and lets the whole refresh run in one transaction: analysts never see half-built marts.
+DuckDB and PostgreSQL both have transactional DDL, which is what makes that one transaction
+enough; the SQL they write differently comes from ``dialect.py``.
 
 Models are plain ``SELECT`` files. A full rebuild wraps them in ``CREATE OR REPLACE VIEW|TABLE``.
 An incremental refresh (the default once the marts exist) rebuilds only what the loads since the
@@ -23,16 +25,18 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from .checks import CheckOutcome, run_checks
+from .dialect import Dialect, DialectName, detect_dialect, fill_helpers
 from .project import (
-    AFFECTED_KEYS,
     ANALYTICS_SCHEMA,
     GRAIN_KEYS,
     INTERMEDIATE_SCHEMA,
     MODELS,
     RAW_TABLES,
     STAGING_SCHEMA,
+    IncrementalKey,
     Model,
     SqlExecutor,
+    affected_keys,
     fill_template,
     incremental_sql,
     literal,
@@ -93,11 +97,10 @@ def run_transforms(
     raw_schema: str = "hostedsuite",
     settings: MetricSettings | None = None,
     full: bool = False,
+    dialect: DialectName | None = None,
     ducklake: bool = False,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
-
-    ``ducklake``: the connection's current database is a DuckLake; see ``_scope_views``.
 
     Incremental (only what changed since the last refresh) unless ``full`` or a full rebuild is
     needed: no previous refresh, other settings, other model SQL, unstamped raw tables.
@@ -105,14 +108,16 @@ def run_transforms(
     transaction: a crash leaves the previous marts and watermark, and the next run redoes the
     same changes. Grain-check failures raise ``TransformCheckError`` after the commit (the
     findings tables must survive for the analyst to read); reconciliation findings are only
-    reported in the result.
+    reported in the result. ``dialect``: the destination's (asked of the server when None).
+    ``ducklake``: the connection's current database is a DuckLake; see ``_scope_views``.
     """
     started = time.perf_counter()
+    sql = Dialect(dialect or detect_dialect(execute))
     settings = settings or MetricSettings()
     settings.validate()
     raw = quote_identifier(raw_schema)
     result = TransformResult(settings=settings)
-    with _unordered_inserts(execute), _transaction(execute):
+    with _unordered_inserts(execute, sql), _transaction(execute):
         columns = _raw_columns(execute, raw_schema)
         missing = [t for t in RAW_TABLES if t not in columns]
         if missing:
@@ -122,21 +127,21 @@ def run_transforms(
             )
         for schema in (STAGING_SCHEMA, INTERMEDIATE_SCHEMA, ANALYTICS_SCHEMA):
             execute.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        sql_hash = models_sql_hash(raw, columns)
+        sql_hash = models_sql_hash(raw, columns, sql.name)
         existing = _existing_objects(execute)
         plan = plan_refresh(execute, columns, settings, sql_hash, existing, full)
         # read before anything is written: the refresh then reflects at least this much
         new_watermark = newest_load_id(execute, raw, columns)
-        _write_settings(execute, settings)
+        _write_settings(execute, settings, sql)
         result.refresh = "full" if plan.full else "incremental"
         result.reason = plan.reason
         if plan.full:
-            _build_full(execute, raw, columns, existing)
+            _build_full(execute, raw, columns, existing, sql)
         else:
             build = _build_incremental_on_lake if ducklake else _build_incremental
-            build(execute, raw, columns, settings, plan.watermark, result)
-        result.checks = run_checks(execute, raw, columns, incremental=not plan.full)
-        write_state(execute, new_watermark, sql_hash, result)
+            build(execute, raw, columns, settings, plan.watermark, result, sql)
+        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name)
+        write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:
             result.row_counts[table] = scalar(
                 execute, f"SELECT count(*) FROM {ANALYTICS_SCHEMA}.{table}"
@@ -152,6 +157,7 @@ def _build_full(
     raw: str,
     columns: dict[str, set[str]],
     existing: dict[tuple[str, str], str],
+    sql: Dialect,
 ) -> None:
     for model in MODELS:
         kind = "VIEW" if model.materialization == "view" else "TABLE"
@@ -159,8 +165,8 @@ def _build_full(
         if other is not None and other != kind:
             # CREATE OR REPLACE cannot turn a view into a table (or back) when a model's
             # materialization changes between releases.
-            execute.execute_sql(f"DROP {other} {model.schema}.{model.name}")
-        _create(execute, model, render(model_sql(model), raw, columns))
+            execute.execute_sql(f"DROP {other} {model.schema}.{model.name} {sql.cascade}")
+        _create(execute, model, render(model_sql(model), raw, columns, dialect=sql.name), sql)
     # the scope tables of an earlier incremental refresh no longer describe anything
     for table in ("affected_calls", "affected_days"):
         execute.execute_sql(f"DROP TABLE IF EXISTS {INTERMEDIATE_SCHEMA}.{table}")
@@ -173,30 +179,30 @@ def _build_incremental(
     settings: MetricSettings,
     watermark: str,
     result: TransformResult,
+    sql: Dialect,
 ) -> None:
     """Replaces, in every table, the rows of the calls and center-days the loads since
     ``watermark`` could have changed; the views end up unrestricted again."""
     views = [m for m in MODELS if m.materialization == "view"]
     # The scope is computed from the unrestricted staging views (their columns may be new).
-    for model in views:
-        _create(execute, model, render(model_sql(model), raw, columns))
+    _create_views(execute, views, raw, columns, sql, incremental=False)
     scope = {
         "raw": raw,
         "watermark": literal(watermark),
         "repeat_window_seconds": number_literal(settings.repeat_call_window_hours * 3600),
     }
-    affected_calls = sql_body(fill_template(incremental_sql("affected_calls"), scope))
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_calls AS\n{affected_calls}"
+    affected = sql_body(
+        fill_helpers(fill_template(incremental_sql("affected_calls"), scope), sql.name)
+    )
+    _execute(
+        execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_calls", affected)
     )
     days = sql_body(incremental_sql("affected_days"))
     # where the rebuilt calls were; where they are now is added once fct_calls is replaced
-    execute.execute_sql(f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_days AS\n{days}")
-    for model in views:
-        _create(execute, model, render(model_sql(model), raw, columns, incremental=True))
-    _replace_affected_rows(execute, raw, columns)
-    for model in views:
-        _create(execute, model, render(model_sql(model), raw, columns))
+    _execute(execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_days", days))
+    _create_views(execute, views, raw, columns, sql, incremental=True)
+    _replace_affected_rows(execute, raw, columns, sql)
+    _create_views(execute, views, raw, columns, sql, incremental=False)
     _count_affected(execute, result)
 
 
@@ -204,6 +210,7 @@ def _replace_affected_rows(
     execute: SqlExecutor,
     raw: str,
     columns: dict[str, set[str]],
+    sql: Dialect,
     views: dict[str, str] | None = None,
 ) -> None:
     """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
@@ -213,27 +220,24 @@ def _replace_affected_rows(
     for model in MODELS:
         if model.materialization == "view":
             continue
-        sql = _renamed(render(model_sql(model), raw, columns, incremental=True), views or {})
+        rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
         if model.incremental_key == "full":
-            _create(execute, model, sql)
+            _create(execute, model, rendered, sql)
             continue
         # every "day" table reads fct_calls, which MODELS builds before them
         if model.incremental_key == "day" and not days_added:
             execute.execute_sql(f"INSERT INTO {INTERMEDIATE_SCHEMA}.affected_days\n{days}")
             days_added = True
-        keys = AFFECTED_KEYS[model.incremental_key]
-        table = f"{model.schema}.{model.name}"
-        # the same filter on both: what is deleted is exactly what the model may insert again
-        execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
-        rows = f"SELECT * FROM (\n{sql_body(sql)}\n) AS model WHERE {keys}"
-        execute.execute_sql(f"INSERT INTO {table} BY NAME\n{rows}")
+        _replace_keys(execute, model, rendered, sql)
 
 
 def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
     counted = execute.execute_sql(
-        "SELECT count_if(is_rebuilt), count_if(NOT is_rebuilt), "
-        "(SELECT count(DISTINCT (center_id, local_date)) "
-        f"FROM {INTERMEDIATE_SCHEMA}.affected_days) FROM {INTERMEDIATE_SCHEMA}.affected_calls"
+        "SELECT sum(CASE WHEN is_rebuilt THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN is_rebuilt THEN 0 ELSE 1 END), "
+        "(SELECT count(*) FROM (SELECT DISTINCT center_id, local_date "
+        f"FROM {INTERMEDIATE_SCHEMA}.affected_days) AS days) "
+        f"FROM {INTERMEDIATE_SCHEMA}.affected_calls"
     )
     if counted:
         rebuilt, read_only, days_rebuilt = counted[0]
@@ -259,6 +263,7 @@ def _build_incremental_on_lake(
     settings: MetricSettings,
     watermark: str,
     result: TransformResult,
+    sql: Dialect,
 ) -> None:
     """``_build_incremental`` that writes each lake entry once (see above)."""
     views = _scope_views()
@@ -267,18 +272,20 @@ def _build_incremental_on_lake(
         "watermark": literal(watermark),
         "repeat_window_seconds": number_literal(settings.repeat_call_window_hours * 3600),
     }
-    affected_calls = sql_body(fill_template(incremental_sql("affected_calls"), scope))
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_calls AS\n{affected_calls}"
+    affected = sql_body(
+        fill_helpers(fill_template(incremental_sql("affected_calls"), scope), sql.name)
+    )
+    _execute(
+        execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_calls", affected)
     )
     days = sql_body(incremental_sql("affected_days"))
-    execute.execute_sql(f"CREATE OR REPLACE TABLE {INTERMEDIATE_SCHEMA}.affected_days AS\n{days}")
+    _execute(execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_days", days))
     for model in MODELS:
         if model.materialization == "view":
-            sql = _renamed(render(model_sql(model), raw, columns, incremental=True), views)
+            rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views)
             name = views[f"{model.schema}.{model.name}"]
-            execute.execute_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{sql_body(sql)}")
-    _replace_affected_rows(execute, raw, columns, views)
+            execute.execute_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{sql_body(rendered)}")
+    _replace_affected_rows(execute, raw, columns, sql, views)
     _count_affected(execute, result)
 
 
@@ -297,9 +304,38 @@ def _renamed(sql: str, views: dict[str, str]) -> str:
     return sql
 
 
-def _create(execute: SqlExecutor, model: Model, sql: str) -> None:
+def _replace_keys(execute: SqlExecutor, model: Model, rendered: str, sql: Dialect) -> None:
+    """Deletes the table's rows of the affected keys and inserts the model's rows for them."""
+    key: IncrementalKey = model.incremental_key
+    keys = affected_keys(key, sql.name)
+    table = f"{model.schema}.{model.name}"
+    # the same filter on both: what is deleted is exactly what the model may insert again
+    execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
+    rows = f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
+    execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
+
+
+def _create_views(
+    execute: SqlExecutor,
+    views: list[Model],
+    raw: str,
+    columns: dict[str, set[str]],
+    sql: Dialect,
+    incremental: bool,
+) -> None:
+    for model in views:
+        _create(execute, model, render(model_sql(model), raw, columns, incremental, sql.name), sql)
+
+
+def _create(execute: SqlExecutor, model: Model, rendered: str, sql: Dialect) -> None:
     kind = "VIEW" if model.materialization == "view" else "TABLE"
-    execute.execute_sql(f"CREATE OR REPLACE {kind} {model.schema}.{model.name} AS\n{sql_body(sql)}")
+    name = f"{model.schema}.{model.name}"
+    _execute(execute, sql.create_or_replace(kind, name, sql_body(rendered)))
+
+
+def _execute(execute: SqlExecutor, statements: list[str]) -> None:
+    for statement in statements:
+        execute.execute_sql(statement)
 
 
 def format_summary(result: TransformResult) -> list[str]:
@@ -340,10 +376,13 @@ def _transaction(execute: SqlExecutor) -> Iterator[None]:
 
 
 @contextmanager
-def _unordered_inserts(execute: SqlExecutor) -> Iterator[None]:
+def _unordered_inserts(execute: SqlExecutor, sql: Dialect) -> Iterator[None]:
     # Tables have no order; letting DuckDB write CREATE TABLE AS results in parallel without
     # preserving the input order saves ~10 % of a 1M-call refresh. The connection may be dlt's,
-    # so the session's own setting is put back afterwards.
+    # so the session's own setting is put back afterwards. DuckDB's setting only.
+    if not sql.is_duckdb:
+        yield
+        return
     rows = execute.execute_sql("SELECT current_setting('preserve_insertion_order')")
     previous = bool(rows[0][0]) if rows else True
     execute.execute_sql("SET preserve_insertion_order = false")
@@ -376,14 +415,14 @@ def _existing_objects(execute: SqlExecutor) -> dict[tuple[str, str], str]:
     }
 
 
-def _write_settings(execute: SqlExecutor, settings: MetricSettings) -> None:
+def _write_settings(execute: SqlExecutor, settings: MetricSettings, sql: Dialect) -> None:
     # Values are validated numbers or a formula from a fixed list, so literal SQL is safe here.
     values = ",\n  ".join(
         "(" + ", ".join(literal(v) for v in row) + ")" for row in settings.as_rows()
     )
-    execute.execute_sql(
-        f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.metric_settings AS\n"
+    rows = (
         "SELECT * FROM (VALUES\n  "
         + values
         + "\n) AS s(setting_name, setting_value, unit, description)"
     )
+    _execute(execute, sql.create_or_replace("TABLE", f"{ANALYTICS_SCHEMA}.metric_settings", rows))

@@ -4,6 +4,10 @@ The API may read a window in each call's local wall time or in UTC (unconfirmed)
 counts as complete when the API's count equals the warehouse's count of that center's calls
 on that day under either reading. The findings go to ``analytics.completeness`` and a
 one-row ``analytics.load_health`` with the "complete up to" watermark.
+
+The SQL is the subset every supported destination shares, with values written as literals:
+dlt's ``execute_sql`` takes the driver's own placeholders (``?`` for DuckDB, ``%s`` for
+psycopg2), so placeholders would tie this module to one destination.
 """
 
 from __future__ import annotations
@@ -58,18 +62,19 @@ def warehouse_counts(
     sql: SqlClientBase[Any], dataset: str, first: date, last: date
 ) -> dict[tuple[str, date, str], int]:
     """Calls per (center, day, reading) where reading is 'local' or 'utc'."""
+    days = f"BETWEEN {_date(first)} AND {_date(last)}"
     rows = sql.execute_sql(
         f"""
-        SELECT center_id, start_time_local::DATE AS day, 'local' AS reading, count(*)
-        FROM {dataset}.calls WHERE start_time_local::DATE BETWEEN ? AND ? GROUP BY ALL
-        UNION ALL
-        SELECT center_id, timezone('UTC', start_time)::DATE, 'utc', count(*)
-        FROM {dataset}.calls WHERE timezone('UTC', start_time)::DATE BETWEEN ? AND ? GROUP BY ALL
-        """,
-        first,
-        last,
-        first,
-        last,
+        SELECT center_id, day, reading, count(*) FROM (
+            SELECT center_id, CAST(start_time_local AS DATE) AS day, 'local' AS reading
+            FROM {dataset}.calls
+            UNION ALL
+            SELECT center_id, CAST(timezone('UTC', start_time) AS DATE), 'utc'
+            FROM {dataset}.calls
+        ) AS calls
+        WHERE day {days}
+        GROUP BY center_id, day, reading
+        """
     )
     return {(r[0], r[1], r[2]): int(r[3]) for r in rows or []}
 
@@ -80,16 +85,15 @@ def unknown_center_calls(
     """(call id, center id) of the stored calls in [first, last] (local date) whose center is
     not among ``center_ids`` (those /api/centers lists) or is empty: the per-center counts
     above cannot see them, and their times were read in the default zone."""
+    listed = ", ".join(_text(c) for c in center_ids)
+    unlisted = f"center_id NOT IN ({listed})" if listed else "TRUE"
     rows = sql.execute_sql(
         f"""
         SELECT id, center_id FROM {dataset}.calls
-        WHERE start_time_local::DATE BETWEEN ? AND ?
-          AND (coalesce(center_id, '') = '' OR NOT list_contains(?::VARCHAR[], center_id))
+        WHERE CAST(start_time_local AS DATE) BETWEEN {_date(first)} AND {_date(last)}
+          AND (coalesce(center_id, '') = '' OR {unlisted})
         ORDER BY start_time, id
-        """,
-        first,
-        last,
-        list(center_ids),
+        """
     )
     return [(r[0], r[1]) for r in rows or []]
 
@@ -168,34 +172,50 @@ def _record(
         """
     )
     sql.execute_sql(
-        "DELETE FROM analytics.completeness WHERE local_date BETWEEN ? AND ?", first, last
+        "DELETE FROM analytics.completeness "
+        f"WHERE local_date BETWEEN {_date(first)} AND {_date(last)}"
     )
-    for r in results:
-        sql.execute_sql(
-            "INSERT INTO analytics.completeness VALUES (?, ?, ?, ?, ?, ?)",
-            r.center_id,
-            r.local_date,
-            r.api_count,
-            r.warehouse_local,
-            r.status,
-            checked_at,
+    if results:
+        rows = ",\n".join(
+            f"({_text(r.center_id)}, {_date(r.local_date)}, {_number(r.api_count)}, "
+            f"{r.warehouse_local}, {_text(r.status)}, {_instant(checked_at)})"
+            for r in results
         )
+        sql.execute_sql(f"INSERT INTO analytics.completeness VALUES\n{rows}")
+    differing = len({(r.center_id, r.local_date) for r in results if r.status != "ok"})
+    verified = watermark(results)
+    sql.execute_sql("DROP TABLE IF EXISTS analytics.load_health")
     sql.execute_sql(
+        f"""
+        CREATE TABLE analytics.load_health AS SELECT
+            CAST({_text(health["pipeline_name"])} AS VARCHAR) AS pipeline_name,
+            {_instant(health["last_successful_load_at"])} AS last_successful_load_at,
+            {_instant(health["newest_call_start"])} AS newest_call_start,
+            {_instant(health["complete_through"])} AS cursor_complete_through,
+            {_date(verified)} AS verified_complete_through,
+            {_date(first)} AS checked_from,
+            {_date(last)} AS checked_to,
+            CAST({differing} AS BIGINT) AS days_with_differences,
+            {_instant(checked_at)} AS checked_at
         """
-        CREATE OR REPLACE TABLE analytics.load_health AS SELECT
-            ?::VARCHAR AS pipeline_name, ?::TIMESTAMPTZ AS last_successful_load_at,
-            ?::TIMESTAMPTZ AS newest_call_start, ?::TIMESTAMPTZ AS cursor_complete_through,
-            ?::DATE AS verified_complete_through, ?::DATE AS checked_from,
-            ?::DATE AS checked_to, ?::BIGINT AS days_with_differences,
-            ?::TIMESTAMPTZ AS checked_at
-        """,
-        health["pipeline_name"],
-        health["last_successful_load_at"],
-        health["newest_call_start"],
-        health["complete_through"],
-        watermark(results),
-        first,
-        last,
-        len({(r.center_id, r.local_date) for r in results if r.status != "ok"}),
-        checked_at,
     )
+
+
+def _text(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _date(value: date | None) -> str:
+    return "CAST(NULL AS DATE)" if value is None else f"DATE '{value.isoformat()}'"
+
+
+def _number(value: int | None) -> str:
+    return "CAST(NULL AS BIGINT)" if value is None else str(int(value))
+
+
+def _instant(value: datetime | str | None) -> str:
+    """A TIMESTAMPTZ literal from a datetime or an ISO 8601 string (the dlt state's)."""
+    if value is None:
+        return "CAST(NULL AS TIMESTAMPTZ)"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return f"CAST({_text(text)} AS TIMESTAMPTZ)"

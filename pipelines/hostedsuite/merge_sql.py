@@ -1,6 +1,10 @@
-"""Two corrections to the SQL dlt 1.31 generates for a merge, applied before every load.
+"""Two corrections to the SQL dlt 1.31.0 generates for a merge, for DuckDB only.
 
-1. Single-key deletes (every destination). The child tables have a primary key
+Installed by ``pipelines.destinations`` when the destination is DuckDB and dlt is 1.31.0 (the
+version they were written and tested against); other destinations and other dlt versions merge
+with dlt's own SQL.
+
+1. Single-key deletes. The child tables have a primary key
    ``(call_id, seq)`` (it de-duplicates a copy job re-run after a crash) and a merge key
    ``call_id`` (a re-read call replaces all its children). dlt then deletes the old rows with
    ``EXISTS (... WHERE d.call_id = s.call_id AND d.seq = s.seq OR d.call_id = s.call_id)``.
@@ -24,7 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dlt.common.destination.client import FollowupJobRequest
+from dlt.common.destination.typing import PreparedTableSchema
 from dlt.common.typing import TSortOrder
+from dlt.destinations.impl.duckdb.duck import DuckDbClient
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 _original_key_clauses = SqlMergeFollowupJob._gen_key_table_clauses.__func__  # type: ignore[attr-defined]
@@ -52,9 +59,7 @@ def _select_from_dedup(
 ) -> str:
     """dlt's SELECT of one row per primary key from ``table_name``, split in two parts: keys
     that occur once (no window), and dlt's own ROW_NUMBER query over the duplicated keys only."""
-    # Not on a DuckLake: measured and tested on a DuckDB file only (a DuckDB pipeline in the
-    # same process has installed it for every destination by then).
-    if skip_dedup or not primary_keys or _is_ducklake_job(cls):
+    if skip_dedup or not primary_keys:
         return str(
             _original_dedup(
                 cls,
@@ -96,20 +101,21 @@ def _select_from_dedup(
     return f"{once}\nUNION ALL\n{deduplicated}"
 
 
-def _is_ducklake_job(cls: type[SqlMergeFollowupJob]) -> bool:
-    from dlt.destinations.impl.ducklake.ducklake import DuckLakeMergeFollowupJob
+class DuckDbMergeJob(SqlMergeFollowupJob):
+    """dlt's merge job with both corrections; only DuckDB's client creates it."""
 
-    return issubclass(cls, DuckLakeMergeFollowupJob)
-
-
-def use_single_key_deletes() -> None:
-    """Installs correction 1 (idempotent)."""
-    method: Any = classmethod(_key_table_clauses)
-    SqlMergeFollowupJob._gen_key_table_clauses = method  # type: ignore[method-assign]
+    _gen_key_table_clauses = classmethod(_key_table_clauses)
+    gen_select_from_dedup_sql = classmethod(_select_from_dedup)
 
 
-def use_duplicates_only_dedup() -> None:
-    """Installs correction 2 (idempotent). Only for DuckDB: the SQL is standard, but it has
-    been measured and tested there alone."""
-    method: Any = classmethod(_select_from_dedup)
-    SqlMergeFollowupJob.gen_select_from_dedup_sql = method  # type: ignore[method-assign]
+def _duckdb_merge_jobs(
+    self: DuckDbClient, table_chain: Sequence[PreparedTableSchema]
+) -> list[FollowupJobRequest]:
+    return [DuckDbMergeJob.from_table_chain(table_chain, self.sql_client)]
+
+
+def use_duckdb_merge_corrections() -> None:
+    """Makes DuckDB's client merge with ``DuckDbMergeJob`` (idempotent). Other destinations'
+    clients keep dlt's own merge job, also in the same process."""
+    method: Any = _duckdb_merge_jobs
+    DuckDbClient._create_merge_followup_jobs = method  # type: ignore[method-assign]

@@ -3,7 +3,7 @@
 Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``extract``: after the third page was converted (dlt's extract is mid-way);
 - ``after_normalize``: extract and normalize done, nothing loaded (a pending package);
-- ``load``: after the first load job copied its file into DuckDB;
+- ``load``: after the first load job copied its file into DuckDB (or PostgreSQL);
 - ``transforms``: when the transforms start building ``analytics.fct_calls`` (full rebuild) or
   replacing its rows (incremental refresh);
 - ``second_batch``: in the extract of the second batch of a long load or backfill;
@@ -22,10 +22,13 @@ from typing import Any
 import dlt
 from dlt.destinations.impl.duckdb.duck import DuckDbCopyJob
 from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
+from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
 from pipelines import commands, operations, serving
 from pipelines import hostedsuite_pipeline as cli
+from pipelines.destinations import loader_file_format
 
 
 def patch_run_source(replacement: Any) -> None:
@@ -56,7 +59,8 @@ def kill_after_normalize() -> None:
         pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], transform: Any = None
     ) -> Any:
         operations.finish_pending(pipeline)
-        pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format="parquet")
+        file_format = loader_file_format(pipeline.destination.destination_type)
+        pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format=file_format)
         pipeline.normalize()
         die()
 
@@ -64,27 +68,39 @@ def kill_after_normalize() -> None:
 
 
 def kill_during_load() -> None:
-    original = DuckDbCopyJob.run
+    # PostgreSQL loads INSERT statements; DuckDB may use them for dlt's own tables, which
+    # would move its kill point
+    postgres = os.environ.get("DESTINATION_NAME") == "postgres"
+    _die_after(InsertValuesLoadJob if postgres else DuckDbCopyJob)
 
-    def run_then_die(self: DuckDbCopyJob) -> None:
+
+def _die_after(job: Any) -> None:
+    original = job.run
+
+    def run_then_die(self: Any) -> None:
         original(self)
         die()
 
-    DuckDbCopyJob.run = run_then_die  # type: ignore[method-assign]
+    job.run = run_then_die
 
 
 def kill_during_transforms() -> None:
-    original = DuckDbSqlClient.execute_sql
+    for client in (DuckDbSqlClient, Psycopg2SqlClient):
+        _die_on_fct_calls(client)
 
-    def execute_or_die(self: DuckDbSqlClient, sql: Any, *args: Any, **kwargs: Any) -> Any:
+
+def _die_on_fct_calls(client: Any) -> None:
+    original = client.execute_sql
+
+    def execute_or_die(self: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
         text = str(sql)
-        if text.startswith(
-            ("CREATE OR REPLACE TABLE analytics.fct_calls ", "DELETE FROM analytics.fct_calls ")
-        ):
+        # DuckDB replaces the table; PostgreSQL drops and creates it
+        starts = ("CREATE OR REPLACE TABLE", "CREATE TABLE", "DELETE FROM")
+        if text.startswith(tuple(f"{start} analytics.fct_calls" for start in starts)):
             die()
         return original(self, sql, *args, **kwargs)
 
-    DuckDbSqlClient.execute_sql = execute_or_die  # type: ignore[method-assign]
+    client.execute_sql = execute_or_die
 
 
 def kill_in_second_batch() -> None:

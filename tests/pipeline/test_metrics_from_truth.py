@@ -31,6 +31,7 @@ MEASURES = [
     "calls_short_abandoned",
     "calls_within_service_level",
     "service_level_pct",
+    "abandon_rate_pct",
     "avg_speed_of_answer_seconds",
     "handle_seconds_total",
     "avg_handle_time_seconds",
@@ -159,6 +160,8 @@ def measures(calls: list[dict[str, Any]]) -> dict[str, Any]:
         "calls_within_service_level": within,
         # incoming only; the default formula: ÷ (answered + abandoned)
         "service_level_pct": _ratio(within, n_answered + abandoned, 100) if incoming else None,
+        # incoming only; short abandons are offered, not abandoned
+        "abandon_rate_pct": _ratio(abandoned, len(calls), 100) if incoming else None,
         "avg_speed_of_answer_seconds": (
             _ratio(sum(c["ring"] for c in answered), n_answered) if incoming else None
         ),

@@ -1,4 +1,8 @@
-"""Reading a loaded DuckDB file back and comparing it with the emulator's truth."""
+"""Reading a loaded warehouse back and comparing it with the emulator's truth.
+
+A warehouse is a DuckDB file (a ``Path``) or a PostgreSQL database (its DSN, a ``str``); both
+are read in UTC, so instants compare equal whichever destination holds them.
+"""
 
 from __future__ import annotations
 
@@ -45,28 +49,45 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+Warehouse = Path | str
+
+
+def rows(path: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    if isinstance(path, str):
+        return postgres_rows(path, sql)
     with connect(path) as conn:
         return conn.execute(sql).fetchall()
 
 
-def calls_by_id(path: Path) -> dict[str, dict[str, Any]]:
-    with connect(path) as conn:
-        cur = conn.execute(f"SELECT {', '.join(CALL_COLUMNS)} FROM hostedsuite.calls")
-        return {r[0]: dict(zip(CALL_COLUMNS, r, strict=True)) for r in cur.fetchall()}
+def postgres_rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.execute(sql)
+            return [tuple(r) for r in cursor.fetchall()]
+    finally:
+        conn.close()
 
 
-def interactions(path: Path) -> Counter[tuple[Any, ...]]:
+def calls_by_id(path: Warehouse) -> dict[str, dict[str, Any]]:
+    found = rows(path, f"SELECT {', '.join(CALL_COLUMNS)} FROM hostedsuite.calls")
+    return {r[0]: dict(zip(CALL_COLUMNS, r, strict=True)) for r in found}
+
+
+def interactions(path: Warehouse) -> Counter[tuple[Any, ...]]:
     sql = f"SELECT {', '.join(INTERACTION_COLUMNS)} FROM hostedsuite.calls__interactions"
     return Counter(rows(path, sql))
 
 
-def form_ids(path: Path) -> Counter[tuple[Any, ...]]:
+def form_ids(path: Warehouse) -> Counter[tuple[Any, ...]]:
     return Counter(rows(path, "SELECT call_id, form_id FROM hostedsuite.calls__completed_form_ids"))
 
 
 def assert_matches_truth(
-    path: Path,
+    path: Warehouse,
     truth: Any,
     start: datetime | None = None,
     end: datetime | None = None,

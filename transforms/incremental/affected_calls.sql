@@ -64,12 +64,10 @@ days_in_reach as (
 
     -- UTC day numbers within the window of a changed call: a cheap filter on every call
     -- before the regex runs on the few left
-    select distinct unnest(
-        generate_series(
-            cast(floor((epoch(start_time_utc) - {{ repeat_window_seconds }}) / 86400) as bigint),
-            cast(floor((epoch(start_time_utc) + {{ repeat_window_seconds }}) / 86400) as bigint)
-        )
-    ) as utc_day
+    select distinct {{ integer_rows(
+        cast(floor(({{ epoch(start_time_utc) }} - {{ repeat_window_seconds }}) / 86400) as bigint),
+        cast(floor(({{ epoch(start_time_utc) }} + {{ repeat_window_seconds }}) / 86400) as bigint)
+    ) }} as utc_day
     from changed_numbers
     where caller_digits is not null
 
@@ -83,7 +81,7 @@ nearby_calls as (
         nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), '') as caller_digits
     from staging.stg_calls
     where
-        cast(floor(epoch(start_time_utc) / 86400) as bigint)
+        cast(floor({{ epoch(start_time_utc) }} / 86400) as bigint)
         in (select utc_day from days_in_reach)
 
 ),
@@ -98,7 +96,7 @@ same_caller as (
     from nearby_calls
     inner join changed_numbers
         on nearby_calls.caller_digits = changed_numbers.caller_digits
-        and abs(epoch(nearby_calls.start_time_utc) - epoch(changed_numbers.start_time_utc))
+        and abs({{ epoch(nearby_calls.start_time_utc) }} - {{ epoch(changed_numbers.start_time_utc) }})
         <= {{ repeat_window_seconds }}
     group by nearby_calls.call_id
 

@@ -57,12 +57,8 @@ base as (
         repeat_calls.call_id is not null as is_repeat_call,
         repeat_calls.repeat_call_id,
         -- floored within the local day, so intervals restart at local midnight even on DST days
-        date_trunc('day', calls.start_time_local) + to_minutes(
-            cast(
-                (hour(calls.start_time_local) * 60 + minute(calls.start_time_local))
-                // settings.interval_minutes * settings.interval_minutes as bigint
-            )
-        ) as interval_start_local
+        {{ interval_floor(calls.start_time_local, settings.interval_minutes) }}
+            as interval_start_local
 
     from calls
     cross join settings

@@ -24,9 +24,9 @@ events_per_call as (
     select
         call_id,
         count(*) as interaction_count,
-        cast(count_if(event = 'transferattempt') as bigint) as transfer_attempts,
-        cast(count_if(event = 'transfercompleted') as bigint) as transfers_completed,
-        cast(count_if(event = 'transferstopped') as bigint) as transfers_stopped
+        cast({{ count_if(event = 'transferattempt') }} as bigint) as transfer_attempts,
+        cast({{ count_if(event = 'transfercompleted') }} as bigint) as transfers_completed,
+        cast({{ count_if(event = 'transferstopped') }} as bigint) as transfers_stopped
 
     from interactions
     group by call_id

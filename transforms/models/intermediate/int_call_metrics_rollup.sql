@@ -39,21 +39,21 @@ aggregated as (
         direction,
         bool_and(is_incoming) as is_incoming,
         count(*) as calls_offered,
-        cast(count_if(is_answered) as bigint) as calls_answered,
-        cast(count_if(is_abandoned) as bigint) as calls_abandoned,
-        cast(count_if(is_short_abandon) as bigint) as calls_short_abandoned,
-        cast(count_if(is_within_service_level) as bigint) as calls_within_service_level,
+        cast({{ count_if(is_answered) }} as bigint) as calls_answered,
+        cast({{ count_if(is_abandoned) }} as bigint) as calls_abandoned,
+        cast({{ count_if(is_short_abandon) }} as bigint) as calls_short_abandoned,
+        cast({{ count_if(is_within_service_level) }} as bigint) as calls_within_service_level,
         sum(speed_of_answer_seconds) as speed_of_answer_total,
         sum(coalesce(handle_time_seconds, 0)) as handle_seconds_total,
         sum(case when is_answered then coalesce(talk_seconds, 0) else 0 end) as talk_seconds_total,
-        cast(count_if(is_answered and is_held) as bigint) as calls_held,
+        cast({{ count_if(is_answered and is_held) }} as bigint) as calls_held,
         -- answered calls only: calls_held (the divisor) are answered calls
         sum(case when is_answered then coalesce(hold_seconds, 0) else 0 end) as hold_seconds_total,
         max(case when is_answered then coalesce(hold_seconds, 0) end) as max_hold_seconds,
-        cast(count_if(is_transferred) as bigint) as calls_transferred,
-        cast(count_if(is_flagged) as bigint) as calls_flagged,
+        cast({{ count_if(is_transferred) }} as bigint) as calls_transferred,
+        cast({{ count_if(is_flagged) }} as bigint) as calls_flagged,
         cast(sum(forms_completed) as bigint) as forms_completed,
-        cast(count_if(is_repeat_call) as bigint) as calls_repeated
+        cast({{ count_if(is_repeat_call) }} as bigint) as calls_repeated
 
     from calls
     group by grouping sets (
@@ -82,7 +82,7 @@ final as (
         aggregated.calls_within_service_level,
         case
             when aggregated.is_incoming then
-                100.0 * aggregated.calls_within_service_level / nullif(
+                100.0 * cast(aggregated.calls_within_service_level as double precision) / nullif(
                     case settings.service_level_formula
                         when 'answered_and_abandoned'
                             then aggregated.calls_answered + aggregated.calls_abandoned
@@ -93,6 +93,11 @@ final as (
                 )
         end as service_level_pct,
         case
+            when aggregated.is_incoming then
+                100.0 * cast(aggregated.calls_abandoned as double precision)
+                / nullif(aggregated.calls_offered, 0)
+        end as abandon_rate_pct,
+        case
             when aggregated.is_incoming
                 then aggregated.speed_of_answer_total / nullif(aggregated.calls_answered, 0)
         end as avg_speed_of_answer_seconds,
@@ -102,17 +107,17 @@ final as (
         aggregated.talk_seconds_total,
         aggregated.talk_seconds_total / nullif(aggregated.calls_answered, 0) as avg_talk_seconds,
         aggregated.calls_held,
-        100.0 * aggregated.calls_held / nullif(aggregated.calls_answered, 0) as hold_rate_pct,
+        100.0 * cast(aggregated.calls_held as double precision) / nullif(aggregated.calls_answered, 0) as hold_rate_pct,
         aggregated.hold_seconds_total,
         aggregated.hold_seconds_total / nullif(aggregated.calls_held, 0) as avg_hold_seconds,
         aggregated.max_hold_seconds,
         aggregated.calls_transferred,
-        100.0 * aggregated.calls_transferred / nullif(aggregated.calls_answered, 0)
+        100.0 * cast(aggregated.calls_transferred as double precision) / nullif(aggregated.calls_answered, 0)
             as transfer_rate_pct,
         aggregated.calls_flagged,
         aggregated.forms_completed,
         aggregated.calls_repeated,
-        100.0 * aggregated.calls_repeated / nullif(aggregated.calls_answered, 0)
+        100.0 * cast(aggregated.calls_repeated as double precision) / nullif(aggregated.calls_answered, 0)
             as repeat_call_rate_pct
 
     from aggregated

@@ -45,7 +45,7 @@ calls as (
     -- NULL when the vendor sent no duration
     select
         call_id,
-        start_time_utc + to_microseconds(cast(round(duration_seconds * 1e6) as bigint))
+        {{ add_seconds(start_time_utc, duration_seconds) }}
             as call_ended_at_utc
 
     from staging.stg_calls
@@ -83,7 +83,7 @@ segments as (
         call_id,
         end_seq,
         min(seq) as start_seq,
-        arg_min(started_at_utc, seq) as hold_started_at_utc
+        {{ arg_min(started_at_utc, seq) }} as hold_started_at_utc
 
     from with_end
     where hold_role = 'start' and not is_after_hangup
@@ -119,7 +119,7 @@ final as (
 
     select
         *,
-        epoch(hold_ended_at_utc) - epoch(hold_started_at_utc) as hold_seconds
+        {{ epoch(hold_ended_at_utc) }} - {{ epoch(hold_started_at_utc) }} as hold_seconds
 
     from bounded
 

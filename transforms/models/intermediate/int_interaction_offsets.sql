@@ -28,9 +28,9 @@ offsets as (
         interactions.started_at_utc,
         interactions.started_at_local,
         interactions.description,
-        epoch(interactions.started_at_utc) - epoch(calls.start_time_utc) as offset_seconds,
-        epoch(lead(interactions.started_at_utc) over by_call)
-            - epoch(interactions.started_at_utc) as seconds_to_next
+        {{ epoch(interactions.started_at_utc) }} - {{ epoch(calls.start_time_utc) }} as offset_seconds,
+        {{ epoch(lead(interactions.started_at_utc) over by_call) }}
+            - {{ epoch(interactions.started_at_utc) }} as seconds_to_next
 
     from interactions
     left join calls on interactions.call_id = calls.call_id

@@ -63,7 +63,7 @@ repeats as (
     -- be pushed below the window)
     where coalesce(
         next_call.caller_digits is not null
-        and epoch(next_call.next_start_time_utc) - epoch(next_call.start_time_utc)
+        and {{ epoch(next_call.next_start_time_utc) }} - {{ epoch(next_call.start_time_utc) }}
         <= settings.repeat_call_window_hours * 3600,
         false
     )

@@ -18,20 +18,20 @@ pivoted as (
         max(
             case
                 when setting_name = 'service_level_threshold_seconds'
-                    then cast(setting_value as double)
+                    then cast(setting_value as double precision)
             end
         ) as service_level_threshold_seconds,
         max(
             case
                 when setting_name = 'short_abandon_threshold_seconds'
-                    then cast(setting_value as double)
+                    then cast(setting_value as double precision)
             end
         ) as short_abandon_threshold_seconds,
         max(case when setting_name = 'service_level_formula' then setting_value end)
             as service_level_formula,
         max(
             case
-                when setting_name = 'repeat_call_window_hours' then cast(setting_value as double)
+                when setting_name = 'repeat_call_window_hours' then cast(setting_value as double precision)
             end
         ) as repeat_call_window_hours,
         max(case when setting_name = 'interval_minutes' then cast(setting_value as integer) end)

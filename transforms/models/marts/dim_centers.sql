@@ -37,8 +37,19 @@ unlisted_centers as (
         'Unlisted center' as center_name
 
     from calls
-    anti join centers using (center_id)
-    where calls.center_id <> '(unknown)'
+    where
+        calls.center_id <> '(unknown)'
+        and not exists (select 1 from centers where centers.center_id = calls.center_id)
+
+),
+
+members as (
+
+    select * from unknown_center
+
+    union all
+
+    select * from unlisted_centers
 
 ),
 
@@ -46,14 +57,25 @@ final as (
 
     select * from centers
 
-    -- by name: these members have no attributes beyond their names (the rest are NULL)
-    union all by name
+    union all
 
-    select * from unknown_center
+    -- these members have no attributes beyond their names (the rest are NULL); listed, not
+    -- by name: not every destination has UNION BY NAME
+    select
+        center_id,
+        center_name,
+        cast(null as varchar) as address_line1,
+        cast(null as varchar) as city,
+        cast(null as varchar) as state,
+        cast(null as varchar) as postal_code,
+        cast(null as varchar) as country,
+        cast(null as varchar) as time_zone_id,
+        cast(null as varchar) as iana_time_zone,
+        cast(null as varchar) as support_email_address,
+        cast(null as varchar) as third_party_account_id,
+        cast(null as timestamptz) as date_last_modified
 
-    union all by name
-
-    select * from unlisted_centers
+    from members
 
 )
 

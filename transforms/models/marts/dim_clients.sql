@@ -38,31 +38,63 @@ unlisted_clients as (
     select
         calls.client_id,
         'Unlisted client' as client_name,
-        -- one center per client, as for listed clients: the one most of its calls name
-        mode(calls.center_id) as center_id
+        -- one center per client, as for listed clients: the one most of its calls name (ties:
+        -- the first in sort order, the same on every destination)
+        mode() within group (order by calls.center_id) as center_id
 
     from calls
-    anti join clients using (client_id)
-    where calls.client_id <> '(unknown)'
+    where
+        calls.client_id <> '(unknown)'
+        and not exists (select 1 from clients where clients.client_id = calls.client_id)
     group by calls.client_id
+
+),
+
+members as (
+
+    select client_id, client_name, center_id, center_name from unknown_client
+
+    union all
+
+    select client_id, client_name, center_id, cast(null as varchar) from unlisted_clients
 
 ),
 
 final as (
 
     select
-        * replace (coalesce(center_id, '(unknown)') as center_id)
+        client_id,
+        client_name,
+        coalesce(center_id, '(unknown)') as center_id,
+        center_name,
+        third_party_account_id,
+        industry_id,
+        industry_name,
+        location,
+        call_allowance_type,
+        call_allowance_amount,
+        date_last_modified
 
     from clients
 
-    -- by name: these members have no attributes beyond their names (the rest are NULL)
-    union all by name
+    union all
 
-    select * from unknown_client
+    -- these members have no attributes beyond their names (the rest are NULL); listed, not
+    -- by name: not every destination has UNION BY NAME
+    select
+        client_id,
+        client_name,
+        center_id,
+        center_name,
+        cast(null as varchar) as third_party_account_id,
+        cast(null as varchar) as industry_id,
+        cast(null as varchar) as industry_name,
+        cast(null as varchar) as location,
+        cast(null as varchar) as call_allowance_type,
+        cast(null as double precision) as call_allowance_amount,
+        cast(null as timestamptz) as date_last_modified
 
-    union all by name
-
-    select * from unlisted_clients
+    from members
 
 )
 

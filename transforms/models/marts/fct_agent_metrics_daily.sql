@@ -22,8 +22,8 @@ aggregated as (
         sum(coalesce(hold_seconds, 0)) as hold_seconds_total,
         sum(coalesce(work_seconds, 0)) as work_seconds_total,
         sum(handle_time_seconds) as handle_seconds_total,
-        cast(count_if(is_held) as bigint) as calls_held,
-        cast(count_if(is_transferred) as bigint) as calls_transferred
+        cast({{ count_if(is_held) }} as bigint) as calls_held,
+        cast({{ count_if(is_transferred) }} as bigint) as calls_transferred
 
     from calls
     group by agent, center_id, local_date
@@ -43,7 +43,7 @@ final as (
         handle_seconds_total,
         handle_seconds_total / calls_handled as avg_handle_time_seconds,
         calls_held,
-        100.0 * calls_held / calls_handled as hold_rate_pct,
+        100.0 * cast(calls_held as double precision) / calls_handled as hold_rate_pct,
         calls_transferred
 
     from aggregated

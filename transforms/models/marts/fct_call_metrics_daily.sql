@@ -18,16 +18,30 @@ final as (
         center_id,
         local_date,
         direction,
-        -- every measure, in the rollup's order
-        * exclude (
-            metric_grain,
-            client_id,
-            center_id,
-            local_date,
-            interval_start_local,
-            interval_start_utc,
-            direction
-        )
+        -- every measure, in the rollup's order (listed: not every destination has * exclude)
+        calls_offered,
+        calls_answered,
+        calls_abandoned,
+        calls_short_abandoned,
+        calls_within_service_level,
+        service_level_pct,
+        abandon_rate_pct,
+        avg_speed_of_answer_seconds,
+        handle_seconds_total,
+        avg_handle_time_seconds,
+        talk_seconds_total,
+        avg_talk_seconds,
+        calls_held,
+        hold_rate_pct,
+        hold_seconds_total,
+        avg_hold_seconds,
+        max_hold_seconds,
+        calls_transferred,
+        transfer_rate_pct,
+        calls_flagged,
+        forms_completed,
+        calls_repeated,
+        repeat_call_rate_pct
 
     from rollup
 

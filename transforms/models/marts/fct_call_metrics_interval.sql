@@ -30,16 +30,30 @@ final as (
         rollup.direction,
         cast(rollup.interval_start_local as date) as local_date,
         settings.interval_minutes,
-        -- every measure, in the rollup's order
-        rollup.* exclude (
-            metric_grain,
-            client_id,
-            center_id,
-            local_date,
-            interval_start_local,
-            interval_start_utc,
-            direction
-        )
+        -- every measure, in the rollup's order (listed: not every destination has * exclude)
+        rollup.calls_offered,
+        rollup.calls_answered,
+        rollup.calls_abandoned,
+        rollup.calls_short_abandoned,
+        rollup.calls_within_service_level,
+        rollup.service_level_pct,
+        rollup.abandon_rate_pct,
+        rollup.avg_speed_of_answer_seconds,
+        rollup.handle_seconds_total,
+        rollup.avg_handle_time_seconds,
+        rollup.talk_seconds_total,
+        rollup.avg_talk_seconds,
+        rollup.calls_held,
+        rollup.hold_rate_pct,
+        rollup.hold_seconds_total,
+        rollup.avg_hold_seconds,
+        rollup.max_hold_seconds,
+        rollup.calls_transferred,
+        rollup.transfer_rate_pct,
+        rollup.calls_flagged,
+        rollup.forms_completed,
+        rollup.calls_repeated,
+        rollup.repeat_call_rate_pct
 
     from rollup
     cross join settings

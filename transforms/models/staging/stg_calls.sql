@@ -37,12 +37,12 @@ renamed as (
         nullif(cast({{ col:calls.screen_pop }} as varchar), '') as screen_pop,
         coalesce(cast({{ col:calls.flagged }} as boolean), false) as is_flagged,
         nullif(cast({{ col:calls.flag_notes }} as varchar), '') as flag_notes,
-        cast({{ col:calls.duration_in_seconds }} as double) as duration_seconds,
-        cast({{ col:calls.ring_time_in_seconds }} as double) as ring_seconds,
-        cast({{ col:calls.talk_time_in_seconds }} as double) as talk_seconds,
-        cast({{ col:calls.hold_time_in_seconds }} as double) as hold_seconds,
-        cast({{ col:calls.transfer_time_in_seconds }} as double) as transfer_seconds,
-        cast({{ col:calls.work_time_in_seconds }} as double) as work_seconds,
+        cast({{ col:calls.duration_in_seconds }} as double precision) as duration_seconds,
+        cast({{ col:calls.ring_time_in_seconds }} as double precision) as ring_seconds,
+        cast({{ col:calls.talk_time_in_seconds }} as double precision) as talk_seconds,
+        cast({{ col:calls.hold_time_in_seconds }} as double precision) as hold_seconds,
+        cast({{ col:calls.transfer_time_in_seconds }} as double precision) as transfer_seconds,
+        cast({{ col:calls.work_time_in_seconds }} as double precision) as work_seconds,
         cast({{ col:calls.hold_count }} as bigint) as hold_count
 
     from source

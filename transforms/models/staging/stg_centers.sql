@@ -37,7 +37,7 @@ renamed as (
         cast({{ col:centers.support_email_address }} as varchar) as support_email_address,
         cast({{ col:centers.third_party_account_id }} as varchar) as third_party_account_id,
         -- try_cast: ServiceStack may send '/Date(...)/' text; an odd date must not stop the build
-        try_cast({{ col:centers.date_last_modified }} as timestamptz) as date_last_modified
+        {{ try_timestamptz({{ col:centers.date_last_modified }}) }} as date_last_modified
 
     from source
 

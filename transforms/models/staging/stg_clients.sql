@@ -20,9 +20,9 @@ renamed as (
         cast({{ col:clients.industry_name }} as varchar) as industry_name,
         cast({{ col:clients.location }} as varchar) as location,
         cast({{ col:clients.call_allowance_type }} as varchar) as call_allowance_type,
-        cast({{ col:clients.call_allowance_amount }} as double) as call_allowance_amount,
+        cast({{ col:clients.call_allowance_amount }} as double precision) as call_allowance_amount,
         -- try_cast: ServiceStack may send '/Date(...)/' text; an odd date must not stop the build
-        try_cast({{ col:clients.date_last_modified }} as timestamptz) as date_last_modified
+        {{ try_timestamptz({{ col:clients.date_last_modified }}) }} as date_last_modified
 
     from source
 

@@ -1,0 +1,92 @@
+"""Incremental transforms == a full rebuild, on PostgreSQL: after new calls, late edits that
+remove children, a settings change and a kill mid-transform, every analytics table (and the two
+intermediate tables the refresh keeps) equals a full rebuild of a copy of the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg2
+import pytest
+
+from tests.pipeline.warehouse import rows
+from tests.postgres_server import PostgresServer
+from transforms import DbApiExecutor, MetricSettings, run_transforms
+from transforms.refresh import STATE_TABLE
+
+from .compare import TABLES, differences
+from .conftest import PostgresLoader
+
+INTERMEDIATE = ("int_hold_segments", "int_call_metrics_rollup")
+
+
+def assert_equals_full_rebuild(
+    loader: PostgresLoader, server: PostgresServer, settings: MetricSettings, expected: str
+) -> None:
+    state = rows(
+        loader.dsn, f"SELECT last_refresh, full_rebuild_reason FROM analytics.{STATE_TABLE}"
+    )
+    assert state[0][0] == expected, state
+    database = loader.dsn.rsplit("/", 1)[1]
+    copy = f"{database}_full"
+    server.sql(f'DROP DATABASE IF EXISTS "{copy}"')
+    server.sql(f'CREATE DATABASE "{copy}" TEMPLATE "{database}"')
+    conn = psycopg2.connect(server.dsn(copy))
+    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
+    try:
+        run_transforms(DbApiExecutor(conn), settings=settings, full=True)
+    finally:
+        conn.close()
+    differing = {t: d[:2] for t in TABLES if (d := differences(server.dsn(copy), loader.dsn, t))}
+    for table in INTERMEDIATE:
+        full = rows(server.dsn(copy), f"SELECT * FROM intermediate.{table}")
+        refreshed = rows(loader.dsn, f"SELECT * FROM intermediate.{table}")
+        if sorted(map(repr, full)) != sorted(map(repr, refreshed)):
+            differing[table] = ["rows differ"]
+    server.sql(f'DROP DATABASE "{copy}"')
+    assert not differing, f"(full rebuild vs refresh): {differing}"
+
+
+def test_incremental_refresh_equals_full_rebuild_on_postgres(
+    postgres_loader_factory: Callable[..., PostgresLoader],
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loader = postgres_loader_factory(calls=1500, seed=31, start="2024-03-04", days=30)
+    emu = loader.emulator
+    settings = MetricSettings()
+    loader.load(transform=True)
+    assert_equals_full_rebuild(loader, postgres_server, settings, "full")
+
+    # new calls and late edits, some removing every form or most interactions
+    emu.advance(minutes=90, new_calls=40)
+    edited = emu.edit_random(12)
+    emu.edit_call(edited[0], completed_form_ids=[])
+    emu.edit_call(
+        edited[1],
+        completed_form_ids=[],
+        interactions=[{"offset_seconds": 0, "type": "Hangup", "description": "dropped"}],
+    )
+    loader.load(transform=True)
+    assert_equals_full_rebuild(loader, postgres_server, settings, "incremental")
+    count = f"SELECT interaction_count FROM analytics.fct_calls WHERE call_id = '{edited[1]}'"
+    assert rows(loader.dsn, count) == [(1,)]
+
+    # other settings rebuild everything once, then refreshes continue under them
+    monkeypatch.setenv("TRANSFORMS__INTERVAL_MINUTES", "30")
+    settings = MetricSettings(interval_minutes=30)
+    emu.advance(minutes=60, new_calls=20)
+    loader.load(transform=True)
+    assert_equals_full_rebuild(loader, postgres_server, settings, "full")
+
+    # a kill mid-transform rolls back to the previous analytics and watermark; the next run
+    # catches up on both loads
+    watermark = f"SELECT raw_load_id FROM analytics.{STATE_TABLE}"
+    before = rows(loader.dsn, watermark)
+    emu.advance(minutes=60, new_calls=30)
+    emu.edit_random(6)
+    crashed = loader.crash("transforms", *loader.load_until_now())
+    assert crashed.returncode == -9, f"the kill point was not reached: {crashed.stderr}"
+    assert rows(loader.dsn, watermark) == before
+    loader.load(transform=True)
+    assert_equals_full_rebuild(loader, postgres_server, settings, "incremental")

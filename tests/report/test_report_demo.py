@@ -1,0 +1,66 @@
+"""``make demo`` writes the report and prints its path; the ``make report`` command it prints
+works as a user types it; and on a fresh clone after the demo, a bare ``hostedsuite report``
+(no configured serving copy yet) reports on the demo's copy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.pipeline.conftest import ROOT
+
+from .conftest import number, page_tables, sql
+
+
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_demo_writes_the_report_and_make_report_repeats_it(tmp_path: Path) -> None:
+    workdir = tmp_path / "var" / "demo"
+    module = [sys.executable, "-m", "pipelines.hostedsuite_pipeline"]
+    demo = _run([*module, "demo", "--calls", "400", "--workdir", str(workdir)], ROOT)
+    assert demo.returncode == 0, demo.stderr
+    out = workdir / "report.html"
+    lines = demo.stdout.splitlines()
+    assert (
+        [line for line in lines if line.startswith("report: ")]
+        == [line for line in lines if line.startswith(f"report: {out}  (2024-03-17..2024-04-15, ")]
+        != []
+    )
+    copy = workdir / "warehouse.serving.duckdb"
+    (incoming,) = sql(
+        copy,
+        "SELECT count(*) FROM analytics.fct_calls WHERE is_incoming "
+        "AND local_date BETWEEN '2024-03-17' AND '2024-04-15'",
+    )[0]
+    offered = sum(number(r["calls_offered"]) or 0 for r in page_tables(out)["headline"])
+    assert offered == incoming > 0
+
+    (hint,) = [line for line in lines if line.startswith("report other dates: ")]
+    assert hint == f"report other dates: make report DB={copy} START=2024-03-17 END=2024-04-15"
+    out.unlink()
+    # As a user types it in a shell, not as a sub-make of `make test`.
+    shell_env = {
+        k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    }
+    again = _run(hint.split(": ", 1)[1].split(), ROOT, shell_env)
+    assert again.returncode == 0, again.stderr
+    assert f"report: {out}  (2024-03-17..2024-04-15, {incoming:,} incoming calls" in again.stdout
+    assert out.exists()
+
+    # A fresh clone after `make demo`: no configured serving copy, only the demo's.
+    bare = _run([*module, "report"], tmp_path)
+    assert bare.returncode == 0, bare.stderr
+    assert bare.stdout.splitlines() == [
+        "no serving copy at warehouse.serving.duckdb: reporting on the demo's "
+        "var/demo/warehouse.serving.duckdb",
+        bare.stdout.splitlines()[1],
+    ]
+    assert bare.stdout.splitlines()[1].startswith("report: var/demo/report.html  (2024-03-17..")
