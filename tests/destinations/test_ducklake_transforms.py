@@ -13,12 +13,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dlt.destinations.impl.ducklake.ducklake import DuckLakeMergeFollowupJob
+from dlt.destinations.impl.ducklake.ducklake import DuckLakeClient, DuckLakeMergeFollowupJob
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from hostedsuite_emulator import Emulator
 from pipelines.ducklake import load_statements
-from pipelines.hostedsuite.merge_sql import _original_dedup, use_duplicates_only_dedup
+from pipelines.hostedsuite.merge_sql import (
+    DuckDbMergeJob,
+    _original_dedup,
+    use_duckdb_merge_corrections,
+)
 from tests.pipeline.conftest import Loader
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import RAW_TABLES
@@ -132,11 +136,14 @@ def test_incremental_refresh_on_a_lake_equals_a_full_rebuild(
 
 
 def test_the_duckdb_merge_tweak_leaves_a_lakes_merge_as_dlt_writes_it() -> None:
-    """A DuckDB pipeline installs the duplicates-only de-duplication for every job class (it
-    patches dlt's base class); a DuckLake merge in the same process keeps dlt's own query."""
-    use_duplicates_only_dedup()
+    """A DuckDB pipeline makes DuckDB's client merge with its corrected job; the DuckLake
+    client (a subclass of DuckDB's) keeps its own merge job and dlt's own query, also in the
+    same process."""
+    use_duckdb_merge_corrections()
+    assert "_create_merge_followup_jobs" in vars(DuckLakeClient)
     args = ("staging", ['"call_id"'], ['"call_id"', '"seq"'])
     lake_sql = DuckLakeMergeFollowupJob.gen_select_from_dedup_sql(*args)
     assert lake_sql == _original_dedup(DuckLakeMergeFollowupJob, *args)
     assert "_dlt_dups" not in lake_sql
-    assert "_dlt_dups" in SqlMergeFollowupJob.gen_select_from_dedup_sql(*args)
+    assert "_dlt_dups" in DuckDbMergeJob.gen_select_from_dedup_sql(*args)
+    assert "_dlt_dups" not in SqlMergeFollowupJob.gen_select_from_dedup_sql(*args)
