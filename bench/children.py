@@ -22,13 +22,12 @@ import requests
 
 
 def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.operations import make_pipeline, one_duckdb_connection, run_incremental
+    from pipelines.operations import make_pipeline, run_incremental
 
     pipeline = make_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
-    # as `hostedsuite load` runs: one DuckDB connection for the whole run
-    with one_duckdb_connection(pipeline, path) as held:
-        summary = run_incremental(held, {**options["source"], "base_url": url})
+    # a first load: `hostedsuite load` holds no single DuckDB connection for it (is_small_run)
+    summary = run_incremental(pipeline, {**options["source"], "base_url": url})
     return {
         "seconds": time.perf_counter() - started,
         "calls": summary.row_counts.get("calls", 0),

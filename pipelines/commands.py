@@ -48,6 +48,7 @@ from pipelines.operations import (
     duckdb_file,
     exclusive_run,
     finish_run,
+    is_small_run,
     make_pipeline,
     run_incremental,
     run_source,
@@ -78,7 +79,8 @@ def cmd_load(args: argparse.Namespace) -> list[str]:
     if args.workers:
         kwargs["workers"] = args.workers
     target = serving_target(duckdb_file(args), args.serving)
-    with exclusive_run(pipeline, args) as pipeline:
+    small = is_small_run(pipeline, args.until)
+    with exclusive_run(pipeline, args, hold_connection=small) as pipeline:
         summary = run_incremental(
             pipeline, kwargs, None if args.no_transform else run_transforms_step
         )
@@ -112,7 +114,7 @@ def cmd_backfill(args: argparse.Namespace) -> list[str]:
     target = serving_target(duckdb_file(args), args.serving)
     summary = RunSummary()
     started = time.perf_counter()
-    with exclusive_run(pipeline, args) as pipeline:
+    with exclusive_run(pipeline, args, hold_connection=False) as pipeline:
         # One load per batch of windows: each commits the range it finished, so an
         # interrupted backfill resumes with what is missing, whatever the window width.
         while missing := backfill_missing(cursor_state(pipeline), backfill):

@@ -38,6 +38,7 @@ from pipelines.hostedsuite.settings import (
     CALLS_TABLE,
     CONTENT_HASH_COLUMN,
     DEFAULT_CALLS_PER_LOAD,
+    DEFAULT_LOOKBACK_HOURS,
     DEFAULT_WORKERS,
     FORMS_TABLE,
     INTERACTIONS_TABLE,
@@ -48,6 +49,8 @@ DATASET_NAME = "hostedsuite"
 DEFAULT_PIPELINES_DIR = "var/pipelines"
 DEFAULT_DUCKDB_FILE = "warehouse.duckdb"
 DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
+# At most this many calls expected: a run holds one DuckDB connection (see is_small_run).
+HELD_CONNECTION_MAX_CALLS = 20_000
 CODE_DEFAULTS_PROVIDER = "hostedsuite code defaults"
 # dlt settings the pipeline relies on, as the lowest-priority config provider: env vars and
 # .dlt/*.toml still override them, but a run from a folder without .dlt (cron, another cwd)
@@ -289,14 +292,33 @@ def wait_for_duckdb(path: str | None, wait_seconds: float) -> None:
 
 
 @contextmanager
-def exclusive_run(pipeline: dlt.Pipeline, args: argparse.Namespace) -> Iterator[dlt.Pipeline]:
+def exclusive_run(
+    pipeline: dlt.Pipeline, args: argparse.Namespace, hold_connection: bool = True
+) -> Iterator[dlt.Pipeline]:
     """The run lock, then a bounded wait for the DuckDB file to be free; yields the pipeline
-    to run with (see ``one_duckdb_connection``)."""
+    to run with: on one held DuckDB connection when ``hold_connection`` (see
+    ``one_duckdb_connection``)."""
     with run_lock(pipeline, args.lock_wait):
         path = duckdb_file(args)
         wait_for_duckdb(path, args.db_wait)
-        with one_duckdb_connection(pipeline, path) as held:
+        with one_duckdb_connection(pipeline, path if hold_connection else None) as held:
             yield held
+
+
+def is_small_run(pipeline: dlt.Pipeline, until: str | None) -> bool:
+    """Whether an incremental run up to ``until`` (default now) writes few calls: the previous
+    runs measured the density, and the look-back plus the time since the cursor holds at most
+    ``HELD_CONNECTION_MAX_CALLS`` calls at that density. A scheduled run is; a first load, a
+    long catch-up is not."""
+    state = cursor_state(pipeline)
+    cursor = parse_instant(state.get("complete_through"), "cursor")
+    density = state.get("calls_per_hour")
+    if cursor is None or density is None:
+        return False
+    end = parse_instant(until, "until") or pendulum.now("UTC")
+    lookback = dlt.config.get("sources.hostedsuite.lookback_hours", float)
+    hours = (end - cursor).total_seconds() / 3600 + (lookback or DEFAULT_LOOKBACK_HOURS)
+    return float(density) * hours <= HELD_CONNECTION_MAX_CALLS
 
 
 @contextmanager
@@ -307,6 +329,10 @@ def one_duckdb_connection(pipeline: dlt.Pipeline, path: str | None) -> Iterator[
     close: 18 checkpoints in a scheduled run, seconds at a million calls. Given a connection of
     ours, dlt borrows cursors of it and never closes it; the file is checkpointed once, when it
     closes here (publishing checkpoints before it copies). Other destinations: unchanged.
+
+    Only for small runs (``is_small_run``): on a large load the per-job checkpoints are what
+    keep DuckDB's memory down, and one connection over a 100k-call first load measured 30 %
+    more peak memory (460 vs 355 MB) and 20 % more time.
     """
     if not path or not pipeline.destination.destination_type.endswith(".duckdb"):
         yield pipeline

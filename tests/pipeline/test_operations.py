@@ -15,7 +15,7 @@ import pytest
 from hostedsuite_emulator import EmulatorSettings
 from pipelines.hostedsuite import BackfillRange, backfill_missing
 from pipelines.hostedsuite.windows import Window
-from pipelines.operations import cursor_state, make_pipeline
+from pipelines.operations import cursor_state, is_small_run, make_pipeline
 
 from .conftest import ROOT, Loader
 from .warehouse import assert_matches_truth, rows
@@ -300,3 +300,18 @@ def test_client_backfill_then_full_backfill_of_the_same_range(loader_factory) ->
     everything = loader.cli("backfill", *args)
     assert everything.returncode == 0, everything.stderr
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_only_a_small_run_holds_one_duckdb_connection(loader_factory) -> None:
+    """A first load and a long catch-up let dlt close DuckDB after each job (which keeps its
+    memory down); a scheduled run, a few minutes past the cursor, holds one connection."""
+    loader = loader_factory(calls=1000, seed=12)
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    assert not is_small_run(pipeline, None)  # nothing loaded: no cursor, no density
+    loader.load()
+    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    cursor = pendulum.parse(cursor_state(pipeline)["complete_through"])
+    assert isinstance(cursor, pendulum.DateTime)
+    assert is_small_run(pipeline, cursor.add(minutes=5).to_iso8601_string())
+    # 1,000 calls over the emulator's weeks: 20,000 calls take years at that density
+    assert not is_small_run(pipeline, cursor.add(years=30).to_iso8601_string())
