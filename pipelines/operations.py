@@ -165,8 +165,8 @@ def use_code_defaults() -> None:
 
 
 def make_pipeline(duckdb_path: str | None, pipelines_dir: str | None) -> dlt.Pipeline:
-    """The pipeline. DuckDB by default; PostgreSQL with ``DESTINATION_NAME=postgres`` (or
-    ``[pipeline] destination``), see ``pipelines/destinations.py``."""
+    """The pipeline. DuckDB by default; PostgreSQL or a DuckLake with ``DESTINATION_NAME``
+    (or ``[pipeline] destination``), see ``pipelines/destinations.py``."""
     use_code_defaults()
     duckdb_credentials = None
     if destination_name() == "duckdb":
