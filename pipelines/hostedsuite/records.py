@@ -316,8 +316,7 @@ def content_hashes(items: pa.StructArray, zones: pa.Array, unknown: pa.Array) ->
     DuckDB's ``hash()`` over the Arrow columns: 18 us a call where serialising each record in
     Python took 128 us (both on a loaded machine), so a catch-up batch of 100k calls pays
     seconds less. It is 64 bits (an edit that keeps the digest: odds of 2^-64) and may change
-    with DuckDB's version, which
-    costs one rewrite of the look-back, nothing more.
+    with DuckDB's version, which costs one rewrite of the look-back, nothing more.
     """
     records = pa.table({"record": items, "zone": zones, "is_unknown": unknown})
     with _HASHER.cursor() as cursor:
