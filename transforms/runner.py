@@ -186,6 +186,19 @@ def _build_incremental(
     views = [m for m in MODELS if m.materialization == "view"]
     # The scope is computed from the unrestricted staging views (their columns may be new).
     _create_views(execute, views, raw, columns, sql, incremental=False)
+    _create_scope_tables(execute, raw, settings, watermark, sql)
+    _create_views(execute, views, raw, columns, sql, incremental=True)
+    _replace_affected_rows(execute, raw, columns, sql)
+    _create_views(execute, views, raw, columns, sql, incremental=False)
+    _count_affected(execute, result)
+
+
+def _create_scope_tables(
+    execute: SqlExecutor, raw: str, settings: MetricSettings, watermark: str, sql: Dialect
+) -> None:
+    """``intermediate.affected_calls`` (the loads since ``watermark``, with their repeat-call
+    neighbours) and ``affected_days``: where the rebuilt calls were; where they are now is added
+    once fct_calls is replaced."""
     scope = {
         "raw": raw,
         "watermark": literal(watermark),
@@ -198,12 +211,7 @@ def _build_incremental(
         execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_calls", affected)
     )
     days = sql_body(incremental_sql("affected_days"))
-    # where the rebuilt calls were; where they are now is added once fct_calls is replaced
     _execute(execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_days", days))
-    _create_views(execute, views, raw, columns, sql, incremental=True)
-    _replace_affected_rows(execute, raw, columns, sql)
-    _create_views(execute, views, raw, columns, sql, incremental=False)
-    _count_affected(execute, result)
 
 
 def _replace_affected_rows(
@@ -267,19 +275,7 @@ def _build_incremental_on_lake(
 ) -> None:
     """``_build_incremental`` that writes each lake entry once (see above)."""
     views = _scope_views()
-    scope = {
-        "raw": raw,
-        "watermark": literal(watermark),
-        "repeat_window_seconds": number_literal(settings.repeat_call_window_hours * 3600),
-    }
-    affected = sql_body(
-        fill_helpers(fill_template(incremental_sql("affected_calls"), scope), sql.name)
-    )
-    _execute(
-        execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_calls", affected)
-    )
-    days = sql_body(incremental_sql("affected_days"))
-    _execute(execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_days", days))
+    _create_scope_tables(execute, raw, settings, watermark, sql)
     for model in MODELS:
         if model.materialization == "view":
             rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views)
