@@ -114,6 +114,15 @@ class Emulator:
     def credentials(self) -> dict[str, str]:
         return dict(self._credentials)
 
+    def source_config(self) -> dict[str, str]:
+        """This account as the pipeline source's settings (``sources.hostedsuite.*``): the one
+        place that turns an emulator into pipeline configuration (demo, tests, bench)."""
+        return {"base_url": self.url, **self._credentials}
+
+    def config_env(self) -> dict[str, str]:
+        """``source_config`` as the environment variables a scheduler would set."""
+        return {f"SOURCES__HOSTEDSUITE__{k.upper()}": v for k, v in self.source_config().items()}
+
     @property
     def now(self) -> pendulum.DateTime:
         """The emulator clock: the end of the generated data (exclusive for the initial data)."""
