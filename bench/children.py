@@ -22,12 +22,13 @@ import requests
 
 
 def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from pipelines.operations import make_pipeline, run_incremental
+    from pipelines.pipeline import open_pipeline
+    from pipelines.steps.load import load_incremental
 
-    pipeline = make_pipeline(path, options["pipelines_dir"])
+    pipeline = open_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
     # a first load: `hostedsuite load` holds no single DuckDB connection for it (is_small_run)
-    summary = run_incremental(pipeline, {**options["source"], "base_url": url})
+    summary = load_incremental(pipeline, {**options["source"], "base_url": url})
     return {
         "seconds": time.perf_counter() - started,
         "calls": summary.row_counts.get("calls", 0),

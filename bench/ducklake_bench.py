@@ -135,17 +135,18 @@ def measure_lake(
 
 def lake_load(url: str, options: dict[str, Any]) -> dict[str, Any]:
     """Our full load into the lake configured in the environment (as ``bench.children.ours``)."""
-    from pipelines.operations import make_pipeline, run_incremental
+    from pipelines.pipeline import open_pipeline
+    from pipelines.steps.load import load_incremental
 
-    pipeline = make_pipeline(None, options["pipelines_dir"])
+    pipeline = open_pipeline(None, options["pipelines_dir"])
     started = time.perf_counter()
-    summary = run_incremental(pipeline, {**options["source"], "base_url": url})
+    summary = load_incremental(pipeline, {**options["source"], "base_url": url})
     return {"seconds": time.perf_counter() - started, "calls": summary.row_counts.get("calls", 0)}
 
 
 def lake_transforms(url: str, options: dict[str, Any]) -> dict[str, Any]:
     """A full transforms rebuild on the lake, its raw tables copied from a DuckDB file first."""
-    from pipelines.ducklake import load_statements
+    from pipelines.destinations.ducklake import load_statements
     from transforms import DuckDBExecutor, run_transforms
     from transforms.project import RAW_TABLES
 

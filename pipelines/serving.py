@@ -37,6 +37,8 @@ from typing import Any
 
 import duckdb
 
+from pipelines import load_health
+
 # Free space asked for beyond the size of the copy: DuckDB's stamp of load_health and its WAL.
 SPACE_MARGIN_BYTES = 16 * 1024 * 1024
 COPY_CHUNK_BYTES = 1 << 30
@@ -162,59 +164,14 @@ def _copy_file(source: Path, target: Path) -> None:
 
 
 def _stamp_load_health(copy: Path, health: dict[str, Any], published_at: datetime) -> None:
-    """Writes ``analytics.load_health`` in the copy: the pipeline's last load and cursor, the
-    verification columns ``verify`` last wrote (if any), and when this copy was published."""
+    """Writes ``analytics.load_health`` in the copy (``load_health.stamp_published``)."""
     conn = duckdb.connect(str(copy))
     try:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS analytics")
-        verified = _verified_columns(conn)
-        conn.execute(
-            f"""
-            CREATE OR REPLACE TABLE analytics.load_health AS SELECT
-                ?::VARCHAR AS pipeline_name,
-                ?::TIMESTAMPTZ AS last_successful_load_at,
-                ?::TIMESTAMPTZ AS newest_call_start,
-                ?::TIMESTAMPTZ AS cursor_complete_through,
-                {verified},
-                ?::TIMESTAMPTZ AS published_at
-            """,
-            [
-                health.get("pipeline_name"),
-                health.get("last_successful_load_at"),
-                health.get("newest_call_start"),
-                health.get("complete_through"),
-                published_at,
-            ],
-        )
+        present = {row[0] for row in conn.execute(load_health.COLUMNS_SQL).fetchall()}
+        load_health.stamp_published(conn.execute, present, health, published_at)
         conn.execute("CHECKPOINT")
     finally:
         conn.close()
-
-
-VERIFY_COLUMNS = (
-    ("verified_complete_through", "DATE"),
-    ("checked_from", "DATE"),
-    ("checked_to", "DATE"),
-    ("days_with_differences", "BIGINT"),
-    ("checked_at", "TIMESTAMPTZ"),
-)
-
-
-def _verified_columns(conn: duckdb.DuckDBPyConnection) -> str:
-    """The columns ``verify`` keeps in the live ``load_health``, carried over into the copy."""
-    present = {
-        row[0]
-        for row in conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'analytics' AND table_name = 'load_health'"
-        ).fetchall()
-    }
-    return ",\n".join(
-        f"(SELECT {name} FROM analytics.load_health LIMIT 1)::{kind} AS {name}"
-        if name in present
-        else f"NULL::{kind} AS {name}"
-        for name, kind in VERIFY_COLUMNS
-    )
 
 
 def _make_durable_read_only(path: Path) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from hostedsuite_emulator import Emulator
-from pipelines.operations import RunSummary, make_pipeline, run_incremental, run_transforms_step
+from pipelines.pipeline import open_pipeline
+from pipelines.steps.load import LoadResult, load_incremental
+from pipelines.steps.transform import transform_pipeline
 from tests.pipeline.conftest import Loader, source_kwargs
 
 
@@ -25,13 +27,16 @@ class PostgresLoader(Loader):
     def env(self) -> dict[str, str]:
         return {"DESTINATION_NAME": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": self.dsn}
 
-    def load(self, transform: bool = False, **overrides: Any) -> RunSummary:
+    def load(self, transform: bool = False, **overrides: Any) -> LoadResult:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in self.env().items():
                 patch.setenv(name, value)
-            pipeline = make_pipeline(None, str(self.pipelines_dir))
+            pipeline = open_pipeline(None, str(self.pipelines_dir))
             kwargs = source_kwargs(self.emulator, **overrides)
-            return run_incremental(pipeline, kwargs, run_transforms_step if transform else None)
+            loaded = load_incremental(pipeline, kwargs)
+            if transform:
+                transform_pipeline(pipeline)
+            return loaded
 
     def cli_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         return super().cli_env({**self.env(), **(env or {})})

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.ducklake import EXTENSIONS, extension_file
-from pipelines.operations import make_pipeline
+from pipelines.destinations.ducklake import EXTENSIONS, extension_file
+from pipelines.pipeline import open_pipeline
 from tests.pipeline.conftest import ROOT
 
 from .lake import make_lake
@@ -26,7 +26,7 @@ def test_a_lake_connection_loads_the_pinned_files_and_installs_nothing(
     monkeypatch.setenv("HOME", str(home))
     for name, value in make_lake(postgres_dsn, tmp_path).env().items():
         monkeypatch.setenv(name, value)
-    pipeline = make_pipeline(None, str(tmp_path / "pipelines"))
+    pipeline = open_pipeline(None, str(tmp_path / "pipelines"))
     assert pipeline.destination.destination_type.endswith("ducklake")
 
     with pipeline.sql_client() as sql:

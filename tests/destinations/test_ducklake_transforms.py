@@ -17,12 +17,12 @@ from dlt.destinations.impl.ducklake.ducklake import DuckLakeClient, DuckLakeMerg
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from hostedsuite_emulator import Emulator
-from pipelines.ducklake import load_statements
-from pipelines.hostedsuite.merge_sql import (
+from pipelines.destinations.duckdb_merge import (
     DuckDbMergeJob,
     _original_dedup,
     use_duckdb_merge_corrections,
 )
+from pipelines.destinations.ducklake import load_statements
 from tests.pipeline.conftest import Loader
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import RAW_TABLES

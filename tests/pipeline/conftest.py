@@ -14,12 +14,9 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import Emulator
-from pipelines.operations import (
-    RunSummary,
-    make_pipeline,
-    run_incremental,
-    run_transforms_step,
-)
+from pipelines.pipeline import open_pipeline
+from pipelines.steps.load import LoadResult, load_incremental
+from pipelines.steps.transform import transform_pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,11 +49,14 @@ class Loader:
     duckdb_path: Path
     pipelines_dir: Path
 
-    def load(self, transform: bool = False, **overrides: Any) -> RunSummary:
+    def load(self, transform: bool = False, **overrides: Any) -> LoadResult:
         """One in-process run; ``transform`` also rebuilds the analytics schema."""
-        pipeline = make_pipeline(str(self.duckdb_path), str(self.pipelines_dir))
+        pipeline = open_pipeline(str(self.duckdb_path), str(self.pipelines_dir))
         kwargs = source_kwargs(self.emulator, **overrides)
-        return run_incremental(pipeline, kwargs, run_transforms_step if transform else None)
+        loaded = load_incremental(pipeline, kwargs)
+        if transform:
+            transform_pipeline(pipeline)
+        return loaded
 
     def cli_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         """The emulator's account as environment variables, as a scheduler would set them."""

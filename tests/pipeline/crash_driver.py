@@ -26,15 +26,17 @@ from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
 from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
-from pipelines import commands, operations, serving
 from pipelines import hostedsuite_pipeline as cli
-from pipelines.destinations import loader_file_format
+from pipelines import serving
+from pipelines.destinations import kind_of
+from pipelines.steps import backfill as backfill_step
+from pipelines.steps import load as load_step
 
 
-def patch_run_source(replacement: Any) -> None:
-    """``run_source`` is called by the incremental loop and by the backfill command."""
-    operations.run_source = replacement
-    commands.run_source = replacement  # type: ignore[attr-defined]
+def patch_load_batch(replacement: Any) -> None:
+    """``load_batch`` is called by the incremental loop and by the backfill step."""
+    load_step.load_batch = replacement
+    backfill_step.load_batch = replacement  # type: ignore[attr-defined]
 
 
 def die() -> None:
@@ -55,16 +57,14 @@ def kill_during_extract() -> None:
 
 
 def kill_after_normalize() -> None:
-    def extract_normalize_then_die(
-        pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], transform: Any = None
-    ) -> Any:
-        operations.finish_pending(pipeline)
-        file_format = loader_file_format(pipeline.destination.destination_type)
+    def extract_normalize_then_die(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> Any:
+        load_step.finish_pending(pipeline)
+        file_format = kind_of(pipeline).loader_file_format
         pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format=file_format)
         pipeline.normalize()
         die()
 
-    patch_run_source(extract_normalize_then_die)
+    patch_load_batch(extract_normalize_then_die)
 
 
 def kill_during_load() -> None:
@@ -104,7 +104,7 @@ def _die_on_fct_calls(client: Any) -> None:
 
 
 def kill_in_second_batch() -> None:
-    original = operations.run_source
+    original = load_step.load_batch
     batches = {"n": 0}
 
     def run_or_die(*args: Any, **kwargs: Any) -> Any:
@@ -113,7 +113,7 @@ def kill_in_second_batch() -> None:
             kill_during_extract()
         return original(*args, **kwargs)
 
-    patch_run_source(run_or_die)
+    patch_load_batch(run_or_die)
 
 
 def kill_while_publishing() -> None:

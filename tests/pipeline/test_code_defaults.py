@@ -14,7 +14,7 @@ from typing import Any
 import dlt
 import duckdb
 
-from pipelines.operations import CODE_DEFAULTS_PROVIDER, PIPELINE_NAME
+from pipelines.config import CODE_DEFAULTS_PROVIDER, PIPELINE_NAME
 
 from .conftest import Loader
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import Faults
-from pipelines.operations import cursor_state, make_pipeline
+from pipelines.pipeline import cursor_state, open_pipeline
 
 from .warehouse import assert_matches_truth
 
@@ -157,5 +157,5 @@ def test_unexpected_response_shape_is_an_api_failure(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: HostedSuite answered something unexpected on {route}: {detail}"]
     assert "Traceback" not in result.stderr
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline).get("complete_through") is None, "nothing may be committed"

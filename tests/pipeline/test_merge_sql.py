@@ -1,4 +1,4 @@
-"""The merge SQL corrections of ``pipelines/hostedsuite/merge_sql.py``, run in a real DuckDB.
+"""The merge SQL corrections of ``pipelines/destinations/duckdb_merge.py``, run in a real DuckDB.
 
 The duplicates-only de-duplication must keep exactly the rows dlt's own ROW_NUMBER query keeps:
 every row whose key occurs once, and one row per duplicated key (duplicates in staging are
@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
-from pipelines.hostedsuite.merge_sql import _original_dedup, _select_from_dedup
+from pipelines.destinations.duckdb_merge import _original_dedup, _select_from_dedup
 
 STAGING = """
 CREATE TABLE staging (call_id VARCHAR, seq BIGINT, kind VARCHAR, is_deleted BOOLEAN);

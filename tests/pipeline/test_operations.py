@@ -15,7 +15,8 @@ import pytest
 from hostedsuite_emulator import EmulatorSettings
 from pipelines.hostedsuite import BackfillRange, backfill_missing
 from pipelines.hostedsuite.windows import Window
-from pipelines.operations import cursor_state, is_small_run, make_pipeline
+from pipelines.pipeline import cursor_state, open_pipeline
+from pipelines.steps.load import is_small_run
 
 from .conftest import ROOT, Loader
 from .warehouse import assert_matches_truth, rows
@@ -39,7 +40,7 @@ def test_concurrent_backfill_equals_truth_and_leaves_cursor(loader_factory, swit
     loader = loader_factory(calls=2000, seed=31, settings=EmulatorSettings(**switches))
     loader.load(until=START.to_iso8601_string())  # an incremental run sets the cursor first
     cursor_before = dict(
-        cursor_state(make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir)))
+        cursor_state(open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir)))
     )
     result = loader.cli(
         "backfill",
@@ -55,7 +56,7 @@ def test_concurrent_backfill_equals_truth_and_leaves_cursor(loader_factory, swit
     )
     assert result.returncode == 0, result.stderr
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth(), end=END)
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     after = cursor_state(pipeline)
     assert after["complete_through"] == cursor_before["complete_through"]
     assert "windows" in result.stdout
@@ -93,7 +94,7 @@ def test_killed_backfill_resumes_and_ends_exact(loader_factory) -> None:
         "--no-transform",
     ]
     _kill_in_second_batch(loader, *args)
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline)["backfills"] == {
         "2024-03-01T00:00:00Z/2024-04-10T00:00:00Z": [
             ["2024-03-01T00:00:00Z", "2024-03-05T00:00:00Z"]
@@ -120,7 +121,7 @@ def test_backfill_rerun_at_another_width_loads_exactly_what_is_missing(
     _kill_in_second_batch(
         loader, *args, "--window-hours", first_width, "--no-transform", env=small_pages
     )
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     progress_after_kill = copy.deepcopy(cursor_state(pipeline)["backfills"])
 
     requests_before = len(loader.emulator.requests)
@@ -140,7 +141,7 @@ def test_backfill_rerun_at_another_width_loads_exactly_what_is_missing(
     key = "2024-03-01T00:00:00Z/2024-04-10T00:00:00Z"
     first_end = {"24": "2024-03-05T00:00:00Z", "168": "2024-03-29T00:00:00Z"}[first_width]
     assert progress_after_kill == {key: [["2024-03-01T00:00:00Z", first_end]]}
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline)["backfills"] == {
         key: [["2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z"]]
     }
@@ -178,7 +179,7 @@ def test_long_first_load_commits_in_batches_and_resumes(loader_factory) -> None:
     _kill_in_second_batch(
         loader, "load", "--until", until, "--workers", "1", "--no-transform", env=small_batches
     )
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline)["complete_through"] == "2024-03-05T00:00:00Z"
     loader.emulator.requests.clear()
 
@@ -306,10 +307,10 @@ def test_only_a_small_run_holds_one_duckdb_connection(loader_factory) -> None:
     """A first load and a long catch-up let dlt close DuckDB after each job (which keeps its
     memory down); a scheduled run, a few minutes past the cursor, holds one connection."""
     loader = loader_factory(calls=1000, seed=12)
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert not is_small_run(pipeline, None)  # nothing loaded: no cursor, no density
     loader.load()
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     cursor = pendulum.parse(cursor_state(pipeline)["complete_through"])
     assert isinstance(cursor, pendulum.DateTime)
     assert is_small_run(pipeline, cursor.add(minutes=5).to_iso8601_string())

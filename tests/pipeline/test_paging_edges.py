@@ -14,7 +14,7 @@ import pytest
 from hostedsuite_emulator import Faults
 from pipelines.hostedsuite.paging import fetch_concurrently
 from pipelines.hostedsuite.windows import Window, split_windows
-from pipelines.operations import cursor_state, make_pipeline
+from pipelines.pipeline import cursor_state, open_pipeline
 
 from .warehouse import assert_matches_truth, rows
 
@@ -95,7 +95,7 @@ def test_persistent_early_empty_page_fails_the_run_and_moves_nothing(loader_fact
     loader = loader_factory(calls=1500, seed=53)
     first = loader.cli("load", "--until", loader.emulator.now.isoformat())
     assert first.returncode == 0, first.stderr
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     state_before = copy.deepcopy(cursor_state(pipeline))
     stored_before = rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls")[0][0]
     new_ids = loader.emulator.advance(minutes=120, new_calls=60)
@@ -122,7 +122,7 @@ def test_persistent_early_empty_page_fails_the_run_and_moves_nothing(loader_fact
         errors[0],
     ), errors[0]
     assert "Traceback" not in result.stderr
-    pipeline = make_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
+    pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline) == state_before
     assert rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls")[0][0] == stored_before
     stored = {r[0] for r in rows(loader.duckdb_path, "SELECT id FROM hostedsuite.calls")}

@@ -1,6 +1,6 @@
 """Two corrections to the SQL dlt 1.31.0 generates for a merge, for DuckDB only.
 
-Installed by ``pipelines.destinations`` when the destination is DuckDB and dlt is 1.31.0 (the
+Installed by ``pipelines.destinations.duckdb`` when the destination is DuckDB and dlt is 1.31.0 (the
 version they were written and tested against); other destinations and other dlt versions merge
 with dlt's own SQL.
 

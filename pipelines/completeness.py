@@ -2,8 +2,8 @@
 
 The API may read a window in each call's local wall time or in UTC (unconfirmed), so a day
 counts as complete when the API's count equals the warehouse's count of that center's calls
-on that day under either reading. The findings go to ``analytics.completeness`` and a
-one-row ``analytics.load_health`` with the "complete up to" watermark.
+on that day under either reading. The findings go to ``analytics.completeness``; the "complete
+up to" watermark goes to ``analytics.load_health`` (written by ``pipelines.load_health``).
 
 The SQL is the subset every supported destination shares, with values written as literals:
 dlt's ``execute_sql`` takes the driver's own placeholders (``?`` for DuckDB, ``%s`` for
@@ -12,19 +12,19 @@ psycopg2), so placeholders would tie this module to one destination.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from dlt.destinations.impl.ducklake.sql_client import DuckLakeSqlClient
 from dlt.destinations.sql_client import SqlClientBase
 
-from .client import HostedSuiteClient, parse_json
-from .paging import CallsQuery
-from .settings import CALLS_ROUTE
+from pipelines import sql_literals as lit
+from pipelines.hostedsuite.client import HostedSuiteClient, parse_json
+from pipelines.hostedsuite.paging import CallsQuery
+from pipelines.hostedsuite.settings import CALLS_ROUTE
+from pipelines.load_health import Verification
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def warehouse_counts(
     sql: SqlClientBase[Any], dataset: str, first: date, last: date
 ) -> dict[tuple[str, date, str], int]:
     """Calls per (center, day, reading) where reading is 'local' or 'utc'."""
-    days = f"BETWEEN {_date(first)} AND {_date(last)}"
+    days = f"BETWEEN {lit.day(first)} AND {lit.day(last)}"
     rows = sql.execute_sql(
         f"""
         SELECT center_id, day, reading, count(*) FROM (
@@ -85,12 +85,12 @@ def unknown_center_calls(
     """(call id, center id) of the stored calls in [first, last] (local date) whose center is
     not among ``center_ids`` (those /api/centers lists) or is empty: the per-center counts
     above cannot see them, and their times were read in the default zone."""
-    listed = ", ".join(_text(c) for c in center_ids)
+    listed = ", ".join(lit.text(c) for c in center_ids)
     unlisted = f"center_id NOT IN ({listed})" if listed else "TRUE"
     rows = sql.execute_sql(
         f"""
         SELECT id, center_id FROM {dataset}.calls
-        WHERE CAST(start_time_local AS DATE) BETWEEN {_date(first)} AND {_date(last)}
+        WHERE CAST(start_time_local AS DATE) BETWEEN {lit.day(first)} AND {lit.day(last)}
           AND (coalesce(center_id, '') = '' OR {unlisted})
         ORDER BY start_time, id
         """
@@ -142,28 +142,13 @@ def record_results(
     results: Sequence[DayCount],
     first: date,
     last: date,
-    health: dict[str, Any],
     checked_at: datetime,
+    primary_key: bool,
 ) -> None:
-    """Replaces the checked range in analytics.completeness and rewrites load_health."""
+    """Replaces the checked range in ``analytics.completeness``; ``primary_key``: keep one on
+    ``(center_id, local_date)`` (a lake has no constraints; the DELETE keeps the key unique)."""
+    key = ", PRIMARY KEY (center_id, local_date)" if primary_key else ""
     sql.execute_sql("CREATE SCHEMA IF NOT EXISTS analytics")
-    # DuckLake has no constraints (the DELETE below keeps the key unique there too), and each
-    # statement outside a transaction is a snapshot of its own: one transaction for the lake.
-    lake = isinstance(sql, DuckLakeSqlClient)
-    key = "" if lake else ", PRIMARY KEY (center_id, local_date)"
-    with sql.begin_transaction() if lake else contextlib.nullcontext():
-        _record(sql, results, first, last, health, checked_at, key)
-
-
-def _record(
-    sql: SqlClientBase[Any],
-    results: Sequence[DayCount],
-    first: date,
-    last: date,
-    health: dict[str, Any],
-    checked_at: datetime,
-    key: str,
-) -> None:
     sql.execute_sql(
         f"""
         CREATE TABLE IF NOT EXISTS analytics.completeness (
@@ -173,49 +158,20 @@ def _record(
     )
     sql.execute_sql(
         "DELETE FROM analytics.completeness "
-        f"WHERE local_date BETWEEN {_date(first)} AND {_date(last)}"
+        f"WHERE local_date BETWEEN {lit.day(first)} AND {lit.day(last)}"
     )
     if results:
         rows = ",\n".join(
-            f"({_text(r.center_id)}, {_date(r.local_date)}, {_number(r.api_count)}, "
-            f"{r.warehouse_local}, {_text(r.status)}, {_instant(checked_at)})"
+            f"({lit.text(r.center_id)}, {lit.day(r.local_date)}, {lit.number(r.api_count)}, "
+            f"{r.warehouse_local}, {lit.text(r.status)}, {lit.instant(checked_at)})"
             for r in results
         )
         sql.execute_sql(f"INSERT INTO analytics.completeness VALUES\n{rows}")
+
+
+def verification(
+    results: Sequence[DayCount], first: date, last: date, checked_at: datetime
+) -> Verification:
+    """What a check of [first, last] found, for ``analytics.load_health``."""
     differing = len({(r.center_id, r.local_date) for r in results if r.status != "ok"})
-    verified = watermark(results)
-    sql.execute_sql("DROP TABLE IF EXISTS analytics.load_health")
-    sql.execute_sql(
-        f"""
-        CREATE TABLE analytics.load_health AS SELECT
-            CAST({_text(health["pipeline_name"])} AS VARCHAR) AS pipeline_name,
-            {_instant(health["last_successful_load_at"])} AS last_successful_load_at,
-            {_instant(health["newest_call_start"])} AS newest_call_start,
-            {_instant(health["complete_through"])} AS cursor_complete_through,
-            {_date(verified)} AS verified_complete_through,
-            {_date(first)} AS checked_from,
-            {_date(last)} AS checked_to,
-            CAST({differing} AS BIGINT) AS days_with_differences,
-            {_instant(checked_at)} AS checked_at
-        """
-    )
-
-
-def _text(value: object) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _date(value: date | None) -> str:
-    return "CAST(NULL AS DATE)" if value is None else f"DATE '{value.isoformat()}'"
-
-
-def _number(value: int | None) -> str:
-    return "CAST(NULL AS BIGINT)" if value is None else str(int(value))
-
-
-def _instant(value: datetime | str | None) -> str:
-    """A TIMESTAMPTZ literal from a datetime or an ISO 8601 string (the dlt state's)."""
-    if value is None:
-        return "CAST(NULL AS TIMESTAMPTZ)"
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    return f"CAST({_text(text)} AS TIMESTAMPTZ)"
+    return Verification(watermark(results), first, last, differing, checked_at)

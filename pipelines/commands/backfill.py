@@ -1,0 +1,76 @@
+"""``hostedsuite backfill``: load a UTC date range, in committed batches of windows."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import dlt
+import pendulum
+
+from pipelines.commands.common import access_options, cli_instant
+from pipelines.errors import ExitCode, RunError
+from pipelines.hostedsuite.settings import DEFAULT_WINDOW_HOURS
+from pipelines.plan import Plan, Step, WarehouseAccess
+from pipelines.steps.backfill import Backfill
+from pipelines.steps.publish import Publish
+from pipelines.steps.report import ReportAfterLoad
+from pipelines.steps.transform import Transform
+
+NAME = "backfill"
+HELP = "load a date range"
+
+
+@dataclass(frozen=True)
+class BackfillOptions:
+    access: WarehouseAccess
+    start: pendulum.DateTime
+    end: pendulum.DateTime
+    window_hours: float
+    client_id: str | None
+    center_id: str | None
+    workers: int | None
+    transform: bool
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start", required=True, help="first UTC date (YYYY-MM-DD)")
+    parser.add_argument("--end", required=True, help="end UTC date, exclusive (YYYY-MM-DD)")
+    parser.add_argument("--client", dest="client_id", help="only this ClientId")
+    parser.add_argument("--center", dest="center_id", help="only this CenterId")
+    parser.add_argument("--workers", type=int, help="windows fetched concurrently")
+    parser.add_argument("--window-hours", type=float, help="width of one window")
+    parser.add_argument("--no-transform", action="store_true", help="skip the analytics rebuild")
+
+
+def options(args: argparse.Namespace) -> BackfillOptions:
+    start = cli_instant(args.start, "--start")
+    end = cli_instant(args.end, "--end")
+    if end <= start:
+        raise RunError(
+            ExitCode.BAD_CONFIG, f"--end ({args.end}) must be after --start ({args.start})"
+        )
+    window_hours = args.window_hours or dlt.config.get("sources.hostedsuite.window_hours", float)
+    return BackfillOptions(
+        access_options(args),
+        start,
+        end,
+        float(window_hours or DEFAULT_WINDOW_HOURS),
+        args.client_id,
+        args.center_id,
+        args.workers,
+        not args.no_transform,
+    )
+
+
+def plan(opts: BackfillOptions) -> Plan:
+    steps: list[Step] = [
+        Backfill(
+            opts.start, opts.end, opts.window_hours, opts.client_id, opts.center_id, opts.workers
+        )
+    ]
+    if opts.transform:
+        steps.append(Transform())
+    steps += [Publish(), ReportAfterLoad()]
+    # a backfill is large: dlt's per-job connections keep DuckDB's memory down
+    return Plan(NAME, tuple(steps), access=opts.access)

@@ -1,0 +1,78 @@
+"""What the commands share: the warehouse-access arguments, and reading dates and instants."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import pendulum
+
+from pipelines.config import DEFAULT_PIPELINES_DIR
+from pipelines.errors import ExitCode, RunError
+from pipelines.hostedsuite import parse_instant
+from pipelines.hostedsuite.client import ConfigError
+from pipelines.plan import WarehouseAccess
+
+
+def add_access_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of every command that writes the warehouse."""
+    parser.add_argument(
+        "--duckdb", help="DuckDB file (default: dlt config destination.duckdb.credentials)"
+    )
+    parser.add_argument(
+        "--pipelines-dir",
+        default=DEFAULT_PIPELINES_DIR,
+        help="dlt working folder (state, load packages, traces)",
+    )
+    parser.add_argument(
+        "--lock-wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait for another run to finish before giving up (default 0)",
+    )
+    parser.add_argument(
+        "--db-wait",
+        type=float,
+        default=30.0,
+        help="seconds to wait while another process holds the DuckDB file (default 30)",
+    )
+    parser.add_argument(
+        "--serving",
+        help="serving copy to publish after the run ('' turns it off; default: "
+        "[serving] path, or <warehouse>.serving.duckdb beside the warehouse)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress, only the summary")
+
+
+def access_options(args: argparse.Namespace) -> WarehouseAccess:
+    return WarehouseAccess(
+        duckdb=str(args.duckdb) if args.duckdb else None,
+        pipelines_dir=args.pipelines_dir,
+        lock_wait=args.lock_wait,
+        db_wait=args.db_wait,
+        serving=args.serving,
+    )
+
+
+def cli_instant(value: str | None, name: str) -> pendulum.DateTime:
+    """A required UTC instant (YYYY-MM-DD or ISO 8601) from the command line."""
+    if not value:
+        raise RunError(ExitCode.BAD_CONFIG, f"{name} is required (YYYY-MM-DD)")
+    try:
+        parsed = parse_instant(value, name)
+    except ConfigError as exc:
+        raise RunError(ExitCode.BAD_CONFIG, str(exc)) from None
+    assert parsed is not None
+    return parsed
+
+
+def cli_date(value: str | None, name: str) -> date | None:
+    """An optional date YYYY-MM-DD from the command line."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise RunError(
+            ExitCode.BAD_CONFIG, f"{name} must be a date YYYY-MM-DD, got {value!r}"
+        ) from None

@@ -1,0 +1,86 @@
+"""What a destination must provide: the contract every warehouse kind implements in one module.
+
+A run asks its destination, and nothing else, for: the dlt destination and the file format its
+loader takes; the checks to make before anything is written; the connection policy while the
+run writes; how the transforms run there; how ``verify`` writes its tables; how analysts get a
+consistent view after the run (publishing); and where the data went, for the summary.
+Add a destination: README.md -> Development -> "Add a destination".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import dlt
+from dlt.common.destination import TLoaderFileFormat
+from dlt.destinations.sql_client import SqlClientBase
+
+from pipelines.errors import ExitCode, RunError
+
+
+class Destination(ABC):
+    """One kind of warehouse. ``name`` is what ``DESTINATION_NAME`` selects."""
+
+    name: ClassVar[str]
+    # How normalized rows reach it.
+    loader_file_format: ClassVar[TLoaderFileFormat]
+    # The transforms write each catalog entry once per transaction (DuckLake's visibility bug).
+    transforms_write_once: ClassVar[bool] = False
+
+    def __init__(self, duckdb_file: str | None = None) -> None:
+        if duckdb_file:
+            raise RunError(
+                ExitCode.BAD_CONFIG,
+                f"--duckdb names a DuckDB file, but the destination is {self.name!r}",
+            )
+
+    @abstractmethod
+    def dlt_destination(self) -> Any:
+        """What ``dlt.pipeline(destination=...)`` takes; raises ``RunError`` on bad config."""
+
+    def check(self) -> None:  # noqa: B027 - most destinations have nothing to check up front
+        """Fails in one line, before anything is written, when the run cannot write there."""
+
+    def writing(
+        self, pipeline: dlt.Pipeline, wait_seconds: float, small_run: bool
+    ) -> AbstractContextManager[dlt.Pipeline]:
+        """The pipeline to write with while the run holds the lock (a server: as it is)."""
+        return contextlib.nullcontext(pipeline)
+
+    @classmethod  # noqa: B027 - most destinations need no session settings
+    def prepare_transforms(cls, sql: SqlClientBase[Any]) -> None:
+        """Session settings the transforms need on this destination's connection."""
+
+    @classmethod
+    def verify_writes(cls, sql: SqlClientBase[Any]) -> AbstractContextManager[Any]:
+        """Around ``verify``'s writes: a transaction where a statement alone would be a
+        snapshot of its own (a lake); nothing on a database with per-statement commits."""
+        return contextlib.nullcontext()
+
+    # PostgreSQL and DuckDB keep a primary key on analytics.completeness; a lake has none.
+    verify_primary_key: ClassVar[bool] = True
+
+    @abstractmethod
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], serving: str | None
+    ) -> list[str]:
+        """Makes this run's data what analysts see; returns the summary lines.
+
+        ``serving``: the ``--serving`` override (``""``: off), where it applies.
+        """
+
+    def analyst_copy(self, serving: str | None) -> Path | None:
+        """The DuckDB file analysts open (``make sql``, ``make report``), if there is one."""
+        return None
+
+    def report_database(self, serving: str | None) -> Path | None:
+        """The DuckDB file a report after the run reads, if there is one."""
+        return self.analyst_copy(serving)
+
+    @abstractmethod
+    def location(self) -> str:
+        """Where the data went, for the summary (no secret in it)."""

@@ -1,0 +1,88 @@
+"""The DuckDB warehouse's serving copy for analysts: which file, how often, and the summary line.
+
+``pipelines/serving.py`` does the file work (checkpoint, copy, rename) and knows nothing of dlt;
+this module reads the ``[serving]`` configuration and hands it the pipeline's connection and
+the health to stamp.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pendulum
+
+from pipelines.config import configured_text
+from pipelines.errors import ExitCode, RunError
+from pipelines.serving import PublishError, PublishSchedule, default_serving_path, publish
+
+logger = logging.getLogger("hostedsuite")
+
+
+@dataclass(frozen=True)
+class ServingTarget:
+    """Where the serving copy of a DuckDB warehouse goes, and how often."""
+
+    warehouse: Path
+    path: Path
+    every_n_runs: int = 1
+
+
+def serving_target(warehouse: str, override: str | None = None) -> ServingTarget | None:
+    """``[serving] path`` (env ``SERVING__PATH``), default beside the warehouse; an empty value
+    turns publishing off."""
+    configured = override if override is not None else configured_text("serving.path")
+    if configured == "":
+        return None
+    path = Path(configured) if configured else default_serving_path(warehouse)
+    if path.resolve() == Path(warehouse).resolve():
+        raise RunError(ExitCode.BAD_CONFIG, f"[serving] path must not be the warehouse: {path}")
+    every = dlt.config.get("serving.every_n_runs", int)
+    if every is not None and every < 1:
+        raise RunError(ExitCode.BAD_CONFIG, f"[serving] every_n_runs must be >= 1, got {every}")
+    return ServingTarget(Path(warehouse), path, every or 1)
+
+
+def publish_copy(
+    pipeline: dlt.Pipeline, target: ServingTarget, health: dict[str, Any]
+) -> list[str]:
+    """Publishes the serving copy after a run that changed the warehouse (under the run lock).
+
+    Raises ``RunError(PUBLISH)`` when it fails: the run has committed; the next run publishes
+    again, even when ``every_n_runs`` would skip it.
+    """
+    schedule = PublishSchedule(
+        Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.serving.json",
+        target.every_n_runs,
+    )
+    if not schedule.due(target.path):
+        schedule.skipped()
+        return [
+            f"serving: {target.path}  (not republished: every {target.every_n_runs} runs, "
+            f"next in {schedule.runs_until_due()})"
+        ]
+    logger.info("publishing the serving copy %s", target.path)
+    try:
+        published = publish(
+            target.warehouse,
+            target.path,
+            checkpoint=lambda: _checkpoint(pipeline),
+            health=health,
+            now=lambda: pendulum.now("UTC"),
+        )
+    except PublishError as exc:
+        schedule.record(ok=False)
+        raise RunError(
+            ExitCode.PUBLISH, f"{exc}; the run itself committed, the next run publishes again"
+        ) from None
+    schedule.record(ok=True)
+    return [published.line()]
+
+
+def _checkpoint(pipeline: dlt.Pipeline) -> None:
+    """Writes the WAL into the warehouse file, so that the file alone is the whole database."""
+    with pipeline.sql_client() as sql:
+        sql.execute_sql("CHECKPOINT")

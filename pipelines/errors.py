@@ -1,0 +1,141 @@
+"""Exit codes and the one failure type of a run: a leaf module every other module may import.
+
+A run fails with ``RunError``: an exit code, a one-line message, and the results of the steps
+that had committed before it failed (the summary prints those first). Errors from below (the
+source's, dlt's, DuckDB's) are turned into a ``RunError`` by ``describe_failure``, which finds
+the root cause inside dlt's wrappers; ``hostedsuite_pipeline.main`` maps it to the exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from enum import IntEnum
+from typing import Any
+
+from dlt.common.configuration.exceptions import (
+    ConfigFieldMissingException,
+    ConfigurationException,
+    LookupTraces,
+)
+
+from pipelines.hostedsuite.client import ApiError, AuthError, ConfigError, HostedSuiteError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in the README."""
+
+    OK = 0
+    FAILED = 1
+    BAD_CONFIG = 2
+    AUTH = 3
+    API = 4
+    DESTINATION = 5
+    INCOMPLETE = 6
+    PUBLISH = 7  # the run committed, but its serving copy could not be published
+    LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+
+
+class RunError(Exception):
+    """A failure with its exit code and a one-line message.
+
+    ``committed``: the results of the steps that had finished (and committed) before the
+    failure; the summary prints them first. The executor fills it in.
+    """
+
+    def __init__(
+        self, code: ExitCode, message: str, committed: Sequence[Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.committed: list[Any] = list(committed or [])
+
+
+def describe_failure(
+    exc: BaseException, step: str | None = None, committed: Sequence[Any] = ()
+) -> RunError:
+    """The ``RunError`` for any failure: the first cause in the chain we know, else FAILED.
+
+    ``step``: the step that failed, named in messages that depend on it (memory).
+    """
+    committed = [*committed, *(exc.committed if isinstance(exc, RunError) else [])]
+    chain = list(_cause_chain(exc))
+    for current in chain:
+        known = _known(current, step)
+        if known is not None:
+            return RunError(known[0], known[1], committed)
+    root = chain[-1]
+    text = str(root).strip().splitlines()
+    return RunError(ExitCode.FAILED, f"{type(root).__name__}: {text[0] if text else ''}", committed)
+
+
+def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | None:
+    if isinstance(current, RunError):
+        return current.code, str(current)
+    if isinstance(current, AuthError):
+        return ExitCode.AUTH, str(current)
+    if isinstance(current, ConfigError):
+        return ExitCode.BAD_CONFIG, str(current)
+    if isinstance(current, ApiError | HostedSuiteError):
+        return ExitCode.API, str(current)
+    if isinstance(current, ConfigurationException):
+        return ExitCode.BAD_CONFIG, config_message(current)
+    if "Out of Memory" in str(current):
+        kept = " (the load package is kept; the next run finishes it)" if step == "load" else ""
+        return ExitCode.DESTINATION, (
+            f"DuckDB ran out of its memory cap in the {step or 'run'} step; raise "
+            f"[destination.duckdb] memory_limit and rerun{kept}"
+        )
+    if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
+        return ExitCode.DESTINATION, (
+            "the DuckDB file is locked by another process (an open analyst session?); "
+            "close it or retry later"
+        )
+    return None
+
+
+def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors under it: dlt's ``PipelineStepFailed.exception``, then causes."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        nested = getattr(current, "exception", None)
+        if isinstance(nested, BaseException):
+            current = nested
+        elif current.__cause__ is not None or current.__suppress_context__:
+            current = current.__cause__
+        else:
+            current = current.__context__
+
+
+def config_message(exc: ConfigurationException) -> str:
+    """A missing setting named by its real section and key, and where it can be set.
+
+    dlt records, per missing field, every (provider, key) it tried; the TOML key and the
+    environment variable of the most specific lookup are what a user can act on.
+    """
+    if isinstance(exc, ConfigFieldMissingException):
+        names = [_where(field, traces) for field, traces in _missing(exc.traces)]
+        return "missing configuration: " + "; ".join(names)
+    return str(exc).strip().splitlines()[0]
+
+
+def _missing(traces: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
+    for field, field_traces in traces.items():
+        nested = [t for t in field_traces if isinstance(t, LookupTraces)]
+        if nested:
+            for inner in nested:
+                yield from _missing(inner.traces, f"{prefix}{field}.")
+        else:
+            yield f"{prefix}{field}", list(field_traces)
+
+
+def _where(field: str, traces: Sequence[Any]) -> str:
+    """``section.key`` (``.dlt/secrets.toml`` or ``config.toml``) and its environment variable."""
+    if not traces:
+        return field
+    specific = max(traces, key=lambda trace: len(trace.sections))
+    key = ".".join([*specific.sections, specific.key])
+    env = "__".join(part.upper() for part in [*specific.sections, specific.key])
+    return f"{key} (.dlt/secrets.toml or .dlt/config.toml, or env {env})"

@@ -1,0 +1,150 @@
+"""A run is a plan, and one executor runs every plan.
+
+A command turns its arguments into typed options and a ``Plan``: where it writes
+(``WarehouseAccess``, or none for commands that only read a published copy), and its steps in
+order (load or backfill, verify, transform, publish, report). ``execute`` runs any plan:
+
+1. the source settings the plan supplies (the demo's emulator; usually none) are entered;
+2. the destination is checked and its dlt pipeline built; nothing is written before;
+3. the run lock, then the destination's writing policy (DuckDB: wait for the file, and one held
+   connection for a small run) wrap the steps as context managers;
+4. each step runs and returns its result; a failing step becomes one ``RunError`` that carries
+   the results committed before it; a step whose result states a problem (``verify``'s
+   differences) ends the run with its exit code after the later steps (publishing) ran.
+
+The summary is made from the results (``summary.py``); nothing here prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import dlt
+
+from pipelines.destinations import Destination, configured_destination
+from pipelines.errors import ExitCode, RunError, describe_failure
+from pipelines.pipeline import make_pipeline, run_lock
+
+logger = logging.getLogger("hostedsuite")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step did. ``problem``: an outcome that is not a failure of the step but ends
+    the run with this exit code and line (after the remaining steps ran)."""
+
+    step: str
+
+    @property
+    def problem(self) -> tuple[ExitCode, str] | None:
+        return None
+
+
+@dataclass(frozen=True)
+class LinesResult(StepResult):
+    """A result that is its summary lines."""
+
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WarehouseAccess:
+    """Where a plan writes, and how long it waits for others: the common options."""
+
+    duckdb: str | None = None
+    pipelines_dir: str | None = None
+    lock_wait: float = 0.0
+    db_wait: float = 30.0
+    # the serving copy: None = configured ([serving] path), "" = off
+    serving: str | None = None
+
+
+@dataclass
+class RunContext:
+    """What steps share: the access options, the destination, its pipeline, source settings
+    the plan supplies, and the results of the steps before."""
+
+    access: WarehouseAccess | None
+    source_kwargs: dict[str, Any]
+    results: list[StepResult] = field(default_factory=list)
+    destination: Destination | None = None
+    pipeline: dlt.Pipeline | None = None
+
+    def writer(self) -> tuple[Destination, dlt.Pipeline]:
+        """The destination and the pipeline of a plan that writes."""
+        assert self.destination is not None and self.pipeline is not None, "plan writes nothing"
+        return self.destination, self.pipeline
+
+    def result(self, kind: type[Any]) -> Any | None:
+        """The latest result of type ``kind`` so far, if any."""
+        return next((r for r in reversed(self.results) if isinstance(r, kind)), None)
+
+
+class Step(Protocol):
+    """One step of a plan."""
+
+    @property
+    def name(self) -> str: ...
+
+    def run(self, context: RunContext) -> StepResult: ...
+
+
+SourceSettings = Callable[[], AbstractContextManager[dict[str, Any]]]
+
+
+@contextlib.contextmanager
+def configured_source() -> Iterator[dict[str, Any]]:
+    """The source's settings come from dlt's configuration alone."""
+    yield {}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a command runs. ``access`` None: reads published data only (no lock, no pipeline).
+    ``hold_connection``: whether a run of this plan is small enough to write on one held
+    connection (see ``destinations/duckdb.py``), asked once the pipeline exists."""
+
+    command: str
+    steps: tuple[Step, ...]
+    access: WarehouseAccess | None = None
+    hold_connection: Callable[[dlt.Pipeline], bool] = lambda pipeline: False
+    source: SourceSettings = configured_source
+
+
+def execute(plan: Plan) -> list[StepResult]:
+    """Runs ``plan``; returns the steps' results, or raises one ``RunError``."""
+    results: list[StepResult] = []
+    current = "setup"
+    try:
+        with ExitStack() as stack:
+            context = RunContext(plan.access, stack.enter_context(plan.source()), results)
+            if plan.access is not None:
+                _enter_warehouse(stack, context, plan)
+            for step in plan.steps:
+                current = step.name
+                results.append(step.run(context))
+    except Exception as exc:
+        raise describe_failure(exc, None if current == "setup" else current, results) from exc
+    for result in results:
+        if result.problem is not None:
+            code, message = result.problem
+            raise RunError(code, message, results)
+    return results
+
+
+def _enter_warehouse(stack: ExitStack, context: RunContext, plan: Plan) -> None:
+    access = plan.access
+    assert access is not None
+    destination = configured_destination(access.duckdb)
+    pipeline = make_pipeline(destination, access.pipelines_dir)
+    stack.enter_context(run_lock(pipeline, access.lock_wait))
+    held = plan.hold_connection(pipeline)
+    context.destination = destination
+    context.pipeline = stack.enter_context(
+        destination.writing(pipeline, access.db_wait, small_run=held)
+    )

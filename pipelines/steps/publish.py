@@ -1,0 +1,29 @@
+"""The publish step: make this run's data what analysts see, as the destination does it.
+
+DuckDB publishes its serving copy, a lake commits the snapshot readers attach, a server has
+nothing to publish. A failed publish ends the run with exit code 7 after the summary of what
+had committed: the next run publishes again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.pipeline import current_health
+from pipelines.plan import LinesResult, RunContext
+
+
+@dataclass(frozen=True)
+class PublishResult(LinesResult):
+    """The summary lines of the destination's publishing."""
+
+
+@dataclass(frozen=True)
+class Publish:
+    name: str = "publish"
+
+    def run(self, context: RunContext) -> PublishResult:
+        destination, pipeline = context.writer()
+        serving = context.access.serving if context.access else None
+        lines = destination.publish(pipeline, current_health(pipeline), serving)
+        return PublishResult(self.name, tuple(lines))

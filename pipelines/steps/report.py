@@ -1,0 +1,85 @@
+"""The report steps: the HTML report of a DuckDB file, on demand or after a successful run.
+
+The report reads the analysts' serving copy (read-only), never the live warehouse, so neither
+step needs the run lock; after a run, ``[report] after_load = true`` writes it from the copy
+just published (from the warehouse itself when publishing is off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import dlt
+
+from pipelines.config import configured_text
+from pipelines.errors import ExitCode, RunError
+from pipelines.plan import RunContext, StepResult
+from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult, build_report
+
+
+@dataclass(frozen=True)
+class ReportStepResult(StepResult):
+    report: ReportResult | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """``hostedsuite report``: ``db`` over local dates ``start``..``end`` (default: the last 30
+    days of the data) to ``out`` (default: ``report_path(db)``)."""
+
+    db: Path
+    out: Path | None = None
+    start: date | None = None
+    end: date | None = None
+    notes: tuple[str, ...] = ()
+    name: str = "report"
+
+    def run(self, context: RunContext) -> ReportStepResult:
+        out = self.out or report_path(self.db)
+        return ReportStepResult(
+            self.name, write_report(self.db, out, self.start, self.end), self.notes
+        )
+
+
+@dataclass(frozen=True)
+class ReportAfterLoad:
+    """The report after a successful run, when ``[report] after_load`` is true."""
+
+    name: str = "report"
+
+    def run(self, context: RunContext) -> ReportStepResult:
+        if not dlt.config.get("report.after_load", bool):
+            return ReportStepResult(self.name, None)
+        destination, _ = context.writer()
+        serving = context.access.serving if context.access else None
+        db = destination.report_database(serving)
+        if db is None:
+            raise RunError(
+                ExitCode.BAD_CONFIG,
+                f"report: the report reads a DuckDB file; a {destination.name} warehouse has "
+                "none ([report] after_load); the run itself committed",
+            )
+        try:
+            return ReportStepResult(self.name, write_report(db, report_path(db), None, None))
+        except RunError as exc:
+            raise RunError(exc.code, f"{exc}; the run itself committed") from None
+
+
+def report_path(db: Path) -> Path:
+    """``[report] path`` (env ``REPORT__PATH``); default ``report.html`` beside the database."""
+    configured = configured_text("report.path")
+    return Path(configured) if configured else db.parent / "report.html"
+
+
+def write_report(db: Path, out: Path, start: date | None, end: date | None) -> ReportResult:
+    """``build_report`` with the configured target, its errors as ``RunError``."""
+    target = dlt.config.get("report.service_level_target_pct", float)
+    try:
+        return build_report(db, out, start, end, DEFAULT_TARGET_PCT if target is None else target)
+    except ReportError as exc:
+        raise RunError(ExitCode.BAD_CONFIG, f"report: {exc}") from None
+    except OSError as exc:
+        raise RunError(ExitCode.FAILED, f"report: cannot write {out}: {exc.strerror}") from None

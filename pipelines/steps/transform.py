@@ -1,0 +1,54 @@
+"""The transform step: refresh the analytics schema through the destination's own connection.
+
+What the loads since the last refresh changed, or everything when ``full`` (see
+``transforms/README.md``). The destination says how the transforms run on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dlt
+
+from pipelines.destinations import Destination, kind_of
+from pipelines.plan import RunContext, StepResult
+from transforms import MetricSettings, TransformResult, run_transforms
+
+
+@dataclass(frozen=True)
+class TransformStepResult(StepResult):
+    """The transforms' own result (row counts, checks, scope)."""
+
+    result: TransformResult
+
+
+@dataclass(frozen=True)
+class Transform:
+    """``hostedsuite transform [--full]``, and the step after a load."""
+
+    full: bool = False
+    name: str = "transform"
+
+    def run(self, context: RunContext) -> TransformStepResult:
+        destination, pipeline = context.writer()
+        return TransformStepResult(self.name, transform(pipeline, type(destination), self.full))
+
+
+def transform(
+    pipeline: dlt.Pipeline, destination: type[Destination], full: bool = False
+) -> TransformResult:
+    """Runs the transforms on ``pipeline``'s warehouse (``destination``: its kind)."""
+    with pipeline.sql_client() as client:
+        destination.prepare_transforms(client)
+        return run_transforms(
+            client,
+            raw_schema=pipeline.dataset_name,
+            settings=MetricSettings.from_dlt_config(),
+            full=full,
+            ducklake=destination.transforms_write_once,
+        )
+
+
+def transform_pipeline(pipeline: dlt.Pipeline, full: bool = False) -> TransformResult:
+    """``transform`` for code that holds only a pipeline (tests, the benchmark)."""
+    return transform(pipeline, kind_of(pipeline), full)
