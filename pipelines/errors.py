@@ -110,32 +110,41 @@ def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def config_message(exc: ConfigurationException) -> str:
-    """A missing setting named by its real section and key, and where it can be set.
+    """Missing settings named by their real section and keys, and where they can be set.
 
-    dlt records, per missing field, every (provider, key) it tried; the TOML key and the
-    environment variable of the most specific lookup are what a user can act on.
+    dlt records, per missing field, every lookup it tried; the most specific section is the
+    one a user writes (``[destination.postgres.credentials]``, ``[sources.hostedsuite]``).
     """
-    if isinstance(exc, ConfigFieldMissingException):
-        names = [_where(field, traces) for field, traces in _missing(exc.traces)]
-        return "missing configuration: " + "; ".join(names)
-    return str(exc).strip().splitlines()[0]
+    if not isinstance(exc, ConfigFieldMissingException):
+        return str(exc).strip().splitlines()[0]
+    by_section: dict[tuple[str, ...], list[str]] = {}
+    for field, traces in _missing(exc.traces):
+        by_section.setdefault(_section(traces), []).append(field)
+    parts = []
+    for section, fields in by_section.items():
+        name = ".".join(section)
+        keys = ", ".join(f"{name}.{field}" if name else field for field in fields)
+        env = "__".join([*(s.upper() for s in section), fields[0].upper()])
+        parts.append(f"{keys} (.dlt/secrets.toml or .dlt/config.toml [{name}], or env {env})")
+    return "missing configuration: " + "; ".join(parts)
 
 
-def _missing(traces: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
+def _missing(traces: dict[str, Any]) -> Iterator[tuple[str, list[Any]]]:
     for field, field_traces in traces.items():
         nested = [t for t in field_traces if isinstance(t, LookupTraces)]
         if nested:
             for inner in nested:
-                yield from _missing(inner.traces, f"{prefix}{field}.")
+                yield from _missing(inner.traces)
         else:
-            yield f"{prefix}{field}", list(field_traces)
+            yield field, list(field_traces)
 
 
-def _where(field: str, traces: Sequence[Any]) -> str:
-    """``section.key`` (``.dlt/secrets.toml`` or ``config.toml``) and its environment variable."""
-    if not traces:
-        return field
-    specific = max(traces, key=lambda trace: len(trace.sections))
-    key = ".".join([*specific.sections, specific.key])
-    env = "__".join(part.upper() for part in [*specific.sections, specific.key])
-    return f"{key} (.dlt/secrets.toml or .dlt/config.toml, or env {env})"
+def _section(traces: Sequence[Any]) -> tuple[str, ...]:
+    """The most specific section looked up; a source named like its section
+    (``sources.hostedsuite.hostedsuite``) is written once."""
+    best: tuple[str, ...] = ()
+    for trace in traces:
+        sections = [s for i, s in enumerate(trace.sections) if i == 0 or s != trace.sections[i - 1]]
+        if len(sections) > len(best):
+            best = tuple(sections)
+    return best
