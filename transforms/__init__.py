@@ -5,7 +5,8 @@ dictionary and ``runner.py`` for why this is a small ordered runner rather than 
 
 from .checks import CheckOutcome
 from .project import DbApiExecutor, DuckDBExecutor, SqlExecutor
-from .runner import TransformCheckError, TransformResult, format_summary, run_transforms
+from .result import TransformCheckError, TransformResult, format_summary
+from .runner import run_transforms
 from .settings import MetricSettings
 
 __all__ = [

@@ -1,11 +1,12 @@
 """Incremental refresh planning: whether a refresh may be incremental, the watermark it
-starts from (the newest raw ``_dlt_load_id`` the marts reflect), and the keys it replaces."""
+starts from (the newest raw ``_dlt_load_id`` the marts reflect), and the state (watermark, SQL
+hash) each refresh leaves for the next. The refresh itself is ``incremental_build.py``'s."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from .checks import load_checks
 from .dialect import Dialect, DialectName
@@ -21,11 +22,8 @@ from .project import (
     model_sql,
     render,
 )
+from .result import TransformResult
 from .settings import MetricSettings
-
-if TYPE_CHECKING:
-    from .runner import TransformResult
-
 
 # What the marts reflect: the newest raw _dlt_load_id and the hash of the SQL that built them.
 STATE_TABLE: Final = "transform_state"

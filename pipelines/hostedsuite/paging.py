@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from .calls_page import CallsPage, parse_calls_page
 from .client import ApiError, HostedSuiteClient, TransientError
-from .records import CallsPage, parse_calls_page
 from .settings import (
     CALLS_ROUTE,
     WINDOW_MARGIN_HOURS,

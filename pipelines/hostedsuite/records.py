@@ -1,211 +1,37 @@
-"""API records to warehouse tables: a calls page parsed into Arrow (fast path and a
-per-record path that quarantines what does not fit), then the calls, interactions,
-form-id and quarantine tables of one page.
+"""API records to warehouse tables: the calls, interactions, form-id and quarantine rows of
+one parsed page (``calls_page.py``), for the calls that start inside the window being read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
-import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
-from .client import UnexpectedResponse, json_kind, parse_json
+from .calls_page import CallsPage, jsonable
+from .content_hash import content_hashes
 from .settings import (
     CALL_BOOL_FIELDS,
     CALL_DOUBLE_FIELDS,
     CALL_INT_FIELDS,
-    CALL_RECORD_SCHEMA,
     CALL_STRING_FIELDS,
-    CALLS_PAGE_SCHEMA,
-    CALLS_ROUTE,
     CONTENT_HASH_COLUMN,
-    INTERACTION_TYPE,
     KNOWN_CALL_FIELDS,
-    ROW_DERIVATION_VERSION,
     TOMBSTONE_COLUMN,
     UTC_TS,
 )
 from .timezones import parse_start_times
 from .windows import Window
 
-logger = logging.getLogger("hostedsuite")
 
-# An in-memory DuckDB for content_hashes; each page's worker thread takes a cursor of it.
-_HASHER = duckdb.connect()
-
-
-# --------------------------------------------------------------------------------------------
-# Pages
-# --------------------------------------------------------------------------------------------
-@dataclass
-class CallsPage:
-    """One parsed page: the items as a StructArray plus the paging fields."""
-
-    items: pa.StructArray
-    page: int
-    total_count: int
-    rejected: list[tuple[dict[str, Any] | Any, str]] = field(default_factory=list)
-
-    @cached_property
-    def ids(self) -> list[str | None]:
-        """The items' ids as Python strings, built once: the paging and the per-window dedupe
-        both keep sets of them, and sharing the string objects halves that memory."""
-        ids: list[str | None] = self.items.field("Id").to_pylist()
-        return ids
-
-
-def parse_calls_page(content: bytes) -> CallsPage:
-    """Parses a /api/calls response body.
-
-    Fast path: Arrow's JSON reader with the documented schema (C speed, no Python objects
-    per record). If a record does not fit the schema (a vendor bug, a new type), the page
-    goes through the per-record path, which keeps good records and reports bad ones.
-    Invalid JSON (e.g. a truncated body) raises TransientError so the request is retried;
-    valid JSON of another shape raises UnexpectedResponse (not retried).
-    """
-    try:
-        table = pa_json.read_json(
-            pa.py_buffer(content),
-            read_options=pa_json.ReadOptions(block_size=max(len(content) + 1, 1 << 20)),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=CALLS_PAGE_SCHEMA,
-                unexpected_field_behavior="infer",
-                newlines_in_values=True,
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _parse_calls_page_per_record(content)
-    if table.num_rows != 1 or table.column("Items").null_count:
-        # Several objects, or no Items array (read as null, which would look like an empty
-        # last page): the per-record path says what the body is instead.
-        return _parse_calls_page_per_record(content)
-    items = table.column("Items").combine_chunks()
-    structs = pc.list_flatten(items) if len(items) else pa.array([], items.type.value_type)
-    return CallsPage(
-        items=structs,
-        page=int(table.column("Page")[0].as_py() or 0),
-        total_count=int(table.column("TotalCount")[0].as_py() or 0),
-    )
-
-
-def _parse_calls_page_per_record(content: bytes) -> CallsPage:
-    body = parse_json(content)
-    if not isinstance(body, dict):
-        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got {json_kind(body)}")
-    if not isinstance(body.get("Items"), list):
-        # Valid JSON of the wrong shape will not heal by asking again: fail, do not retry.
-        items = "no Items" if "Items" not in body else f"Items as {json_kind(body['Items'])}"
-        raise UnexpectedResponse(CALLS_ROUTE, f"expected a calls page, got an object with {items}")
-    good: list[dict[str, Any]] = []
-    rejected: list[tuple[dict[str, Any] | Any, str]] = []
-    for raw in body.get("Items") or []:
-        record, problems = coerce_call_record(raw)
-        if record is None:
-            rejected.append((raw, "; ".join(problems)))
-            continue
-        good.append(record)
-        if problems:
-            # Kept with a flag (dq_issues); the raw record is quarantined too, so nothing the
-            # vendor sent is lost even where a field had to be dropped.
-            rejected.append((raw, "kept with issues: " + "; ".join(problems)))
-    extra = sorted({k for r in good for k in r if k not in KNOWN_CALL_FIELDS and k != "_issues"})
-    schema = pa.struct([*CALL_RECORD_SCHEMA, pa.field("_issues", pa.string())])
-    items = pa.array([{k: r.get(k) for k in schema.names} for r in good], schema)
-    for name in extra:
-        column = pa.array([_jsonable(r.get(name)) for r in good])
-        items = pa.StructArray.from_arrays(
-            [*items.flatten(), column], names=[*items.type.names, name]
-        )
-    return CallsPage(
-        items=items,
-        page=int(body.get("Page") or 0),
-        total_count=int(body.get("TotalCount") or 0),
-        rejected=rejected,
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    """Nested unknown values are kept as JSON text so their column type stays stable."""
-    return orjson.dumps(value).decode() if isinstance(value, dict | list) else value
-
-
-def coerce_call_record(raw: Any) -> tuple[dict[str, Any] | None, list[str]]:
-    """Validates one call record. Returns (record or None if unloadable, problems)."""
-    if not isinstance(raw, dict):
-        return None, ["record is not an object"]
-    problems: list[str] = []
-    record: dict[str, Any] = dict(raw)
-    if not isinstance(raw.get("Id"), str) or not raw["Id"].strip():
-        return None, ["missing or empty Id"]
-    if not isinstance(raw.get("StartTime"), str) or not raw["StartTime"].strip():
-        return None, ["missing StartTime"]
-    for name in CALL_STRING_FIELDS:
-        value = raw.get(name)
-        if value is not None and not isinstance(value, str):
-            record[name] = str(value)
-    for name in (*CALL_DOUBLE_FIELDS, *CALL_INT_FIELDS):
-        record[name] = _coerce_number(name, raw.get(name), problems, name in CALL_INT_FIELDS)
-    for name in CALL_BOOL_FIELDS:
-        value = raw.get(name)
-        if value is not None and not isinstance(value, bool):
-            problems.append(f"{name} is not a boolean")
-            record[name] = None
-    interactions = raw.get("Interactions")
-    if interactions is not None and not (
-        isinstance(interactions, list) and all(isinstance(i, dict) for i in interactions)
-    ):
-        problems.append("Interactions is not a list of objects")
-        record["Interactions"] = None
-    elif interactions:
-        record["Interactions"] = [
-            {k: (None if i.get(k) is None else str(i.get(k))) for k in INTERACTION_TYPE.names}
-            for i in interactions
-        ]
-    forms = raw.get("CompletedFormIds")
-    if forms is not None and not isinstance(forms, list):
-        problems.append("CompletedFormIds is not a list")
-        record["CompletedFormIds"] = None
-    elif forms:
-        record["CompletedFormIds"] = [str(f) for f in forms if f is not None]
-    record["_issues"] = "; ".join(problems) or None
-    return record, problems
-
-
-def _coerce_number(name: str, value: Any, problems: list[str], integer: bool) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        problems.append(f"{name} is not a number")
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        problems.append(f"{name} is not a number: {str(value)[:40]!r}")
-        return None
-    return int(number) if integer else number
-
-
-def snake_case(name: str) -> str:
-    """PascalCase -> snake_case: ``TalkTimeInSeconds`` -> ``talk_time_in_seconds``."""
-    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name).lower()
-
-
-# --------------------------------------------------------------------------------------------
-# Page -> warehouse tables
-# --------------------------------------------------------------------------------------------
 @dataclass
 class PageTables:
     """The rows one page contributes to each table."""
@@ -308,26 +134,6 @@ def page_to_tables(
     )
 
 
-def content_hashes(items: pa.StructArray, zones: pa.Array, unknown: pa.Array) -> list[str]:
-    """One digest per record of everything its rows are derived from: the record as the API
-    sent it (children included), the zone it is read in, whether its center is listed, and
-    ``ROW_DERIVATION_VERSION``. Equal digests mean equal rows in every table.
-
-    DuckDB's ``hash()`` over the Arrow columns: 18 us a call where serialising each record in
-    Python took 128 us (both on a loaded machine), so a catch-up batch of 100k calls pays
-    seconds less. It is 64 bits (an edit that keeps the digest: odds of 2^-64) and may change
-    with DuckDB's version, which costs one rewrite of the look-back, nothing more.
-    """
-    records = pa.table({"record": items, "zone": zones, "is_unknown": unknown})
-    with _HASHER.cursor() as cursor:
-        cursor.register("page_records", records)
-        digests = cursor.execute(
-            f"SELECT printf('%016x', hash({ROW_DERIVATION_VERSION}, zone, is_unknown, record)) "
-            "FROM page_records"
-        ).fetch_arrow_table()
-    return [str(d) for d in digests.column(0).to_pylist()]
-
-
 def _struct_row(items: pa.StructArray, position: int) -> dict[str, Any]:
     row: dict[str, Any] = items[position].as_py()
     return row
@@ -374,7 +180,7 @@ def _calls_table(
         if api_name not in KNOWN_CALL_FIELDS and api_name != "_issues":
             values = kept.field(api_name)
             if pa.types.is_nested(values.type):
-                values = pa.array([_jsonable(v) for v in values.to_pylist()], pa.string())
+                values = pa.array([jsonable(v) for v in values.to_pylist()], pa.string())
             columns[snake_case(api_name)] = values
     return _keys_not_null(pa.table(columns), "id")
 
@@ -465,3 +271,9 @@ def _forms_table(kept: pa.StructArray) -> pa.Table:
         "form_id": values,
     }
     return _with_tombstones(children, ids)
+
+
+def snake_case(name: str) -> str:
+    """PascalCase -> snake_case: ``TalkTimeInSeconds`` -> ``talk_time_in_seconds``."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name).lower()

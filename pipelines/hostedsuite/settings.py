@@ -106,7 +106,7 @@ INTERACTIONS_TABLE = "calls__interactions"
 FORMS_TABLE = "calls__completed_form_ids"
 QUARANTINE_TABLE = "calls_quarantine"
 TOMBSTONE_COLUMN = "is_tombstone"
-# A digest of what a call's rows are made from (see records.content_hashes): a scheduled run
+# A digest of what a call's rows are made from (see content_hash.content_hashes): a scheduled run
 # re-reads the look-back and rewrites only the calls whose digest changed.
 CONTENT_HASH_COLUMN = "content_hash"
 # Part of every digest. Bump it when the code derives a call's rows differently from the same

@@ -49,8 +49,9 @@ def lake_conn(postgres_dsn: str, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConn
 def test_the_lake_hides_entries_written_between_two_writes_of_another(
     lake_conn: duckdb.DuckDBPyConnection,
 ) -> None:
-    """Why runner.py writes each lake entry once per transaction: DuckLake (ducklake extension
-    1.4.4.20260205) loses ``b`` until the commit. When this test fails, DuckLake fixed it."""
+    """Why incremental_build.py writes each lake entry once per transaction: DuckLake (ducklake
+    extension 1.4.4.20260205) loses ``b`` until the commit. When this test fails, DuckLake fixed
+    it."""
     lake_conn.execute("CREATE SCHEMA s")
     lake_conn.execute("BEGIN TRANSACTION")
     lake_conn.execute("CREATE OR REPLACE VIEW s.a AS SELECT 1 AS x")
