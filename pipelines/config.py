@@ -8,14 +8,20 @@ dlt's own defaults.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import math
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import dlt
 from dlt.common.configuration.container import Container
+from dlt.common.configuration.exceptions import ConfigValueCannotBeCoercedException
 from dlt.common.configuration.providers import CustomLoaderDocProvider
 from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
 
+from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite.settings import DEFAULT_LOOKBACK_HOURS, DEFAULT_WORKERS
+
+T = TypeVar("T", int, float, str, bool)
 
 PIPELINE_NAME: Final = "hostedsuite"
 DATASET_NAME: Final = "hostedsuite"
@@ -70,3 +76,35 @@ def configured_text(key: str) -> str | None:
     """
     value = dlt.config.get(key, str)
     return None if value is None else str(value)
+
+
+def where(key: str) -> str:
+    """Where a setting is written: its TOML section and key, and its environment variable."""
+    section, _, name = key.rpartition(".")
+    env = key.replace(".", "__").upper()
+    return f"[{section}] {name} in .dlt/config.toml, or env {env}" if section else f"env {env}"
+
+
+def checked_setting(
+    key: str, kind: type[T], rule: str = "", valid: Callable[[T], bool] | None = None
+) -> T | None:
+    """The setting ``key`` as ``kind`` (None when unset), or one line naming the key, where it
+    is set and the rule it breaks (exit code 2)."""
+    try:
+        value = dlt.config.get(key, kind)
+    except ConfigValueCannotBeCoercedException as exc:
+        raise RunError(
+            ExitCode.BAD_CONFIG,
+            f"{key} must be {_kind_name(kind)}, got {exc.field_value!r} ({where(key)})",
+        ) from None
+    if value is None:
+        return None
+    if kind is float and not math.isfinite(float(value)):
+        raise RunError(ExitCode.BAD_CONFIG, f"{key} must be a finite number ({where(key)})")
+    if valid is not None and not valid(value):
+        raise RunError(ExitCode.BAD_CONFIG, f"{key} {rule}, got {value!r} ({where(key)})")
+    return value
+
+
+def _kind_name(kind: type[Any]) -> str:
+    return {int: "a whole number", float: "a number", bool: "true or false"}.get(kind, "text")

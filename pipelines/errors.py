@@ -124,7 +124,7 @@ def config_message(exc: ConfigurationException) -> str:
     for section, fields in by_section.items():
         name = ".".join(section)
         keys = ", ".join(f"{name}.{field}" if name else field for field in fields)
-        env = "__".join([*(s.upper() for s in section), fields[0].upper()])
+        env = ", ".join("__".join([*(s.upper() for s in section), f.upper()]) for f in fields)
         parts.append(f"{keys} (.dlt/secrets.toml or .dlt/config.toml [{name}], or env {env})")
     return "missing configuration: " + "; ".join(parts)
 

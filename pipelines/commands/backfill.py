@@ -14,7 +14,7 @@ from pipelines.hostedsuite.settings import DEFAULT_WINDOW_HOURS
 from pipelines.plan import Plan, Step, WarehouseAccess
 from pipelines.steps.backfill import Backfill
 from pipelines.steps.publish import Publish
-from pipelines.steps.report import ReportAfterLoad
+from pipelines.steps.report import ReportAfterLoad, after_load_steps
 from pipelines.steps.transform import Transform
 
 NAME = "backfill"
@@ -31,6 +31,7 @@ class BackfillOptions:
     center_id: str | None
     workers: int | None
     transform: bool
+    report: tuple[ReportAfterLoad, ...]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,7 @@ def options(args: argparse.Namespace) -> BackfillOptions:
         args.center_id,
         args.workers,
         not args.no_transform,
+        after_load_steps(),
     )
 
 
@@ -71,6 +73,6 @@ def plan(opts: BackfillOptions) -> Plan:
     ]
     if opts.transform:
         steps.append(Transform())
-    steps += [Publish(), ReportAfterLoad()]
+    steps += [Publish(), *opts.report]
     # a backfill is large: dlt's per-job connections keep DuckDB's memory down
     return Plan(NAME, tuple(steps), access=opts.access)

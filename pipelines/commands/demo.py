@@ -24,7 +24,7 @@ from pipelines.plan import LinesResult, Plan, RunContext, WarehouseAccess
 from pipelines.serving import default_serving_path
 from pipelines.steps.load import LoadIncremental
 from pipelines.steps.publish import Publish
-from pipelines.steps.report import ReportStepResult, WriteReport
+from pipelines.steps.report import ReportStepResult, WriteReport, report_target_pct
 from pipelines.steps.transform import Transform
 
 logger = logging.getLogger("hostedsuite")
@@ -78,8 +78,10 @@ def plan(opts: DemoOptions) -> Plan:
             Transform(),
             MetricsOverview(),
             Publish(),
-            WriteReport(opts.serving_copy, opts.workdir / "report.html"),
-            DemoHints(opts.warehouse, opts.serving_copy),
+            WriteReport(
+                opts.serving_copy, opts.workdir / "report.html", target_pct=report_target_pct()
+            ),
+            DemoHints(opts.serving_copy),
         ),
         access=opts.access,
         source=lambda: emulator_source(opts),
@@ -146,9 +148,8 @@ def _num(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class DemoHints:
-    """Where the demo's files are, and the commands to look at them."""
+    """The commands to look at the demo's files."""
 
-    warehouse: Path
     serving_copy: Path
     name: str = "hints"
 
@@ -159,7 +160,6 @@ class DemoHints:
         return LinesResult(
             self.name,
             (
-                f"warehouse: {self.warehouse}  (the pipeline's own file: loads write it)",
                 f"query the serving copy: make sql DB={self.serving_copy}",
                 f"report other dates: make report DB={self.serving_copy} "
                 f"START={dates[0]} END={dates[1]}",

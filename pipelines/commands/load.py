@@ -10,7 +10,7 @@ from pipelines.commands.common import access_options
 from pipelines.plan import Plan, Step, WarehouseAccess
 from pipelines.steps.load import LoadIncremental, is_small_run
 from pipelines.steps.publish import Publish
-from pipelines.steps.report import ReportAfterLoad
+from pipelines.steps.report import ReportAfterLoad, after_load_steps
 from pipelines.steps.transform import Transform
 
 NAME = "load"
@@ -23,6 +23,7 @@ class LoadOptions:
     until: str | None
     workers: int | None
     transform: bool
+    report: tuple[ReportAfterLoad, ...]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,14 +33,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> LoadOptions:
-    return LoadOptions(access_options(args), args.until, args.workers, not args.no_transform)
+    return LoadOptions(
+        access_options(args), args.until, args.workers, not args.no_transform, after_load_steps()
+    )
 
 
 def plan(opts: LoadOptions) -> Plan:
     steps: list[Step] = [LoadIncremental(opts.until, opts.workers)]
     if opts.transform:
         steps.append(Transform())
-    steps += [Publish(), ReportAfterLoad()]
+    steps += [Publish(), *opts.report]
     return Plan(
         NAME,
         tuple(steps),

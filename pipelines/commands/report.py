@@ -13,7 +13,7 @@ from pathlib import Path
 from pipelines.commands.common import cli_date
 from pipelines.commands.published import configured_serving_copy
 from pipelines.plan import Plan
-from pipelines.steps.report import WriteReport
+from pipelines.steps.report import WriteReport, report_target_pct
 
 NAME = "report"
 HELP = "write the self-contained HTML call-center report"
@@ -28,6 +28,7 @@ class ReportOptions:
     start: date | None
     end: date | None
     notes: tuple[str, ...]
+    target_pct: float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +52,10 @@ def options(args: argparse.Namespace) -> ReportOptions:
         cli_date(args.start, "--start"),
         cli_date(args.end, "--end"),
         notes,
+        report_target_pct(),
     )
 
 
 def plan(opts: ReportOptions) -> Plan:
-    return Plan(NAME, (WriteReport(opts.db, opts.out, opts.start, opts.end, opts.notes),))
+    step = WriteReport(opts.db, opts.out, opts.start, opts.end, opts.notes, opts.target_pct)
+    return Plan(NAME, (step,))

@@ -22,7 +22,7 @@ import duckdb
 from dlt.common.destination import TLoaderFileFormat
 from dlt.destinations.sql_client import SqlClientBase
 
-from pipelines.config import DATASET_NAME
+from pipelines.config import DATASET_NAME, where
 from pipelines.destinations.base import Destination
 from pipelines.destinations.duckdb_merge import use_duckdb_merge_corrections
 from pipelines.destinations.serving_copy import publish_copy, serving_target
@@ -45,6 +45,9 @@ class DuckDb(Destination):
         self.file = duckdb_file or configured_duckdb_file()
 
     def check(self) -> None:
+        _check_memory_limit()
+        # publishing's settings are read now: a bad one fails before anything is written
+        serving_target(self.file)
         _check_writable(self.file)
         if Path(self.file).stem == DATASET_NAME:
             # DuckDB names the catalog after the file; a catalog named like the dataset makes
@@ -121,6 +124,16 @@ def install_merge_corrections() -> bool:
     # see duckdb_merge: the child tables' merge would not scale; 25-50 MB less per 100k calls
     use_duckdb_merge_corrections()
     return True
+
+
+def _check_memory_limit() -> None:
+    """``[destination.duckdb] memory_limit`` as DuckDB reads it, or one line naming the key."""
+    try:
+        duckdb.connect(config=load_config()).close()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        key = "destination.duckdb.memory_limit"
+        raise RunError(ExitCode.BAD_CONFIG, f"{key}: {first} ({where(key)})") from None
 
 
 def _check_writable(path: str) -> None:

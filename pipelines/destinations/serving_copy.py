@@ -15,7 +15,7 @@ from typing import Any
 import dlt
 import pendulum
 
-from pipelines.config import configured_text
+from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
 from pipelines.serving import PublishError, PublishSchedule, default_serving_path, publish
 
@@ -40,9 +40,7 @@ def serving_target(warehouse: str, override: str | None = None) -> ServingTarget
     path = Path(configured) if configured else default_serving_path(warehouse)
     if path.resolve() == Path(warehouse).resolve():
         raise RunError(ExitCode.BAD_CONFIG, f"[serving] path must not be the warehouse: {path}")
-    every = dlt.config.get("serving.every_n_runs", int)
-    if every is not None and every < 1:
-        raise RunError(ExitCode.BAD_CONFIG, f"[serving] every_n_runs must be >= 1, got {every}")
+    every = checked_setting("serving.every_n_runs", int, "must be >= 1", lambda n: n >= 1)
     return ServingTarget(Path(warehouse), path, every or 1)
 
 

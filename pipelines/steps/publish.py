@@ -1,8 +1,9 @@
 """The publish step: make this run's data what analysts see, as the destination does it.
 
 DuckDB publishes its serving copy, a lake commits the snapshot readers attach, a server has
-nothing to publish. A failed publish ends the run with exit code 7 after the summary of what
-had committed: the next run publishes again.
+nothing to publish. The summary names the warehouse written (a DuckDB file by absolute path).
+A failed publish ends the run with exit code 7 after the summary of what had committed: the
+next run publishes again.
 """
 
 from __future__ import annotations
@@ -26,4 +27,4 @@ class Publish:
         destination, pipeline = context.writer()
         serving = context.access.serving if context.access else None
         lines = destination.publish(pipeline, current_health(pipeline), serving)
-        return PublishResult(self.name, tuple(lines))
+        return PublishResult(self.name, (f"warehouse: {destination.location()}", *lines))

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import dlt
-
-from pipelines.config import configured_text
+from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import RunContext, StepResult
 from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult, build_report
@@ -35,24 +33,23 @@ class WriteReport:
     start: date | None = None
     end: date | None = None
     notes: tuple[str, ...] = ()
+    target_pct: float = DEFAULT_TARGET_PCT
     name: str = "report"
 
     def run(self, context: RunContext) -> ReportStepResult:
         out = self.out or report_path(self.db)
-        return ReportStepResult(
-            self.name, write_report(self.db, out, self.start, self.end), self.notes
-        )
+        report = write_report(self.db, out, self.start, self.end, self.target_pct)
+        return ReportStepResult(self.name, report, self.notes)
 
 
 @dataclass(frozen=True)
 class ReportAfterLoad:
-    """The report after a successful run, when ``[report] after_load`` is true."""
+    """The report after a successful run (the plan has it when ``[report] after_load``)."""
 
+    target_pct: float = DEFAULT_TARGET_PCT
     name: str = "report"
 
     def run(self, context: RunContext) -> ReportStepResult:
-        if not dlt.config.get("report.after_load", bool):
-            return ReportStepResult(self.name, None)
         destination, _ = context.writer()
         serving = context.access.serving if context.access else None
         db = destination.report_database(serving)
@@ -63,7 +60,8 @@ class ReportAfterLoad:
                 "none ([report] after_load); the run itself committed",
             )
         try:
-            return ReportStepResult(self.name, write_report(db, report_path(db), None, None))
+            report = write_report(db, report_path(db), None, None, self.target_pct)
+            return ReportStepResult(self.name, report)
         except RunError as exc:
             raise RunError(exc.code, f"{exc}; the run itself committed") from None
 
@@ -74,11 +72,28 @@ def report_path(db: Path) -> Path:
     return Path(configured) if configured else db.parent / "report.html"
 
 
-def write_report(db: Path, out: Path, start: date | None, end: date | None) -> ReportResult:
-    """``build_report`` with the configured target, its errors as ``RunError``."""
-    target = dlt.config.get("report.service_level_target_pct", float)
+def report_target_pct() -> float:
+    """``[report] service_level_target_pct``: a percentage in (0, 100]."""
+    target = checked_setting(
+        "report.service_level_target_pct", float, "must be in (0, 100]", lambda v: 0 < v <= 100
+    )
+    return DEFAULT_TARGET_PCT if target is None else target
+
+
+def after_load_steps() -> tuple[ReportAfterLoad, ...]:
+    """The report step of a load or backfill plan: there when ``[report] after_load`` is true
+    (read, like the target, when the plan is made)."""
+    if not checked_setting("report.after_load", bool):
+        return ()
+    return (ReportAfterLoad(report_target_pct()),)
+
+
+def write_report(
+    db: Path, out: Path, start: date | None, end: date | None, target_pct: float
+) -> ReportResult:
+    """``build_report``, its errors as ``RunError``."""
     try:
-        return build_report(db, out, start, end, DEFAULT_TARGET_PCT if target is None else target)
+        return build_report(db, out, start, end, target_pct)
     except ReportError as exc:
         raise RunError(ExitCode.BAD_CONFIG, f"report: {exc}") from None
     except OSError as exc:

@@ -1,0 +1,90 @@
+"""A missing or invalid setting is named by its real section and key, and where to set it.
+
+One case per configurable part: the source, each destination, serving and the report. Each
+run starts in an empty folder (no ``.dlt``), with only the environment given, as a scheduler
+would start it; each must end with exit code 2, one ``error:`` line and no traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
+    # part: (arguments, environment, what the error line must name)
+    "source": (
+        ["load"],
+        {},
+        ["sources.hostedsuite.customer_name", "SOURCES__HOSTEDSUITE__CUSTOMER_NAME"],
+    ),
+    "duckdb": (
+        ["transform"],
+        {"DESTINATION__DUCKDB__MEMORY_LIMIT": "lots"},
+        ["destination.duckdb.memory_limit", "DESTINATION__DUCKDB__MEMORY_LIMIT"],
+    ),
+    "postgres": (
+        ["transform"],
+        {
+            "DESTINATION_NAME": "postgres",
+            "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://loader@127.0.0.1:9/dwh",
+        },
+        [
+            "destination.postgres.credentials.password",
+            "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD",
+        ],
+    ),
+    "ducklake": (
+        ["transform"],
+        {"DESTINATION_NAME": "ducklake"},
+        ["destination.ducklake.credentials", "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG"],
+    ),
+    "serving": (
+        ["transform"],
+        {"SERVING__EVERY_N_RUNS": "0"},
+        ["serving.every_n_runs", "SERVING__EVERY_N_RUNS", ">= 1"],
+    ),
+    "serving-type": (
+        ["transform"],
+        {"SERVING__EVERY_N_RUNS": "often"},
+        ["serving.every_n_runs", "whole number", "'often'"],
+    ),
+    "report-after-load": (
+        ["load"],
+        {"REPORT__SERVICE_LEVEL_TARGET_PCT": "180", "REPORT__AFTER_LOAD": "true"},
+        ["report.service_level_target_pct", "REPORT__SERVICE_LEVEL_TARGET_PCT", "(0, 100]"],
+    ),
+    "report": (
+        ["report", "--db", "missing.duckdb"],
+        {"REPORT__SERVICE_LEVEL_TARGET_PCT": "eighty"},
+        ["report.service_level_target_pct", "a number", "'eighty'"],
+    ),
+}
+
+
+@pytest.mark.parametrize("part", CASES)
+def test_a_bad_setting_names_its_key_and_where_to_set_it(part: str, tmp_path: Path) -> None:
+    args, env, named = CASES[part]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2, result.stderr
+    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    for name in named:
+        assert name in errors[0], errors[0]
+    # nothing was written before the setting was checked
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+_OURS = ("SOURCES__", "DESTINATION", "SERVING__", "REPORT__", "TRANSFORMS__", "PIPELINE__")
