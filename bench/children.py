@@ -2,15 +2,18 @@
 
 ``python -m bench.children <kind> <url> <duckdb> <json args>`` prints one JSON line with the
 seconds the work took (measured inside the child, interpreter start excluded) and the rows
-loaded. The parent reads peak RSS from the child's rusage.
+loaded, and its peak RSS (VmHWM). Each program imports the libraries only it uses inside its
+function: what a child imports is part of its peak RSS, and reference 1 must not pay for dlt.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -28,7 +31,7 @@ def ours(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     pipeline = open_pipeline(path, options["pipelines_dir"])
     started = time.perf_counter()
     # a first load: `hostedsuite load` holds no single DuckDB connection for it (is_small_run)
-    summary = load_incremental(pipeline, {**options["source"], "base_url": url})
+    summary = load_incremental(pipeline, options["source"])
     return {
         "seconds": time.perf_counter() - started,
         "calls": summary.row_counts.get("calls", 0),
@@ -179,8 +182,6 @@ def transforms_only(url: str, path: str, options: dict[str, Any]) -> dict[str, A
 def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     """Publishes the serving copy of the warehouse at ``path`` as a load does, then removes it
     (so every run measures a first publish next to a freshly written warehouse)."""
-    from pathlib import Path
-
     import pendulum
 
     from pipelines.serving import default_serving_path, publish
@@ -206,8 +207,6 @@ def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]
 
 def copy_database(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     """The alternative we measured and did not take: DuckDB rewrites the whole database."""
-    from pathlib import Path
-
     target = Path(path).with_name("copied.duckdb")
     target.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -225,15 +224,48 @@ def copy_database(url: str, path: str, options: dict[str, Any]) -> dict[str, Any
 
 
 def ours_postgres(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from bench.destinations_bench import child_load
-
-    return child_load(url, options)
+    """``ours`` into PostgreSQL, configured as an operator would (env vars), from empty."""
+    dsn = options["postgres_dsn"]
+    _execute(
+        dsn,
+        "DROP SCHEMA IF EXISTS hostedsuite, hostedsuite_staging, staging, "
+        "intermediate, analytics CASCADE",
+    )
+    os.environ["DESTINATION_NAME"] = "postgres"
+    os.environ["DESTINATION__POSTGRES__CREDENTIALS"] = dsn
+    return ours(url, "", options)
 
 
 def transforms_postgres(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    from bench.destinations_bench import child_transforms
+    """A full transforms rebuild on the PostgreSQL database, through a psycopg2 connection."""
+    import psycopg2
 
-    return child_transforms(url, options)
+    from transforms import DbApiExecutor, run_transforms
+
+    conn = psycopg2.connect(options["postgres_dsn"])
+    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
+    try:
+        started = time.perf_counter()
+        run_transforms(DbApiExecutor(conn), raw_schema="hostedsuite", full=True)
+        seconds = time.perf_counter() - started
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM analytics.fct_calls")
+            calls = cursor.fetchone()
+    finally:
+        conn.close()
+    return {"seconds": seconds, "calls": calls[0] if calls else 0}
+
+
+def _execute(dsn: str, sql: str) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        conn.close()
 
 
 KINDS = {

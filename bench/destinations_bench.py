@@ -15,13 +15,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.run import DATA_START, Row, measure, source_options
+from bench.harness import DATA_START, Ratio, Ratios, Row, measure, source_options
 from hostedsuite_emulator import Emulator
 from tests.postgres_server import PostgresServer, start_postgres
 
 
-def destination_rows(args: argparse.Namespace, rows: dict[str, Row]) -> dict[str, tuple[str, str]]:
-    """Adds the rows; returns the ratios to report (key -> (numerator, denominator))."""
+def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
+    """Adds the rows; returns each PostgreSQL row's ratio to its DuckDB row."""
     server = start_postgres()
     try:
         _load_rows(args, rows, server)
@@ -30,9 +30,9 @@ def destination_rows(args: argparse.Namespace, rows: dict[str, Row]) -> dict[str
     finally:
         server.stop()
     return {
-        "pg_load100k": ("duck_load100k", "÷ DuckDB"),
-        "pg_tx1m": ("duck_tx1m", "÷ DuckDB"),
-        "pg_load1m": ("duck_load1m", "÷ DuckDB"),
+        "pg_load100k": Ratio("÷ DuckDB", "pg_load100k", "duck_load100k"),
+        "pg_tx1m": Ratio("÷ DuckDB", "pg_tx1m", "duck_tx1m"),
+        "pg_load1m": Ratio("÷ DuckDB", "pg_load1m", "duck_load1m"),
     }
 
 
@@ -98,54 +98,3 @@ def _transform_rows(args: argparse.Namespace, rows: dict[str, Row], server: Post
             **options,
             postgres_dsn=dsn,
         )
-
-
-def child_load(url: str, options: dict[str, Any]) -> dict[str, Any]:
-    """``ours`` into PostgreSQL, configured as an operator would (env vars), from empty."""
-    import os
-
-    dsn = options["postgres_dsn"]
-    _execute(
-        dsn,
-        "DROP SCHEMA IF EXISTS hostedsuite, hostedsuite_staging, staging, "
-        "intermediate, analytics CASCADE",
-    )
-    os.environ["DESTINATION_NAME"] = "postgres"
-    os.environ["DESTINATION__POSTGRES__CREDENTIALS"] = dsn
-    from bench.children import ours
-
-    return ours(url, "", options)
-
-
-def child_transforms(url: str, options: dict[str, Any]) -> dict[str, Any]:
-    """A full transforms rebuild on the PostgreSQL database, through a psycopg2 connection."""
-    import time
-
-    import psycopg2
-
-    from transforms import DbApiExecutor, run_transforms
-
-    conn = psycopg2.connect(options["postgres_dsn"])
-    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
-    try:
-        started = time.perf_counter()
-        run_transforms(DbApiExecutor(conn), raw_schema="hostedsuite", full=True)
-        seconds = time.perf_counter() - started
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM analytics.fct_calls")
-            calls = cursor.fetchone()
-    finally:
-        conn.close()
-    return {"seconds": seconds, "calls": calls[0] if calls else 0}
-
-
-def _execute(dsn: str, sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        conn.close()

@@ -6,7 +6,9 @@ server, ``tests/postgres_server.py``) and a local data folder; each run gets a f
 database and folder. For the 1M-call transforms the lake's raw tables are copied from the DuckDB
 load (untimed): a 1M-call load into the lake would only measure the load again.
 
-``python -m bench.ducklake_bench <kind> <url> <json args>`` is the measured child process.
+``python -m bench.ducklake_bench <kind> <url> <json args>`` is the measured child process; as in
+``bench.children``, each of its programs imports what only it uses inside its function (part of
+its peak RSS).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from typing import Any
 import duckdb
 
 from bench.children import peak_rss_mb
-from bench.run import (
+from bench.harness import (
     DATA_START,
     ROOT,
     EmulatorLike,
+    Ratios,
     Row,
     measure,
     run_child,
@@ -38,7 +41,7 @@ from hostedsuite_emulator import Emulator
 from tests.postgres_server import PostgresServer, start_postgres
 
 
-def ducklake_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
+def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
     """The lake rows and their DuckDB counterparts, with the lake ÷ DuckDB ratio as a note."""
     server = start_postgres()
     try:
@@ -60,6 +63,7 @@ def ducklake_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
         if duck in rows and lake in rows:
             ratio = rows[lake].median_seconds / rows[duck].median_seconds
             rows[lake].note = f"÷ DuckDB = {ratio:.2f}"
+    return {}
 
 
 def transforms_1m(args: argparse.Namespace, rows: dict[str, Row], server: PostgresServer) -> None:
@@ -140,7 +144,7 @@ def lake_load(url: str, options: dict[str, Any]) -> dict[str, Any]:
 
     pipeline = open_pipeline(None, options["pipelines_dir"])
     started = time.perf_counter()
-    summary = load_incremental(pipeline, {**options["source"], "base_url": url})
+    summary = load_incremental(pipeline, options["source"])
     return {"seconds": time.perf_counter() - started, "calls": summary.row_counts.get("calls", 0)}
 
 

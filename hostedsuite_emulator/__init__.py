@@ -34,7 +34,17 @@ Choices made where the vendor documents nothing (each is pinned by ``tests/emula
 """
 
 from .config import EmulatorSettings, Faults
-from .emulator import Emulator
-from .store import BAD_KINDS, VALID_BAD_KINDS, Truth
+from .emulator import Emulator, account_source_config, source_config_env
+from .injected import BAD_KINDS, VALID_BAD_KINDS
+from .truth import Truth
 
-__all__ = ["BAD_KINDS", "VALID_BAD_KINDS", "Emulator", "EmulatorSettings", "Faults", "Truth"]
+__all__ = [
+    "BAD_KINDS",
+    "VALID_BAD_KINDS",
+    "Emulator",
+    "EmulatorSettings",
+    "Faults",
+    "Truth",
+    "account_source_config",
+    "source_config_env",
+]

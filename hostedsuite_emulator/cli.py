@@ -147,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"HostedSuite emulator at {emulator.url} ({args.calls} calls, seed {args.seed})")
     print(f"credentials: {orjson.dumps(creds).decode()}")
+    # The environment a pipeline run needs to read from it (with its start_date).
+    env = {**emulator.config_env(), "SOURCES__HOSTEDSUITE__START_DATE": args.start}
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in env.items())
+    print(f"load it:\n  {exports} hostedsuite load")
     print("try:")
     print(
         f"  curl -s -X POST {emulator.url}/api/calls -H 'Content-Type: application/json' "

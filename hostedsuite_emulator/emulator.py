@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -13,8 +14,11 @@ import pendulum
 
 from . import reference as ref
 from .config import EmulatorSettings, Faults
+from .query import CallQueries
 from .server import EmulatorServer
-from .store import Store, Truth, center_dict, client_dict
+from .shapes import center_dict, client_dict
+from .store import Store
+from .truth import Truth, truth
 
 # Above this many calls, start() does not pre-serialize every call: memory over first-page speed.
 _WARM_LIMIT = 300_000
@@ -22,6 +26,18 @@ _WARM_LIMIT = 300_000
 
 def _to_ms(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
+
+
+def account_source_config(url: str, credentials: Mapping[str, str]) -> dict[str, str]:
+    """An emulator account (served at ``url``) as the pipeline source's settings
+    (``sources.hostedsuite.*``): the one place that turns an emulator into pipeline
+    configuration, for one in this process (``Emulator.source_config``) or in its own."""
+    return {"base_url": url, **credentials}
+
+
+def source_config_env(source_config: Mapping[str, str]) -> dict[str, str]:
+    """Source settings as the environment variables a scheduler would set."""
+    return {f"SOURCES__HOSTEDSUITE__{k.upper()}": v for k, v in source_config.items()}
 
 
 class Emulator:
@@ -50,6 +66,7 @@ class Emulator:
             "password": password,
         }
         self.store = Store(seed, calls, _to_ms(begin), _to_ms(self._now))
+        self.queries = CallQueries(self.store)
         self.requests: list[dict[str, Any]] = []
         self._requests_lock = threading.Lock()
         self._server: EmulatorServer | None = None
@@ -115,13 +132,13 @@ class Emulator:
         return dict(self._credentials)
 
     def source_config(self) -> dict[str, str]:
-        """This account as the pipeline source's settings (``sources.hostedsuite.*``): the one
-        place that turns an emulator into pipeline configuration (demo, tests, bench)."""
-        return {"base_url": self.url, **self._credentials}
+        """This account as the pipeline source's settings (``sources.hostedsuite.*``): what the
+        demo, the tests and the bench give the pipeline."""
+        return account_source_config(self.url, self._credentials)
 
     def config_env(self) -> dict[str, str]:
         """``source_config`` as the environment variables a scheduler would set."""
-        return {f"SOURCES__HOSTEDSUITE__{k.upper()}": v for k, v in self.source_config().items()}
+        return source_config_env(self.source_config())
 
     @property
     def now(self) -> pendulum.DateTime:
@@ -137,10 +154,14 @@ class Emulator:
     def truth(self, default_zone: str = "UTC") -> Truth:
         """What a correct client stores; ``default_zone`` is the client's ``default_timezone``,
         the zone it reads the calls of a center missing from /api/centers in."""
-        return self.store.truth(self.settings, default_zone)
+        return truth(self.store, self.settings, default_zone)
 
     def truth_json(self) -> bytes:
         return orjson.dumps(asdict(self.truth()), option=orjson.OPT_NON_STR_KEYS)
+
+    def calls_page(self, body: dict[str, Any]) -> bytes:
+        """The /api/calls response body for a request body (ApiError on a bad request)."""
+        return self.queries.list_calls(body, self.settings)
 
     def centers_json(self, tz_style: str) -> list[dict[str, Any]]:
         return [center_dict(c, tz_style) for c in ref.CENTERS]

@@ -1,5 +1,8 @@
 """The HTTP front: a ThreadingHTTPServer speaking HTTP/1.1 keep-alive, ServiceStack-style errors.
 
+It serves whatever offers :class:`Service` (the ``Emulator`` does): the server knows the routes
+and the transport, the service the data.
+
 Each response is written with a single ``sendall`` (headers and body together) and the socket has
 TCP_NODELAY: with separate small writes, Nagle's algorithm and delayed ACKs would add ~40 ms per
 keep-alive request, which alone would break the paging performance target.
@@ -14,16 +17,14 @@ import struct
 import threading
 import time
 from dataclasses import fields
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
-from .store import ApiError
-
-if TYPE_CHECKING:
-    from .config import Faults
-    from .emulator import Emulator
+from .config import EmulatorSettings, Faults
+from .errors import ApiError
 
 _REASONS = {
     200: "OK",
@@ -39,6 +40,34 @@ _REASONS = {
 AUTH_FIELDS = ("CustomerName", "UserName", "Password")
 
 
+class Service(Protocol):
+    """What the server needs of the emulator it serves."""
+
+    # Read on every request: a test may change them between two requests.
+    settings: EmulatorSettings
+    faults: Faults
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def credentials(self) -> dict[str, str]: ...
+
+    def log_request(self, body: dict[str, Any]) -> None: ...
+
+    def calls_page(self, body: dict[str, Any]) -> bytes:
+        """The /api/calls response body, or ApiError."""
+        ...
+
+    def centers_json(self, tz_style: str) -> list[dict[str, Any]]: ...
+
+    def clients_json(self, body: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def truth_json(self) -> bytes: ...
+
+    def advance(self, minutes: float = 60, new_calls: int = 50) -> list[str]: ...
+
+
 class _Reset(Exception):
     """Raised to drop the connection without answering (the 'reset' fault)."""
 
@@ -50,7 +79,7 @@ class EmulatorServer(ThreadingHTTPServer):
     # makes the kernel drop SYNs under bursts (which looks like a 1 s+ connect stall).
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+    def __init__(self, address: tuple[str, int], emulator: Service) -> None:
         self.emulator = emulator
         self.open_connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -210,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "SerializationException", "Request body is not a JSON object")
             self._authenticate(body, raw)
             if path == "/api/calls":
-                payload = emu.store.list_calls(body, settings)
+                payload = emu.calls_page(body)
             elif path == "/api/centers":
                 payload = orjson.dumps(emu.centers_json(settings.tz_style))
             else:
