@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import singledispatch
 
+from pipelines.hostedsuite.settings import CALLS_TABLE
 from pipelines.plan import LinesResult, StepResult
 from pipelines.steps.backfill import BackfillResult
 from pipelines.steps.load import LoadResult
@@ -44,6 +45,8 @@ def _load(result: LoadResult) -> list[str]:
         out.append(f"  {table:<32} {rows:>10,} rows")
     if result.unchanged_calls:
         out.append(f"re-read and unchanged (not rewritten): {result.unchanged_calls:,} calls")
+    if not result.row_counts.get(CALLS_TABLE):
+        out.append("no calls found in the range read (yet)")
     out.append(f"cursor (complete through): {result.complete_through or '-'}")
     out.append(f"newest call start:         {result.newest_call_start or '-'}")
     if result.unknown_center_calls:
@@ -61,6 +64,8 @@ def _backfill(result: BackfillResult) -> list[str]:
 
 @lines.register
 def _transform(result: TransformStepResult) -> list[str]:
+    if result.result is None:
+        return ["transforms: nothing to build yet (no calls have been loaded)"]
     return list(format_summary(result.result))
 
 

@@ -5,7 +5,7 @@ dictionary and ``runner.py`` for why this is a small ordered runner rather than 
 
 from .checks import CheckOutcome
 from .project import DbApiExecutor, DuckDBExecutor, SqlExecutor
-from .result import TransformCheckError, TransformResult, format_summary
+from .result import RawTablesMissing, TransformCheckError, TransformResult, format_summary
 from .runner import run_transforms
 from .settings import MetricSettings
 
@@ -14,6 +14,7 @@ __all__ = [
     "DbApiExecutor",
     "DuckDBExecutor",
     "MetricSettings",
+    "RawTablesMissing",
     "SqlExecutor",
     "TransformCheckError",
     "TransformResult",

@@ -39,6 +39,17 @@ class TransformResult:
         return [c for c in self.failed_checks if c.severity == "warn"]
 
 
+class RawTablesMissing(RuntimeError):
+    """The raw tables are not there yet: nothing has been loaded (or no call so far)."""
+
+    def __init__(self, raw_schema: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(
+            f"raw tables missing from schema {raw_schema!r}: {', '.join(missing)}; "
+            "load the pipeline first"
+        )
+
+
 class TransformCheckError(Exception):
     """A grain check failed: the marts were written but must not be trusted."""
 

@@ -40,7 +40,7 @@ from .project import (
     scalar,
 )
 from .refresh import models_sql_hash, newest_load_id, plan_refresh, write_state
-from .result import TransformCheckError, TransformResult
+from .result import RawTablesMissing, TransformCheckError, TransformResult
 from .settings import MetricSettings
 
 
@@ -73,10 +73,7 @@ def run_transforms(
         columns = _raw_columns(execute, raw_schema)
         missing = [t for t in RAW_TABLES if t not in columns]
         if missing:
-            raise RuntimeError(
-                f"raw tables missing from schema {raw_schema!r}: {', '.join(missing)}; "
-                "load the pipeline first"
-            )
+            raise RawTablesMissing(raw_schema, missing)
         for schema in (STAGING_SCHEMA, INTERMEDIATE_SCHEMA, ANALYTICS_SCHEMA):
             execute.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         sql_hash = models_sql_hash(raw, columns, sql.name)

@@ -12,14 +12,15 @@ import dlt
 
 from pipelines.destinations import Destination, kind_of
 from pipelines.plan import RunContext, StepResult
-from transforms import MetricSettings, TransformResult, run_transforms
+from transforms import MetricSettings, RawTablesMissing, TransformResult, run_transforms
 
 
 @dataclass(frozen=True)
 class TransformStepResult(StepResult):
-    """The transforms' own result (row counts, checks, scope)."""
+    """The transforms' own result (row counts, checks, scope); None when nothing has been
+    loaded yet (an empty first run is a success: there is nothing to build)."""
 
-    result: TransformResult
+    result: TransformResult | None
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class Transform:
 
     def run(self, context: RunContext) -> TransformStepResult:
         destination, pipeline = context.writer()
-        return TransformStepResult(self.name, transform(pipeline, type(destination), self.full))
+        try:
+            return TransformStepResult(self.name, transform(pipeline, type(destination), self.full))
+        except RawTablesMissing:
+            return TransformStepResult(self.name, None)
 
 
 def transform(
