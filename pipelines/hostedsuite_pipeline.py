@@ -20,6 +20,7 @@ from pipelines.errors import ExitCode, describe_failure
 from pipelines.hostedsuite.client import redact
 from pipelines.plan import execute
 from pipelines.summary import summary_lines
+from pipelines.validation import check_configured_settings
 
 logger = logging.getLogger("hostedsuite")
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.quiet)
     command = args.module
     try:
+        check_configured_settings()
         results = execute(command.plan(command.options(args)))
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; the next run resumes safely\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-import dlt
 import pendulum
 
 from pipelines.commands.common import access_options, cli_instant
@@ -16,6 +15,13 @@ from pipelines.steps.backfill import Backfill
 from pipelines.steps.publish import Publish
 from pipelines.steps.report import ReportAfterLoad, after_load_steps
 from pipelines.steps.transform import Transform
+from pipelines.validation import (
+    WINDOW_HOURS,
+    WORKERS,
+    check_option,
+    check_window_count,
+    configured_number,
+)
 
 NAME = "backfill"
 HELP = "load a date range"
@@ -51,12 +57,18 @@ def options(args: argparse.Namespace) -> BackfillOptions:
         raise RunError(
             ExitCode.BAD_CONFIG, f"--end ({args.end}) must be after --start ({args.start})"
         )
-    window_hours = args.window_hours or dlt.config.get("sources.hostedsuite.window_hours", float)
+    check_option("--workers", args.workers, WORKERS)
+    check_option("--window-hours", args.window_hours, WINDOW_HOURS)
+    window_hours = args.window_hours
+    if window_hours is None:
+        window_hours = configured_number("sources.hostedsuite.window_hours", WINDOW_HOURS)
+    window_hours = float(DEFAULT_WINDOW_HOURS if window_hours is None else window_hours)
+    check_window_count((end - start).total_seconds() / 3600, window_hours)
     return BackfillOptions(
         access_options(args),
         start,
         end,
-        float(window_hours or DEFAULT_WINDOW_HOURS),
+        window_hours,
         args.client_id,
         args.center_id,
         args.workers,

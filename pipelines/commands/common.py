@@ -12,6 +12,7 @@ from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import parse_instant
 from pipelines.hostedsuite.client import ConfigError
 from pipelines.plan import WarehouseAccess
+from pipelines.validation import WAIT_SECONDS, check_option
 
 
 def add_access_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +46,8 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def access_options(args: argparse.Namespace) -> WarehouseAccess:
+    check_option("--lock-wait", args.lock_wait, WAIT_SECONDS)
+    check_option("--db-wait", args.db_wait, WAIT_SECONDS)
     return WarehouseAccess(
         duckdb=str(args.duckdb) if args.duckdb else None,
         pipelines_dir=args.pipelines_dir,

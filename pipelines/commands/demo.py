@@ -26,11 +26,13 @@ from pipelines.steps.load import LoadIncremental
 from pipelines.steps.publish import Publish
 from pipelines.steps.report import ReportStepResult, WriteReport, report_target_pct
 from pipelines.steps.transform import Transform
+from pipelines.validation import Range, check_option
 
 logger = logging.getLogger("hostedsuite")
 
 NAME = "demo"
 HELP = "load the bundled emulator into DuckDB"
+DEMO_CALLS = Range(int, 1, 5_000_000)
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 
 
@@ -57,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> DemoOptions:
+    check_option("--calls", args.calls, DEMO_CALLS)
     workdir = Path(args.workdir)
     warehouse = workdir / DEFAULT_DUCKDB_FILE
     # The demo's copy always goes beside its own warehouse, whatever [serving] path says.

@@ -12,6 +12,7 @@ from pipelines.steps.load import LoadIncremental, is_small_run
 from pipelines.steps.publish import Publish
 from pipelines.steps.report import ReportAfterLoad, after_load_steps
 from pipelines.steps.transform import Transform
+from pipelines.validation import WORKERS, check_instant, check_option
 
 NAME = "load"
 HELP = "incremental load"
@@ -33,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> LoadOptions:
+    check_option("--workers", args.workers, WORKERS)
+    if args.until:
+        check_instant(args.until, "--until")
     return LoadOptions(
         access_options(args), args.until, args.workers, not args.no_transform, after_load_steps()
     )

@@ -11,6 +11,7 @@ from pipelines.errors import ExitCode, RunError
 from pipelines.plan import Plan, WarehouseAccess
 from pipelines.steps.publish import Publish
 from pipelines.steps.verify import Verify
+from pipelines.validation import WORKERS, check_option
 
 NAME = "verify"
 HELP = "compare API counts per center-day"
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options(args: argparse.Namespace) -> VerifyOptions:
+    check_option("--workers", args.workers, WORKERS)
     first = cli_instant(args.start, "--start").date() if args.start else None
     last = cli_instant(args.end, "--end").date() if args.end else None
     if first and last and last < first:
