@@ -250,10 +250,10 @@ def cmd_sql(args: argparse.Namespace) -> list[str]:
     if script is None and not sys.stdin.isatty():
         script = sys.stdin.read()
     if script is None:
-        interactive(path)
+        interactive(path, args.allow_external_access)
         return []
     try:
-        run_script(path, script, args.csv)
+        run_script(path, script, args.csv, args.allow_external_access)
     except duckdb.Error as exc:
         raise CliError(ExitCode.FAILED, f"sql: {first_line(exc)}") from None
     return []

@@ -111,6 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("db", nargs="?", help="DuckDB file (default: the configured serving copy)")
     sql.add_argument("-c", "--command", dest="sql", help="run this SQL and exit")
     sql.add_argument("--csv", action="store_true", help="print results as CSV")
+    sql.add_argument(
+        "--allow-external-access",
+        action="store_true",
+        help="let SQL read and write other files (COPY TO, read_csv, ATTACH, INSTALL)",
+    )
     sql.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     sql.set_defaults(handler=cmd_sql)
 
