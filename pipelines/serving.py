@@ -224,8 +224,10 @@ def _make_durable_read_only(path: Path) -> None:
     finally:
         os.close(fd)
     # Read-only on disk: a session opened read-write by mistake fails at once (except for
-    # root) instead of writing into a copy that the next publish replaces.
-    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    # root) instead of writing into a copy that the next publish replaces. Only the write bits
+    # go: the copy was created with the umask applied (``_copy_file`` opens it 0o666 & ~umask),
+    # and it holds callers' names and numbers, so whoever the umask shuts out stays out.
+    path.chmod(stat.S_IMODE(path.stat().st_mode) & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _swap_in(temp: Path, serving: Path) -> None:
