@@ -15,7 +15,13 @@ import dlt
 import pendulum
 
 from pipelines.operations import CliError, ExitCode, cursor_state
-from pipelines.serving import PublishError, PublishSchedule, default_serving_path, publish
+from pipelines.serving import (
+    NotAServingCopy,
+    PublishError,
+    PublishSchedule,
+    default_serving_path,
+    publish,
+)
 
 logger = logging.getLogger("hostedsuite")
 
@@ -77,6 +83,9 @@ def publish_step(pipeline: dlt.Pipeline, target: ServingTarget | None) -> list[s
             health=load_health_fields(pipeline),
             now=lambda: pendulum.now("UTC"),
         )
+    except NotAServingCopy as exc:
+        schedule.record(ok=False)
+        raise CliError(ExitCode.BAD_CONFIG, f"{exc}; the run itself committed") from None
     except PublishError as exc:
         schedule.record(ok=False)
         raise CliError(
