@@ -101,9 +101,7 @@ def test_base_url_with_user_info_is_refused_without_showing_it(loader_factory) -
 
 
 def _load(loader: Loader, serving: Path) -> tuple[int, str, str]:
-    done = loader.cli(
-        "load", "--until", loader.emulator.now.isoformat(), "--serving", str(serving)
-    )
+    done = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--serving", str(serving))
     return done.returncode, done.stdout, done.stderr
 
 

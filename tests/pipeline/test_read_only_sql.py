@@ -58,9 +58,7 @@ def test_ordinary_queries_still_work(serving: Path) -> None:
     assert done.stdout.splitlines() == ["calls", "150"]
 
 
-def test_copy_to_a_file_is_refused_and_the_file_is_untouched(
-    serving: Path, tmp_path: Path
-) -> None:
+def test_copy_to_a_file_is_refused_and_the_file_is_untouched(serving: Path, tmp_path: Path) -> None:
     target = tmp_path / "victim.txt"
     target.write_text(ORIGINAL, encoding="utf-8")
     done = sql(serving, f"COPY (SELECT caller_number FROM hostedsuite.calls) TO '{target}'")
