@@ -125,11 +125,14 @@ def test_every_chart_draws_nothing_injected_runs_and_names_read_as_text(
     )
     assert hostile["agents"] <= set(agents)
 
-    # Hovering an agent's point shows the name in plotly's hover label, still without errors.
+    # Hovering a point of a hostile center's agent shows the agent's name as written. The
+    # traces are the centers by name: Desert Line Phoenix, Harbour Desk Sydney, hostile-1...
     agents_chart = f"#chart-{len(seen['charts']) - 2}"
-    page.hover(f"{agents_chart} .point >> nth=0", force=True)
+    trace = page.locator(f"{agents_chart} .scatterlayer .trace").nth(2)
+    trace.locator(".point").first.hover(force=True)
     page.wait_for_selector(f"{agents_chart} .hovertext", timeout=10_000)
     label = page.text_content(f"{agents_chart} .hovertext")
-    assert label is not None and "calls, AHT" in label
+    assert label is not None and " calls, AHT " in label
+    assert any(label.startswith(agent) for agent in hostile["agents"]), label
     assert seen["errors"] == []
     assert page.evaluate("typeof window.__pwned") == "undefined"
