@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
         help="calls served with a CenterId missing from /api/centers",
     )
     p.add_argument(
+        "--hostile-names",
+        action="store_true",
+        help="give some centers, clients and agents names full of markup and template syntax",
+    )
+    p.add_argument(
         "--disable-stats-ignored",
         action="store_true",
         help="DisableStats=true does not zero TotalCount/TotalPages",
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             auth_error_status=args.auth_error_status,
             bad_records=args.bad_records,
             orphan_center_calls=args.orphan_center_calls,
+            hostile_names=args.hostile_names,
         )
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         print(f"error: {exc}", file=sys.stderr)

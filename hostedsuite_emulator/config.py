@@ -48,6 +48,10 @@ class EmulatorSettings:
     # Number of valid calls served with a CenterId that /api/centers does not list (an unknown
     # id, empty, null): is a client without the center's TimeZoneId robust to them?
     orphan_center_calls: int = 0
+    # Hostile names (markup, script tags, event handlers, template syntax, quotes) for some
+    # centers, clients and agents, with the same ids and calls: does every consumer show a
+    # name as text? Read when the Emulator is built (the calls are made then).
+    hostile_names: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

@@ -67,6 +67,11 @@ class Emulator:
         }
         self.store = Store(seed, calls, _to_ms(begin), _to_ms(self._now))
         self.queries = CallQueries(self.store)
+        # The reference data served: the default names, or hostile ones (same ids and data).
+        self.centers, self.clients = ref.CENTERS, ref.CLIENTS
+        if self.settings.hostile_names:
+            self.centers, self.clients = ref.hostile_reference()
+            self.store.factory.use_reference(self.clients, self.store.base)
         self.requests: list[dict[str, Any]] = []
         self._requests_lock = threading.Lock()
         self._server: EmulatorServer | None = None
@@ -81,6 +86,8 @@ class Emulator:
         with self.store.lock:
             # Build the sorted indexes now rather than on the first request.
             self.store.ensure_index(self.settings.bad_records, self.settings.orphan_center_calls)
+            if self.settings.hostile_names:
+                self.store.factory.use_reference(self.clients, self.store.bad + self.store.orphans)
         if len(self.store.base) <= _WARM_LIMIT:
             self.store.warm(self.settings.time_format)
         self._server = EmulatorServer(("127.0.0.1", port), self)
@@ -154,7 +161,7 @@ class Emulator:
     def truth(self, default_zone: str = "UTC") -> Truth:
         """What a correct client stores; ``default_zone`` is the client's ``default_timezone``,
         the zone it reads the calls of a center missing from /api/centers in."""
-        return truth(self.store, self.settings, default_zone)
+        return truth(self.store, self.settings, default_zone, self.centers, self.clients)
 
     def truth_json(self) -> bytes:
         return orjson.dumps(asdict(self.truth()), option=orjson.OPT_NON_STR_KEYS)
@@ -164,14 +171,14 @@ class Emulator:
         return self.queries.list_calls(body, self.settings)
 
     def centers_json(self, tz_style: str) -> list[dict[str, Any]]:
-        return [center_dict(c, tz_style) for c in ref.CENTERS]
+        return [center_dict(c, tz_style) for c in self.centers]
 
     def clients_json(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         """Clients, filtered by ClientId and CenterId (exact) and Name (case-insensitive part)."""
         client_id, center_id, name = body.get("ClientId"), body.get("CenterId"), body.get("Name")
         return [
             client_dict(c)
-            for c in ref.CLIENTS
+            for c in self.clients
             if (not client_id or c.id == client_id)
             and (not center_id or c.center.id == center_id)
             and (not name or str(name).lower() in c.name.lower())
@@ -198,7 +205,10 @@ class Emulator:
             raise ValueError("start must be timezone-aware")
         if start > self._now:
             raise ValueError(f"start {start.isoformat()} is after the clock ({self._now})")
-        return self.store.add(client_id, _to_ms(start), caller_number, call_type)
+        call_id = self.store.add(client_id, _to_ms(start), caller_number, call_type)
+        if self.settings.hostile_names:
+            self.store.factory.use_reference(self.clients, [self.store.find(call_id)])
+        return call_id
 
     def edit_call(
         self,

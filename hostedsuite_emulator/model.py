@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left
+from collections.abc import Iterable
 from itertools import accumulate
 
 from . import reference as ref
@@ -162,11 +163,29 @@ class CallFactory:
     def __init__(self, rng: random.Random, expected_calls: int) -> None:
         self.rng = rng
         self.next_n = 0
+        # The clients (and through them the centers and agents) calls are made for; see
+        # ``use_reference``. The same ids and weights whatever their names.
+        self.clients: list[Client] = ref.CLIENTS
         self.cum_weights = list(accumulate(c.weight for c in ref.CLIENTS))
         pool_size = max(15, expected_calls // (len(ref.CLIENTS) * 3))
         self.pools: dict[str, list[tuple[str, str]]] = {
             c.id: [self._caller(c) for _ in range(pool_size)] for c in ref.CLIENTS
         }
+
+    def use_reference(self, clients: list[Client], calls: Iterable[Call] = ()) -> None:
+        """Makes calls from now on for ``clients`` (the reference clients renamed, e.g.
+        ``ref.hostile_reference()``), and moves ``calls`` already made onto them: each call to
+        the client of the same id, its agent to the one in the same place of that center's
+        list. Draws no random number, so the data stay those of the seed."""
+        by_id = {c.id: c for c in clients}
+        if sorted(by_id) != sorted(c.id for c in self.clients):
+            raise ValueError("use_reference wants the reference clients, renamed")
+        self.clients = clients
+        for call in calls:
+            old, new = call.client, by_id[call.client.id]
+            if call.answered_by in old.center.agents:
+                call.answered_by = new.center.agents[old.center.agents.index(call.answered_by)]
+            call.client = new
 
     def _caller(self, client: Client) -> tuple[str, str]:
         rng = self.rng
@@ -201,7 +220,7 @@ class CallFactory:
     def pick_client(self) -> Client:
         rng = self.rng
         index = bisect_left(self.cum_weights, rng.random() * self.cum_weights[-1])
-        return ref.CLIENTS[min(index, len(ref.CLIENTS) - 1)]
+        return self.clients[min(index, len(self.clients) - 1)]
 
     def make(self, client: Client, start_ms: int) -> Call:
         rng = self.rng
@@ -281,8 +300,8 @@ class CallFactory:
         least until that instant.
         """
         edges = []
-        for center in ref.CENTERS:
-            clients = [c for c in ref.CLIENTS if c.center is center]
+        for center in dict.fromkeys(c.center for c in self.clients):
+            clients = [c for c in self.clients if c.center is center]
             hour = low_ms // 3_600_000 + 1
             while hour * 3_600_000 < high_ms:
                 at = hour * 3_600_000

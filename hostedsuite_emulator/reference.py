@@ -10,8 +10,9 @@ offset (Kolkata).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import cycle
 from zoneinfo import ZoneInfo
 
 # The Windows ids a .NET HostedSuite sends for the zones used here (Microsoft's time zone names,
@@ -285,3 +286,43 @@ TRANSFER_TARGETS = [
     ("Emergency Line", "+61 2 5550 1234"),
     ("Duty Manager", "+91 33 5550 8899"),
 ]
+
+# Names a careless admin or an attacker could give a center, a client or an agent
+# (``EmulatorSettings.hostile_names``): a comment opener before a script tag (it makes an HTML
+# parser swallow the next real </script>), a script end tag, an image with an error handler,
+# an attribute break-out with an event handler, template syntax of common engines, quotes, an
+# ampersand, a tag plotly would render, and the two line separators JavaScript once rejected.
+# Each carries "hostile-N" so a test can find where it ends up. None holds "-->": it would
+# end the comment the first name opens, and hide what that name does to a page.
+HOSTILE_NAMES = (
+    "hostile-1 <!--<script>window.__pwned=1</script>",
+    "hostile-2 </script><script>window.__pwned=2</script>",
+    'hostile-3 <img src=x onerror="window.__pwned=3">',
+    "hostile-4 \" onmouseover='window.__pwned=4' x=\"",
+    "hostile-5 {{7*7}} ${7*7} #{7*7} <%= 7*7 %> %{x}",
+    'hostile-6 Tom & Jerry\'s "Desk" \u2028 \u2029 <b>bold</b> &amp; &lt;',
+    "hostile-7 <svg onload=window.__pwned=7></svg><a href=javascript:window.__pwned=7>x</a>",
+    "hostile-8 ]]> <style>body{display:none}</style> \\u003c",
+)
+
+
+def hostile_reference() -> tuple[list[Center], list[Client]]:
+    """``CENTERS`` and ``CLIENTS`` with hostile names for three centers (the first three
+    names), every agent of theirs and half of the clients (all names, in turn); ids, zones,
+    weights and everything else unchanged."""
+    pool = cycle(HOSTILE_NAMES)
+    centers: dict[str, Center] = {}
+    for n, center in enumerate(CENTERS):
+        if n % 2 == 0:  # centers 0, 2 and 4
+            center = replace(
+                center,
+                name=HOSTILE_NAMES[n // 2],
+                agents=tuple(f"{next(pool)} #{k}" for k in range(len(center.agents))),
+            )
+        centers[center.id] = center
+    clients = [
+        replace(client, name=f"{next(pool)} client {n}" if n % 2 else client.name,
+                center=centers[client.center.id])
+        for n, client in enumerate(CLIENTS)
+    ]  # fmt: skip
+    return list(centers.values()), clients

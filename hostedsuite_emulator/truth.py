@@ -10,6 +10,7 @@ Interactions and CompletedFormIds become tables of their own, its CenterId is th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,9 +68,16 @@ CALL_COLUMNS = _call_columns()
 _PLAIN_CALL_COLUMNS = tuple(snake_case(name) for name in PLAIN_CALL_FIELDS)
 
 
-def truth(store: Store, s: EmulatorSettings, default_zone: str = "UTC") -> Truth:
+def truth(
+    store: Store,
+    s: EmulatorSettings,
+    default_zone: str = "UTC",
+    centers: Sequence[ref.Center] = ref.CENTERS,
+    clients: Sequence[ref.Client] = ref.CLIENTS,
+) -> Truth:
     """What a correct client stores. ``default_zone``: the zone the client reads calls of
-    a center it does not know in (its ``default_timezone``)."""
+    a center it does not know in (its ``default_timezone``); ``centers``, ``clients``: the
+    reference data served (the emulator's hostile names switch replaces them)."""
     with store.lock:
         store.ensure_index(s.bad_records, s.orphan_center_calls)
         found = Truth()
@@ -81,8 +89,8 @@ def truth(store: Store, s: EmulatorSettings, default_zone: str = "UTC") -> Truth
                 if call.bad_kind not in VALID_BAD_KINDS:
                     continue
             _add_call(found, call, fmt, default_zone)
-        found.centers = [_center_row(c, s.tz_style) for c in ref.CENTERS]
-        found.clients = [_columns(client_fields(c)) for c in ref.CLIENTS]
+        found.centers = [_center_row(c, s.tz_style) for c in centers]
+        found.clients = [_columns(client_fields(c)) for c in clients]
         return found
 
 

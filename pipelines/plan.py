@@ -140,7 +140,7 @@ def execute(plan: Plan) -> list[StepResult]:
 def _enter_warehouse(stack: ExitStack, context: RunContext, plan: Plan) -> None:
     access = plan.access
     assert access is not None
-    destination = configured_destination(access.duckdb)
+    destination = configured_destination(access.duckdb, access.serving)
     pipeline = make_pipeline(destination, access.pipelines_dir)
     stack.enter_context(run_lock(pipeline, access.lock_wait))
     held = plan.hold_connection(pipeline)

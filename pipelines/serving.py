@@ -48,6 +48,11 @@ class PublishError(Exception):
     """The serving copy could not be published (the run itself has committed)."""
 
 
+class NotAServingCopy(PublishError):
+    """The serving path holds a file no publish wrote (a user's own database, a document):
+    it is left alone. A configuration mistake rather than a failed publish."""
+
+
 @dataclass(frozen=True)
 class Published:
     """What one publish did, for the run summary and the benchmark."""
@@ -95,6 +100,7 @@ def publish(
     started = time.perf_counter()
     temp = temp_path(serving)
     try:
+        check_serving_target(serving)
         serving.parent.mkdir(parents=True, exist_ok=True)
         _remove(temp, _wal(temp))
         checkpoint()
@@ -112,6 +118,49 @@ def publish(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PublishError(f"cannot publish the serving copy {serving}: {first}") from None
     return Published(serving, time.perf_counter() - started, serving.stat().st_size, published_at)
+
+
+# Bytes 8..11 of every DuckDB database file (its storage header).
+DUCKDB_MAGIC = b"DUCK"
+
+
+def check_serving_target(serving: Path) -> None:
+    """Raises ``NotAServingCopy`` unless ``serving`` is absent, a symbolic link (the link is
+    replaced, never what it points to) or a copy an earlier publish wrote: a DuckDB file
+    with ``analytics.load_health.published_at``."""
+    try:
+        info = serving.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        return
+    refusal = NotAServingCopy(
+        f"refusing to replace {serving}: it is not a serving copy this pipeline published "
+        "(no DuckDB file with analytics.load_health.published_at); move it away or choose "
+        "another --serving path"
+    )
+    if not stat.S_ISREG(info.st_mode):
+        raise refusal
+    with serving.open("rb") as handle:
+        if handle.read(12)[8:12] != DUCKDB_MAGIC:
+            raise refusal
+    try:
+        conn = duckdb.connect(str(serving), read_only=True)
+    except duckdb.Error as exc:
+        # A session that opened the copy read-write (root ignores its mode) holds DuckDB's
+        # lock; a DuckDB file nobody may write is one a publish made read-only.
+        if "lock" in str(exc).lower() and not info.st_mode & 0o222:
+            return
+        raise refusal from None
+    try:
+        published = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'analytics' "
+            "AND table_name = 'load_health' AND column_name = 'published_at'"
+        ).fetchone()
+    finally:
+        conn.close()
+    if published != (1,):
+        raise refusal
 
 
 def _wal(path: Path) -> Path:
@@ -181,8 +230,10 @@ def _make_durable_read_only(path: Path) -> None:
     finally:
         os.close(fd)
     # Read-only on disk: a session opened read-write by mistake fails at once (except for
-    # root) instead of writing into a copy that the next publish replaces.
-    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    # root) instead of writing into a copy that the next publish replaces. Only the write bits
+    # go: the copy was created with the umask applied (``_copy_file`` opens it 0o666 & ~umask),
+    # and it holds callers' names and numbers, so whoever the umask shuts out stays out.
+    path.chmod(stat.S_IMODE(path.stat().st_mode) & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _swap_in(temp: Path, serving: Path) -> None:

@@ -7,6 +7,14 @@ and the session keeps the data it opened until ``.reopen``.
 
 Statements end with ``;``. With ``-c SQL`` or SQL on standard input it runs them and exits
 (non-zero on the first error), which is what scripts and tests use.
+
+Read-only means more than not writing the serving copy: the session can neither read nor write
+any other file (``COPY ... TO``, ``read_csv``, ``ATTACH``, ``INSTALL``/``LOAD``, a profiling
+output), because the copy holds callers' names and numbers and a prompt is easy to misuse.
+DuckDB's ``enable_external_access = false`` refuses the file access, and
+``lock_configuration = true`` keeps the session from changing any setting (such as the
+profiling output, a file DuckDB would write). ``allow_external_access=True``
+(``--allow-external-access``) lifts both, for an analyst who means to export.
 """
 
 from __future__ import annotations
@@ -36,17 +44,29 @@ TABLES_SQL = """
 MAX_ROWS_SHOWN = 100
 
 
+def session_config(allow_external_access: bool) -> dict[str, str | bool | int | float | list[str]]:
+    """DuckDB settings of a session: no file but the serving copy, and no setting changed."""
+    if allow_external_access:
+        return {}
+    return {"enable_external_access": False, "lock_configuration": True}
+
+
 class SqlPrompt:
     """One read-only connection to ``path`` and how results are printed."""
 
-    def __init__(self, path: Path, out: TextIO, as_csv: bool = False) -> None:
+    def __init__(
+        self, path: Path, out: TextIO, as_csv: bool = False, allow_external_access: bool = False
+    ) -> None:
         self.path = path
         self.out = out
         self.as_csv = as_csv
+        self.allow_external_access = allow_external_access
         self.conn = self._connect()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path), read_only=True)
+        return duckdb.connect(
+            str(self.path), read_only=True, config=session_config(self.allow_external_access)
+        )
 
     def reopen(self) -> None:
         self.conn.close()
@@ -72,21 +92,22 @@ class SqlPrompt:
         self.conn.close()
 
 
-def run_script(path: Path, sql: str, as_csv: bool) -> None:
+def run_script(path: Path, sql: str, as_csv: bool, allow_external_access: bool = False) -> None:
     """Runs ``sql`` and returns; raises ``duckdb.Error`` at the first failing statement."""
-    prompt = SqlPrompt(path, sys.stdout, as_csv)
+    prompt = SqlPrompt(path, sys.stdout, as_csv, allow_external_access)
     try:
         prompt.run(sql)
     finally:
         prompt.close()
 
 
-def interactive(path: Path) -> int:
+def interactive(path: Path, allow_external_access: bool = False) -> int:
     """A prompt until ``.quit`` or end of input; errors are shown and the session goes on."""
     with contextlib.suppress(ImportError):  # line editing and history where the platform has it
         import readline  # noqa: F401
-    prompt = SqlPrompt(path, sys.stdout)
-    print(f"{path} (read-only). Statements end with ';'. .help for commands.")
+    prompt = SqlPrompt(path, sys.stdout, allow_external_access=allow_external_access)
+    access = ", other files allowed" if allow_external_access else ""
+    print(f"{path} (read-only){access}. Statements end with ';'. .help for commands.")
     try:
         for text in _statements_typed():
             command = text.strip()

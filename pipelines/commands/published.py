@@ -10,7 +10,7 @@ from pipelines.errors import ExitCode, RunError
 
 def configured_serving_copy() -> Path:
     """The configured destination's analyst copy, or one line saying how to name a file."""
-    path = configured_destination().analyst_copy(None)
+    path = configured_destination().analyst_copy()
     if path is None:
         raise RunError(
             ExitCode.BAD_CONFIG,

@@ -42,8 +42,11 @@ def destination_name() -> str:
     return (configured or DEFAULT_DESTINATION).strip().lower()
 
 
-def configured_destination(duckdb_file: str | None = None) -> Destination:
-    """The configured destination; ``duckdb_file``: ``--duckdb`` (DuckDB only)."""
+def configured_destination(
+    duckdb_file: str | None = None, serving: str | None = None
+) -> Destination:
+    """The configured destination; ``duckdb_file``, ``serving``: ``--duckdb`` and
+    ``--serving`` (DuckDB only)."""
     name = destination_name()
     kind = REGISTERED.get(name)
     if kind is None:
@@ -52,7 +55,7 @@ def configured_destination(duckdb_file: str | None = None) -> Destination:
             f"destination {name!r} is not supported; use one of: "
             f"{', '.join(SUPPORTED_DESTINATIONS)}",
         )
-    return kind(duckdb_file)
+    return kind(duckdb_file, serving)
 
 
 def kind_of(pipeline: dlt.Pipeline) -> type[Destination]:

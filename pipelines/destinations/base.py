@@ -31,7 +31,8 @@ class Destination(ABC):
     # The transforms write each catalog entry once per transaction (DuckLake's visibility bug).
     transforms_write_once: ClassVar[bool] = False
 
-    def __init__(self, duckdb_file: str | None = None) -> None:
+    def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
+        """``duckdb_file``, ``serving``: ``--duckdb`` and ``--serving``, DuckDB's alone."""
         if duckdb_file:
             raise RunError(
                 ExitCode.BAD_CONFIG,
@@ -65,21 +66,16 @@ class Destination(ABC):
     verify_primary_key: ClassVar[bool] = True
 
     @abstractmethod
-    def publish(
-        self, pipeline: dlt.Pipeline, health: dict[str, Any], serving: str | None
-    ) -> list[str]:
-        """Makes this run's data what analysts see; returns the summary lines.
+    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+        """Makes this run's data what analysts see; returns the summary lines."""
 
-        ``serving``: the ``--serving`` override (``""``: off), where it applies.
-        """
-
-    def analyst_copy(self, serving: str | None) -> Path | None:
+    def analyst_copy(self) -> Path | None:
         """The DuckDB file analysts open (``make sql``, ``make report``), if there is one."""
         return None
 
-    def report_database(self, serving: str | None) -> Path | None:
+    def report_database(self) -> Path | None:
         """The DuckDB file a report after the run reads, if there is one."""
-        return self.analyst_copy(serving)
+        return self.analyst_copy()
 
     @abstractmethod
     def location(self) -> str:

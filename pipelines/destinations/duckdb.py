@@ -25,7 +25,11 @@ from dlt.destinations.sql_client import SqlClientBase
 from pipelines.config import DATASET_NAME, where
 from pipelines.destinations.base import Destination
 from pipelines.destinations.duckdb_merge import use_duckdb_merge_corrections
-from pipelines.destinations.serving_copy import publish_copy, serving_target
+from pipelines.destinations.serving_copy import (
+    check_serving_copy,
+    publish_copy,
+    serving_target,
+)
 from pipelines.errors import ExitCode, RunError
 
 logger = logging.getLogger("hostedsuite")
@@ -41,13 +45,15 @@ class DuckDb(Destination):
     name: ClassVar[str] = "duckdb"
     loader_file_format: ClassVar[TLoaderFileFormat] = "parquet"
 
-    def __init__(self, duckdb_file: str | None = None) -> None:
+    def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
         self.file = duckdb_file or configured_duckdb_file()
+        # publishing's settings are read now: a bad one fails before anything is written
+        self.serving = serving_target(self.file, serving)
 
     def check(self) -> None:
         _check_memory_limit()
-        # publishing's settings are read now: a bad one fails before anything is written
-        serving_target(self.file)
+        if self.serving is not None:
+            check_serving_copy(self.serving)
         _check_writable(self.file)
         if Path(self.file).stem == DATASET_NAME:
             # DuckDB names the catalog after the file; a catalog named like the dataset makes
@@ -75,19 +81,15 @@ class DuckDb(Destination):
         # The load's memory cap would make a full rebuild spill; it reads everything.
         sql.execute_sql("RESET memory_limit")
 
-    def publish(
-        self, pipeline: dlt.Pipeline, health: dict[str, Any], serving: str | None
-    ) -> list[str]:
-        target = serving_target(self.file, serving)
-        return [] if target is None else publish_copy(pipeline, target, health)
+    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+        return [] if self.serving is None else publish_copy(pipeline, self.serving, health)
 
-    def analyst_copy(self, serving: str | None) -> Path | None:
-        target = serving_target(self.file, serving)
-        return None if target is None else target.path
+    def analyst_copy(self) -> Path | None:
+        return None if self.serving is None else self.serving.path
 
-    def report_database(self, serving: str | None) -> Path | None:
+    def report_database(self) -> Path | None:
         # publishing off: the report reads the warehouse itself (under the run lock)
-        return self.analyst_copy(serving) or Path(self.file)
+        return self.analyst_copy() or Path(self.file)
 
     def location(self) -> str:
         return str(Path(self.file).resolve())

@@ -136,9 +136,7 @@ class DuckLake(Destination):
         # each statement outside a transaction would be a snapshot of its own
         return sql.begin_transaction()
 
-    def publish(
-        self, pipeline: dlt.Pipeline, health: dict[str, Any], serving: str | None
-    ) -> list[str]:
+    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
         return publish_snapshot(pipeline, health)
 
     def location(self) -> str:

@@ -23,9 +23,7 @@ class Postgres(Destination):
         # dlt resolves destination.postgres.credentials itself (env or secrets)
         return "postgres"
 
-    def publish(
-        self, pipeline: dlt.Pipeline, health: dict[str, Any], serving: str | None
-    ) -> list[str]:
+    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
         return ["serving copy: skipped (the warehouse is a postgres server: query it there)"]
 
     def location(self) -> str:

@@ -17,7 +17,14 @@ import pendulum
 
 from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
-from pipelines.serving import PublishError, PublishSchedule, default_serving_path, publish
+from pipelines.serving import (
+    NotAServingCopy,
+    PublishError,
+    PublishSchedule,
+    check_serving_target,
+    default_serving_path,
+    publish,
+)
 
 logger = logging.getLogger("hostedsuite")
 
@@ -42,6 +49,15 @@ def serving_target(warehouse: str, override: str | None = None) -> ServingTarget
         raise RunError(ExitCode.BAD_CONFIG, f"[serving] path must not be the warehouse: {path}")
     every = checked_setting("serving.every_n_runs", int, "must be >= 1", lambda n: n >= 1)
     return ServingTarget(Path(warehouse), path, every or 1)
+
+
+def check_serving_copy(target: ServingTarget) -> None:
+    """Refuses, before a run writes anything, a serving path that holds something other than
+    a serving copy this pipeline published (``serving.check_serving_target``)."""
+    try:
+        check_serving_target(target.path)
+    except NotAServingCopy as exc:
+        raise RunError(ExitCode.BAD_CONFIG, str(exc)) from None
 
 
 def publish_copy(
@@ -71,6 +87,9 @@ def publish_copy(
             health=health,
             now=lambda: pendulum.now("UTC"),
         )
+    except NotAServingCopy as exc:
+        schedule.record(ok=False)
+        raise RunError(ExitCode.BAD_CONFIG, f"{exc}; the run itself committed") from None
     except PublishError as exc:
         schedule.record(ok=False)
         raise RunError(

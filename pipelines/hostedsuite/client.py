@@ -118,18 +118,48 @@ def register_secret(secret: str) -> None:
 
 
 def validate_base_url(base_url: str) -> str:
-    """Returns the URL without a trailing slash; refuses plain http except to loopback."""
+    """Returns the URL without a trailing slash; refuses plain http except to loopback.
+
+    The URL is a scheme and a host, with an optional port: the client appends the routes
+    (``/api/calls``) itself, so a path or a query string would end in a 404, and user-info
+    would put a password where error messages and dlt's trace show the URL.
+    """
     parts = urlsplit(base_url or "")
+    shown = _without_userinfo(base_url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"base_url must look like https://<customer>.hostedsuite.com, got {base_url!r}"
+            f"base_url must look like https://<customer>.hostedsuite.com, got {shown!r}"
         )
+    extra = [
+        name
+        for name, present in (
+            ("user-info (user:password@)", parts.username is not None or "@" in parts.netloc),
+            ("a path", parts.path not in ("", "/")),
+            ("a query string", bool(parts.query) or base_url.rstrip("/").endswith("?")),
+            ("a fragment", bool(parts.fragment) or "#" in base_url),
+        )
+        if present
+    ]
+    if extra:
+        raise ConfigError(
+            f"base_url must be a scheme and a host (and a port), e.g. "
+            f"https://<customer>.hostedsuite.com; {shown!r} has {' and '.join(extra)}"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked for it
+    except ValueError:
+        raise ConfigError(f"base_url has an invalid port: {shown!r}") from None
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: credentials travel in the request body; "
             "use https:// (http is allowed only to loopback, e.g. the emulator)"
         )
     return base_url.rstrip("/")
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, for messages."""
+    return re.sub(r"(?<=//)[^/?#]*@", "***@", url)
 
 
 def _is_loopback(host: str) -> bool:
@@ -233,6 +263,10 @@ class HostedSuiteClient:
             response = self._session().post(
                 self.base_url + route, data=payload, timeout=self.policy.timeout
             )
+        except requests.exceptions.SSLError as exc:
+            # A certificate that does not verify, or TLS spoken to something that does not
+            # speak it: neither heals by retrying, and retrying hid it for half a minute.
+            raise ApiError(f"TLS with {self.base_url} failed: {_tls_reason(exc)}") from None
         except (requests.Timeout, requests.ConnectionError) as exc:
             reason = _unreachable_reason(exc)
             if reason:
@@ -264,6 +298,19 @@ def _unreachable_reason(exc: requests.RequestException) -> str | None:
         if marker in text:
             return reason
     return None
+
+
+_TLS_REASON = re.compile(r"\[SSL(?:: [A-Z_]+)?\] [^'\")(]+|certificate verify failed[^'\")(]*")
+
+
+def _tls_reason(exc: requests.RequestException) -> str:
+    """OpenSSL's reason, e.g. "[SSL: WRONG_VERSION_NUMBER] wrong version number" (is the
+    server plain http?) or "certificate verify failed: ..."."""
+    found = _TLS_REASON.search(str(exc))
+    reason = found.group(0).strip() if found else type(exc).__name__
+    if "WRONG_VERSION_NUMBER" in reason or "record layer" in reason:
+        reason += " (does the server speak plain http?)"
+    return reason
 
 
 def _status_error(response: requests.Response, what: str) -> HostedSuiteError:

@@ -10,7 +10,7 @@ abandonment and data health. ``queries.py`` holds the SQL, ``charts.py`` the cha
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -192,16 +192,21 @@ FORMULA_WORDS = {
 
 
 def _write_atomically(out: Path, html: str) -> None:
-    """A reader (a browser, a mail job) never sees half a report."""
+    """A reader (a browser, a mail job) never sees half a report.
+
+    The page holds agents' names, so its mode is the umask's, as for any file the user
+    writes: created 0o666 and masked by the kernel (``mkstemp`` would make it 0o600, and a
+    ``chmod`` after it would ignore the umask).
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    temp = out.parent / f".{out.name}.{secrets.token_hex(8)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(html)
-        os.chmod(temp, 0o644)
         os.replace(temp, out)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
 
 

@@ -20,13 +20,21 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
 
 
+def plain(text: str) -> str:
+    """``text`` as plotly.js draws it letter for letter. Plotly reads a subset of HTML in
+    every string it draws (titles, tick labels, legends, hover text: ``<b>``, ``<br>``,
+    ``<a href>``, entities), so a name such as "<b>Desk</b>" or "A &amp; B" would be drawn
+    as something else; with ``&``, ``<`` and ``>`` as entities it is drawn as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def colour(index: int) -> str:
     return OKABE_ITO[index % len(OKABE_ITO)]
 
 
 def _layout(title: str, y_title: str, height: int = 300, **extra: Any) -> dict[str, Any]:
     return {
-        "title": {"text": title, "font": {"size": 14}},
+        "title": {"text": plain(title), "font": {"size": 14}},
         "font": FONT,
         "height": height,
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
@@ -47,10 +55,11 @@ def period_bars(
 ) -> Figure:
     """One headline measure per center: the range beside the previous period."""
     # Horizontal bars: center names stay readable however many centers there are.
+    names = [plain(center) for center in centers]
     data = [
-        {"type": "bar", "orientation": "h", "name": labels[1], "y": list(centers),
+        {"type": "bar", "orientation": "h", "name": plain(labels[1]), "y": names,
          "x": list(previous), "marker": {"color": PREVIOUS}},
-        {"type": "bar", "orientation": "h", "name": labels[0], "y": list(centers),
+        {"type": "bar", "orientation": "h", "name": plain(labels[0]), "y": names,
          "x": list(current), "marker": {"color": OKABE_ITO[0]}},
     ]  # fmt: skip
     layout = _layout(title, "", height=120 + 45 * len(centers), barmode="group")
@@ -71,7 +80,7 @@ def daily_lines(
 ) -> Figure:
     """One line per center over the local dates; ``target`` adds a dashed horizontal line."""
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines+markers", "name": name, "x": list(days),
+        {"type": "scatter", "mode": "lines+markers", "name": plain(name), "x": list(days),
          "y": list(values), "line": {"color": colour(i), "width": 2}, "marker": {"size": 4},
          "connectgaps": False}
         for i, (name, days, values) in enumerate(series)
@@ -79,7 +88,7 @@ def daily_lines(
     if target is not None:
         every_day = sorted({day for _, days, _ in series for day in days})
         data.append(
-            {"type": "scatter", "mode": "lines", "name": target[0], "x": every_day,
+            {"type": "scatter", "mode": "lines", "name": plain(target[0]), "x": every_day,
              "y": [target[1]] * len(every_day), "line": {"color": "#000000", "dash": "dash"}}
         )  # fmt: skip
     layout = _layout(title, unit, height=380)
@@ -104,7 +113,7 @@ def heatmap(
         "y": list(slots),
         "z": [list(row) for row in cells],
         "colorscale": HEAT_SCALE,
-        "colorbar": {"title": {"text": scale_title}},
+        "colorbar": {"title": {"text": plain(scale_title)}},
         "hoverongaps": False,
         "zmin": 0,
     }
@@ -127,8 +136,9 @@ def agent_scatter(
 ) -> Figure:
     """Each agent: calls handled (x) against AHT (y), one colour per center."""
     data = [
-        {"type": "scatter", "mode": "markers", "name": name, "x": list(handled),
-         "y": list(aht), "text": list(agents), "marker": {"color": colour(i), "size": 9},
+        {"type": "scatter", "mode": "markers", "name": plain(name), "x": list(handled),
+         "y": list(aht), "text": [plain(agent) for agent in agents],
+         "marker": {"color": colour(i), "size": 9},
          "hovertemplate": "%{text}<br>%{x} calls, AHT %{y:.1f} s<extra></extra>"}
         for i, (name, agents, handled, aht) in enumerate(centers)
     ]  # fmt: skip
@@ -172,7 +182,8 @@ def abandon_histogram(
 def health_bars(labels: Sequence[str], counts: Sequence[int], colours: Sequence[str]) -> Figure:
     """Rows failing each data-quality check, quarantined records, differing verify days."""
     data = [
-        {"type": "bar", "orientation": "h", "y": list(labels), "x": list(counts),
+        {"type": "bar", "orientation": "h", "y": [plain(label) for label in labels],
+         "x": list(counts),
          "marker": {"color": list(colours)}, "text": [f"{c:,}" for c in counts],
          "textposition": "outside", "cliponaxis": False}
     ]  # fmt: skip

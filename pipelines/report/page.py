@@ -8,8 +8,11 @@ copy); the text is the same value rounded for reading.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -117,9 +120,22 @@ def plotly_js() -> str:
     return (resources.files("plotly") / "package_data" / "plotly.min.js").read_text("utf-8")
 
 
-def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element (no '</' can close it early)."""
-    return json.dumps(value, default=str, separators=(",", ":")).replace("</", "<\\/")
+# Characters written as \u escapes in the embedded JSON. "<" alone stops every way out of a
+# <script> element: "</script>" closing it, and "<!--" followed by "<script" putting the
+# parser in a state where the page's own "</script>" no longer closes it (the page then
+# swallows its script and no chart draws). ">" and "&" for markup and entity parsers, U+2028
+# and U+2029 for older JavaScript parsers. They can occur only inside JSON strings, where
+# the escape means the same character.
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                 "\u2029": "\\u2029"}  # fmt: skip
+
+
+def script_json(value: Any) -> str:
+    """JSON safe inside a <script> element, whatever the strings in ``value`` hold."""
+    text = json.dumps(value, default=str, separators=(",", ":"))
+    for char, escape in _JSON_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text
 
 
 CSS = """
@@ -171,18 +187,51 @@ SCRIPT = """
 """
 
 
+# The <style> elements plotly.js 4 adds to the page (its global rules; MapLibre's, unused
+# here), each made here with the page's nonce: plotly then fills in its rules.
+PLOTLY_STYLE_IDS = (
+    "plotly.js-style-global",
+    "9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53",
+)
+# The style attributes plotly.js sets as text (heat maps' crisp pixels, a colour bar's reset)
+# rather than through the CSSOM, which the policy allows anyway: allowed by their hashes.
+PLOTLY_STYLE_ATTRIBUTES = (
+    "",
+    "image-rendering: optimizeSpeed; image-rendering: -moz-crisp-edges; "
+    "image-rendering: -o-crisp-edges; image-rendering: -webkit-optimize-contrast; "
+    "image-rendering: optimize-contrast; image-rendering: crisp-edges; "
+    "image-rendering: pixelated; ",
+)
+PLOTLY_STYLE_ATTRIBUTE_HASHES = " ".join(
+    "'sha256-" + base64.b64encode(hashlib.sha256(value.encode()).digest()).decode() + "'"
+    for value in PLOTLY_STYLE_ATTRIBUTES
+)
+
+
 def document(title: str, body: str, figures: list[Figure]) -> str:
-    """The whole page: CSS, plotly.js, the figures as JSON and the script, all inline."""
+    """The whole page: CSS, plotly.js, the figures as JSON and the script, all inline.
+
+    The policy lets only the page's own scripts and style sheet run: they carry a nonce
+    drawn for this page, which no name in the data can know. An element that slipped in
+    anyway (a name escaped wrongly) would neither run nor style the page, and no inline
+    event handler runs. plotly.js styles what it draws through the CSSOM (which the policy
+    does not restrict) and sets two style attributes as text, allowed by their hashes.
+    """
+    nonce = secrets.token_urlsafe(18)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # No request may leave the page: the policy refuses any that slipped in.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+        f"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        f"style-src-attr 'unsafe-hashes' {PLOTLY_STYLE_ATTRIBUTE_HASHES}; "
         'img-src data: blob:; font-src data:">'
-        f"<title>{esc(title)}</title><style>{CSS}</style>"
-        f"<script>{plotly_js()}</script></head><body>{body}"
-        f'<script type="application/json" id="figures">{_script_json(figures)}</script>'
-        f"<script>{SCRIPT}</script></body></html>\n"
+        f'<title>{esc(title)}</title><style nonce="{nonce}">{CSS}</style>'
+        # plotly.js fills these with its rules through the CSSOM, which the policy allows;
+        # left to itself it would add them without the nonce, and be refused.
+        + "".join(f'<style id="{name}" nonce="{nonce}"></style>' for name in PLOTLY_STYLE_IDS)
+        + f'<script nonce="{nonce}">{plotly_js()}</script></head><body>{body}'
+        f'<script type="application/json" id="figures">{script_json(figures)}</script>'
+        f'<script nonce="{nonce}">{SCRIPT}</script></body></html>\n'
     )

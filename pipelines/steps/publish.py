@@ -25,6 +25,5 @@ class Publish:
 
     def run(self, context: RunContext) -> PublishResult:
         destination, pipeline = context.writer()
-        serving = context.access.serving if context.access else None
-        lines = destination.publish(pipeline, current_health(pipeline), serving)
+        lines = destination.publish(pipeline, current_health(pipeline))
         return PublishResult(self.name, (f"warehouse: {destination.location()}", *lines))

@@ -51,8 +51,7 @@ class ReportAfterLoad:
 
     def run(self, context: RunContext) -> ReportStepResult:
         destination, _ = context.writer()
-        serving = context.access.serving if context.access else None
-        db = destination.report_database(serving)
+        db = destination.report_database()
         if db is None:
             raise RunError(
                 ExitCode.BAD_CONFIG,
