@@ -138,7 +138,7 @@ def test_a_reread_rewrites_only_the_calls_that_changed(loader_factory) -> None:
     assert summary.row_counts["calls"] == 6
     assert summary.unchanged_calls == len(look_back) - 1
     assert f"re-read and unchanged (not rewritten): {len(look_back) - 1:,} calls" in (
-        summary.lines()
+        summary_lines([summary])
     )
     assert len([k for k in interactions(loader.duckdb_path) if k[0] == edited]) == 2
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
