@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pendulum
 
+from pipelines.summary import summary_lines
+
 from .warehouse import assert_matches_truth, form_ids, interactions, rows
 
 

@@ -71,7 +71,7 @@ def test_pinned_values(key: str, value: str, accepted: bool, monkeypatch) -> Non
 
 def test_empty_texts_and_a_bad_start_date_are_refused(monkeypatch) -> None:
     monkeypatch.setenv("SOURCES__HOSTEDSUITE__DEFAULT_TIMEZONE", "")
-    with pytest.raises(RunError, match="sources.hostedsuite.default_timezone must not be empty"):
+    with pytest.raises(RunError, match=r"sources\.hostedsuite\.default_timezone must not be empty"):
         check_configured_settings()
     monkeypatch.delenv("SOURCES__HOSTEDSUITE__DEFAULT_TIMEZONE")
     monkeypatch.setenv("SOURCES__HOSTEDSUITE__START_DATE", "last tuesday")
@@ -85,9 +85,9 @@ def test_empty_texts_and_a_bad_start_date_are_refused(monkeypatch) -> None:
 
 BACKFILL = ["backfill", "--start", "2024-01-01", "--end", "2024-07-01"]
 CLI_CASES = {
-    "negative window": (BACKFILL + ["--window-hours", "-1"], {}, "--window-hours must be"),
-    "tiny window": (BACKFILL + ["--window-hours", "1e-6"], {}, "--window-hours must be"),
-    "zero window": (BACKFILL + ["--window-hours", "0"], {}, "--window-hours must be"),
+    "negative window": ([*BACKFILL, "--window-hours", "-1"], {}, "--window-hours must be"),
+    "tiny window": ([*BACKFILL, "--window-hours", "1e-6"], {}, "--window-hours must be"),
+    "zero window": ([*BACKFILL, "--window-hours", "0"], {}, "--window-hours must be"),
     "configured negative window": (
         BACKFILL,
         {"SOURCES__HOSTEDSUITE__WINDOW_HOURS": "-1"},
@@ -98,7 +98,7 @@ CLI_CASES = {
         {},
         "windows (at most 200,000)",
     ),
-    "zero workers": (BACKFILL + ["--workers", "0"], {}, "--workers must be"),
+    "zero workers": ([*BACKFILL, "--workers", "0"], {}, "--workers must be"),
     "negative lock wait": (["load", "--lock-wait", "-5"], {}, "--lock-wait must be"),
     "nan db wait": (["load", "--db-wait", "nan"], {}, "--db-wait must be"),
     "load workers": (["load", "--workers", "-3"], {}, "--workers must be"),
