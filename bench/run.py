@@ -390,6 +390,14 @@ def big_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
             **opts,
             duckdb=str(keep),
         )
+        rows["staffing1m"] = measure(
+            Row("staffing mart alone on 1M calls (fct_staffing_interval)", 0),
+            "staffing",
+            emulator,
+            args.runs,
+            **opts,
+            duckdb=str(keep),
+        )
         shutil.rmtree(keep.parent, ignore_errors=True)
 
 
@@ -421,6 +429,7 @@ def report(
     add_ratio("lat1", "÷ N workers", "lat1", "latN", per_call=False)
     add_ratio("scheduled1m", "÷ 100k", "scheduled1m", "scheduled100k", per_call=False)
     add_ratio("publish1m", "÷ 100k", "publish1m", "publish100k", per_call=False)
+    add_ratio("staffing1m", "÷ full rebuild", "staffing1m", "tx1m", per_call=False)
     add_ratio("copy_database1m", "÷ file copy", "copy_database1m", "publish1m", per_call=False)
     for key, (denominator, label) in (extra_ratios or {}).items():
         add_ratio(key, label, key, denominator, per_call=False)

@@ -11,12 +11,13 @@ Sources:
 - Callcentre Helper, "Erlang C Formula – Made Simple With an Easy Worked Example": 100 calls per
   30 minutes, AHT 180 s, 80 % answered in 20 s, maximum occupancy 85 %, shrinkage 30 % ->
   A = 10 Erlangs, 14 agents (13 give 79.6 %), 20 agents with shrinkage.
-- Mitan Ltd, "The Erlang-C Formula" (erlang.co.uk): 360 calls per half hour, 4-minute calls,
-  answer target 15 s, 55 agents -> A = 48 Erlangs, occupancy 0.873.
+- "The Erlang-C Formula" (erlang.co.uk, a step-by-step page widely reproduced): 360 calls per
+  half hour, 4-minute calls, answer target 15 s, 55 agents -> A = 48 Erlangs, occupancy 0.873.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from math import exp, factorial
@@ -36,7 +37,7 @@ CASES: dict[str, tuple[int, int]] = {
     "SMALL": (12, 180),  # 1.2 Erlangs
     "LARGE": (1200, 300),  # 200 Erlangs
     "HUGE": (3000, 300),  # 500 Erlangs
-    "MITAN": (360, 240),  # Mitan: 48 Erlangs
+    "E48": (360, 240),  # The Erlang-C Formula page: 48 Erlangs
 }
 START = datetime(2024, 6, 3, 9, 0, tzinfo=UTC)  # a UTC center: local = UTC, no DST
 
@@ -72,7 +73,7 @@ def insert_interval(conn: duckdb.DuckDBPyConnection, center: str, calls: int, ah
 
 
 @pytest.fixture
-def staffing_db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+def staffing_db(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     conn = duckdb.connect(str(tmp_path / "staffing.duckdb"))
     create_raw_tables(conn)
     for center, (calls, aht) in CASES.items():
@@ -83,7 +84,7 @@ def staffing_db(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     rows = [
         ("z1", "CCH", "Outgoing", "agent1", 0, 60),
         ("z2", "SMALL", "Incoming", "agent1", 3, 0),
-        ("z3", "MITAN", "Incoming", None, 40, 0),
+        ("z3", "E48", "Incoming", None, 40, 0),
     ]
     for call_id, center, direction, agent, ring, talk in rows:
         conn.execute(
@@ -117,8 +118,9 @@ DEFAULTS: dict[str, tuple[float, int, float, float, float, int]] = {
     # 210 agents reach 80/20 (see test_large_loads) but run at 95 % occupancy: 85 % caps it
     "LARGE": (200.0, 236, 99.928, 0.066, 84.746, 338),
     "HUGE": (500.0, 589, 100.0, 0.0, 84.890, 842),
-    # Mitan's inputs at 80/20: 56 agents reach 80 % at 85.7 % occupancy, 57 is the first within
-    "MITAN": (48.0, 57, 93.142, 3.872, 84.211, 82),
+    # the Erlang-C Formula page's inputs at 80/20: 56 agents reach 80 % but at 85.7 %
+    # occupancy; 57 is the first within 85 %
+    "E48": (48.0, 57, 93.142, 3.872, 84.211, 82),
 }
 
 
@@ -161,16 +163,19 @@ def test_large_loads_without_occupancy_cap(staffing_db: duckdb.DuckDBPyConnectio
         assert service_level_exact(agents - 1, load, aht, 20) < 0.8
 
 
-def test_mitan_example_at_its_own_threshold(staffing_db: duckdb.DuckDBPyConnection) -> None:
-    # 360 calls of 4 min per half hour, answered within 15 s: Mitan's 55 agents give 84.588 %,
-    # so a 84.5 % target asks for exactly 55 (54 give 79.3 %); ASA 8.184 s, occupancy 87.3 %
+def test_erlang_c_formula_page_example_at_its_own_threshold(
+    staffing_db: duckdb.DuckDBPyConnection,
+) -> None:
+    # 360 calls of 4 min per half hour, answered within 15 s: the page's 55 agents give
+    # 84.588 %, so a 84.5 % target asks for exactly 55 (54 give 79.3 %); ASA 8.184 s,
+    # occupancy 87.3 % (the page's 0.873)
     rows = staffing(
         staffing_db,
         service_level_threshold_seconds=15,
         service_level_target_pct=84.5,
         max_occupancy_pct=90,
     )
-    row = rows[("MITAN", 0)]
+    row = rows[("E48", 0)]
     assert (row[3], round(row[4], 3), round(row[5], 3), round(row[6], 1)) == (
         55,
         84.588,
@@ -193,4 +198,4 @@ def test_shrinkage_and_intervals_without_load(staffing_db: duckdb.DuckDBPyConnec
     # incoming answered with no handle time: AHT 0, load 0, 0 required
     assert rows[("SMALL", 30)] == (1, 0.0, 0.0, 0, None, None, None, 0, 1, -1, False, 100.0)
     # incoming, none answered: no AHT to model -> required unknown (NULL), not 0
-    assert rows[("MITAN", 30)] == (1, None, None, None, None, None, None, None, 0, None, None, 0.0)
+    assert rows[("E48", 30)] == (1, None, None, None, None, None, None, None, 0, None, None, 0.0)
