@@ -3,9 +3,6 @@
 --   'interval': center_id × interval_start_local × interval_start_utc × direction (local_date
 --     is set on these rows too: the date of interval_start_local)
 --     (interval_start_utc tells the two local 01:00 hours of the DST fall-back day apart)
---   'interval_queue': center_id × interval_start_local × interval_start_utc × is_incoming
---     (direction NULL): the incoming calls of an interval whatever the case of their Type
---     ('Incoming', 'incoming'), the queue fct_staffing_interval models
 -- The measures of call-metrics.md, written once for both aggregate marts: GROUPING SETS computes
 -- both groupings in one scan of fct_calls, and the ratios below are the only copy of their
 -- formulas. Totals are 0 when nothing qualifies; a ratio whose denominator is 0 is NULL;
@@ -32,11 +29,8 @@ aggregated as (
 
     select
         -- grouping() tells the two sets apart: a NULL client_id is data, not a missing column
-        case
-            when grouping(direction) = 1 then 'interval_queue'
-            when grouping(interval_start_local) = 0 then 'interval'
-            else 'daily'
-        end as metric_grain,
+        case when grouping(interval_start_local) = 0 then 'interval' else 'daily' end
+            as metric_grain,
         client_id,
         center_id,
         local_date,
@@ -66,8 +60,7 @@ aggregated as (
         (client_id, center_id, local_date, direction),
         -- local_date adds no group (it is the date of interval_start_local) but keys the
         -- interval rows by day too, as the incremental refresh replaces them
-        (center_id, local_date, interval_start_local, interval_start_utc, direction),
-        (center_id, local_date, interval_start_local, interval_start_utc, is_incoming)
+        (center_id, local_date, interval_start_local, interval_start_utc, direction)
     )
 
 ),
@@ -82,7 +75,6 @@ final as (
         aggregated.interval_start_local,
         aggregated.interval_start_utc,
         aggregated.direction,
-        aggregated.is_incoming,
         aggregated.calls_offered,
         aggregated.calls_answered,
         aggregated.calls_abandoned,

@@ -13,14 +13,6 @@ with recursive
 
 -- import CTEs
 
-queue as (
-
-    -- the interval's incoming calls (direction NULL on these rows: every case of 'Incoming')
-    select * from intermediate.int_call_metrics_rollup
-    where {{ affected_days }} and metric_grain = 'interval_queue' and is_incoming
-
-),
-
 calls as (
 
     select * from analytics.fct_calls
@@ -38,14 +30,24 @@ settings as (
 
 intervals as (
 
-    -- every interval with a call, and the agents seen answering one (any direction): a lower
-    -- bound of the agents logged in, who may have waited for calls without answering any
+    -- One scan of the calls for both the queue (incoming calls, whatever the case of their
+    -- Type) and the agents seen answering a call of any direction: a lower bound of the agents
+    -- logged in, who may have waited for calls without answering any. The incoming measures
+    -- are those of int_call_metrics_rollup over the interval's incoming directions together:
+    -- a third grouping set there cost more than this whole model (bench: see README).
     select
         center_id,
         local_date,
         interval_start_local,
         interval_start_utc,
-        count(distinct case when is_answered then agent end) as agents_observed
+        count(distinct case when is_answered then agent end) as agents_observed,
+        cast({{ count_if(is_incoming) }} as bigint) as calls_offered,
+        cast({{ count_if(is_incoming and is_answered) }} as bigint) as calls_answered,
+        cast({{ count_if(is_abandoned) }} as bigint) as calls_abandoned,
+        cast({{ count_if(is_within_service_level) }} as bigint) as calls_within_service_level,
+        sum(case when is_incoming then coalesce(handle_time_seconds, 0) end)
+            as handle_seconds_total,
+        sum(case when is_incoming then speed_of_answer_seconds end) as speed_of_answer_total
     from calls
     group by center_id, local_date, interval_start_local, interval_start_utc
 
@@ -60,23 +62,34 @@ demand as (
         intervals.interval_start_utc,
         intervals.agents_observed,
         settings.interval_minutes,
-        coalesce(queue.calls_offered, 0) as calls_offered,
-        queue.avg_handle_time_seconds,
-        queue.service_level_pct,
-        queue.avg_speed_of_answer_seconds,
+        intervals.calls_offered,
+        intervals.handle_seconds_total / nullif(intervals.calls_answered, 0)
+            as avg_handle_time_seconds,
+        -- the rollup's service level and ASA (call-metrics.md), NULL without incoming calls
+        case
+            when intervals.calls_offered > 0 then
+                100.0 * cast(intervals.calls_within_service_level as double precision) / nullif(
+                    case settings.service_level_formula
+                        when 'answered_and_abandoned'
+                            then intervals.calls_answered + intervals.calls_abandoned
+                        when 'offered' then intervals.calls_offered
+                        when 'answered' then intervals.calls_answered
+                    end,
+                    0
+                )
+        end as service_level_pct,
+        intervals.speed_of_answer_total / nullif(intervals.calls_answered, 0)
+            as avg_speed_of_answer_seconds,
         -- Erlangs: hours of work offered per hour = calls × AHT ÷ interval length. No incoming
         -- call: 0. Calls but none answered: unknown (no handle time to model), NULL.
         case
-            when queue.calls_offered is null then 0.0
+            when intervals.calls_offered = 0 then 0.0
             else
-                cast(queue.calls_offered as double precision) * queue.avg_handle_time_seconds
+                cast(intervals.calls_offered as double precision)
+                * (intervals.handle_seconds_total / nullif(intervals.calls_answered, 0))
                 / (settings.interval_minutes * 60.0)
         end as offered_load_erlangs
     from intervals
-    left join queue
-        on intervals.center_id = queue.center_id
-        and intervals.interval_start_local = queue.interval_start_local
-        and intervals.interval_start_utc = queue.interval_start_utc
     cross join settings
 
 ),
