@@ -30,6 +30,7 @@ def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
         "ref2": Ratio("ours 100k ÷ this", "ours", "ref2", per_call=True),
         "latN": Ratio("÷ fetch-only", "latN", "fetchN"),
         "lat1": Ratio("÷ N workers", "lat1", "latN"),
+        "staffing1m": Ratio("÷ full rebuild", "staffing1m", "tx1m"),
     }
 
 
@@ -112,6 +113,14 @@ def big_rows(args: argparse.Namespace, rows: dict[str, Row]) -> None:
         rows["tx1m"] = measure(
             Row("transforms on 1M calls (full rebuild)", n),
             "transforms",
+            emulator,
+            args.runs,
+            **opts,
+            duckdb=str(keep),
+        )
+        rows["staffing1m"] = measure(
+            Row("staffing mart alone on 1M calls (fct_staffing_interval)", 0),
+            "staffing",
             emulator,
             args.runs,
             **opts,

@@ -120,6 +120,7 @@ MODELS: Final[tuple[Model, ...]] = (
     Model("intermediate", "int_call_metrics_rollup", "table", "day"),
     Model("marts", "fct_call_metrics_daily", "table", "day"),
     Model("marts", "fct_call_metrics_interval", "table", "day"),
+    Model("marts", "fct_staffing_interval", "table", "day"),
     Model("marts", "fct_agent_metrics_daily", "table", "day"),
 )
 
@@ -139,6 +140,8 @@ GRAIN_KEYS: Final[dict[str, tuple[str, ...]]] = {
         "interval_start_utc",
         "direction",
     ),
+    # the interval mart's intervals, all directions together
+    "fct_staffing_interval": ("center_id", "interval_start_local", "interval_start_utc"),
     "fct_agent_metrics_daily": ("agent", "center_id", "local_date"),
     "metric_settings": ("setting_name",),
 }

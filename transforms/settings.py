@@ -8,6 +8,7 @@ analysts can always see which variant produced the numbers they are looking at.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
@@ -30,6 +31,13 @@ class MetricSettings:
     service_level_formula: str = "answered_and_abandoned"
     repeat_call_window_hours: float = 168
     interval_minutes: int = 15
+    # Staffing (fct_staffing_interval): the Erlang C service-level target at the answer
+    # threshold above, the share of paid time agents are not available to take calls, and the
+    # highest occupancy (load ÷ agents) a staffing plan may ask of them. Defaults: the industry
+    # averages of Callcentre Helper's Erlang C worked example (80/20, 30 %, 85 %).
+    service_level_target_pct: float = 80
+    shrinkage_pct: float = 30
+    max_occupancy_pct: float = 85
 
     def __post_init__(self) -> None:
         self.validate()
@@ -63,8 +71,29 @@ class MetricSettings:
             problems.append(
                 f"service_level_formula must be one of {known}, got {self.service_level_formula!r}"
             )
+        problems.extend(self._staffing_problems())
         if problems:
             raise ValueError("invalid transforms settings: " + "; ".join(problems))
+
+    def _staffing_problems(self) -> list[str]:
+        # Each bound keeps Erlang C answerable: a 100 % target is never reached (the wait
+        # probability is never 0), 100 % shrinkage leaves no agent, 0 % occupancy allows no work.
+        ranges: dict[str, tuple[str, Callable[[float], bool]]] = {
+            "service_level_target_pct": ("> 0 and < 100", lambda v: 0 < v < 100),
+            "shrinkage_pct": (">= 0 and < 100", lambda v: 0 <= v < 100),
+            "max_occupancy_pct": ("> 0 and <= 100", lambda v: 0 < v <= 100),
+        }
+        problems: list[str] = []
+        for name, (wanted, accepts) in ranges.items():
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or not accepts(float(value))
+            ):
+                problems.append(f"{name} must be {wanted}, got {value!r}")
+        return problems
 
     @classmethod
     def from_dlt_config(cls) -> MetricSettings:
@@ -113,6 +142,24 @@ class MetricSettings:
                 str(self.interval_minutes),
                 "minutes",
                 "length of the local-time intervals of fct_call_metrics_interval",
+            ),
+            (
+                "service_level_target_pct",
+                _number(self.service_level_target_pct),
+                "percent",
+                "staffing: Erlang C service level at the threshold the required agents must reach",
+            ),
+            (
+                "shrinkage_pct",
+                _number(self.shrinkage_pct),
+                "percent",
+                "staffing: share of paid agent time not available for calls (breaks, training)",
+            ),
+            (
+                "max_occupancy_pct",
+                _number(self.max_occupancy_pct),
+                "percent",
+                "staffing: highest offered load per required agent a staffing plan may ask",
             ),
         ]
 

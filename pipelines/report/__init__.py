@@ -3,8 +3,8 @@
 ``build_report(db, out, start, end)`` reads the ``analytics`` marts of a DuckDB file (opened
 read-only: the serving copy by default) and writes one HTML file that opens offline: headline
 per center against the previous period, daily trend, interval heat map, agent scorecard,
-abandonment and data health. ``queries.py`` holds the SQL, ``charts.py`` the chart specs,
-``sections.py`` and ``page.py`` the HTML.
+abandonment, data health and staffing. ``queries.py`` holds the SQL, ``charts.py`` the chart
+specs, ``sections.py`` and ``page.py`` the HTML, ``staffing.py`` the staffing section.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from pipelines.report import queries, sections
+from pipelines.report import queries, sections, staffing
 from pipelines.report.page import Column, Page, details, document, esc, table
 from pipelines.report.queries import ABANDON_RATE, DuckDBSource, ReportSource
 
@@ -98,13 +98,16 @@ def render(
     health = queries.health(source, ctx.start, ctx.end)
     page = Page()
     parts = [_header(ctx, db, offered), sections.verdict_box(sections.verdict(ctx, health))]
-    if queries.calls_in_range(source, ctx.start, ctx.end) == 0:
+    has_calls = queries.calls_in_range(source, ctx.start, ctx.end) > 0
+    if not has_calls:
         parts.append(
             f'<p class="empty" id="no-calls">No calls in this range ({ctx.start} to {ctx.end}).</p>'
         )
     else:
         parts += _sections(source, page, ctx, head)
     parts.append(sections.data_health(page, ctx, health))
+    if has_calls:
+        parts.append(staffing.section(source, page, ctx))
     title = f"Call-center report {ctx.start} to {ctx.end}"
     return document(title, "".join(parts), page.figures), offered, ctx.start, ctx.end
 
@@ -148,7 +151,8 @@ def _header(ctx: sections.Context, db: Path, offered: int) -> str:
     ]  # fmt: skip
     settings.append(
         {
-            "name": "service_level_target_pct",
+            # the transforms' service_level_target_pct (staffing) is listed above
+            "name": "report.service_level_target_pct",
             "value": f"{ctx.target_pct:g}",
             "unit": "%",
             "description": "[report] setting: the trend's target line",

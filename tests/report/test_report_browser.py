@@ -73,7 +73,8 @@ def test_every_chart_renders_offline_without_errors(
     assert seen["errors"] == []
     assert seen["requests"] == []
     # 9 headline + 4 trend + 2 per center (5) + agents + abandonment + data health
-    assert len(seen["charts"]) == 9 + 4 + 2 * 5 + 3
+    # + staffing: 1 per center
+    assert len(seen["charts"]) == 9 + 4 + 2 * 5 + 3 + 5
     for chart in seen["charts"]:
         assert chart["width"] > 100 and chart["height"] > 100, chart
         assert chart["marks"] > 0, chart  # bars, lines, points or the heat map's image

@@ -236,7 +236,8 @@ def test_the_target_line_is_the_report_setting(warehouse: Path, tmp_path: Path) 
     done = report_cli("--db", str(warehouse), "--out", str(out), env=env)
     assert done.returncode == 0, done.stderr
     settings = {r["name"]["text"]: r["value"]["text"] for r in page_tables(out)["settings"]}
-    assert settings["service_level_target_pct"] == "90"
+    assert settings["report.service_level_target_pct"] == "90"
+    assert settings["service_level_target_pct"] == "80"  # the transforms' (staffing)
     assert '"name":"target 90 %","x":[' in out.read_text(encoding="utf-8")
 
 

@@ -15,7 +15,7 @@ import pytest
 from transforms import DuckDBExecutor, TransformCheckError, run_transforms
 from transforms.project import CHECKS_DIR, render
 
-from .conftest import fetch
+from .conftest import expect, fetch
 from .raw_fixture import insert_call, insert_interactions
 
 D12 = date(2024, 3, 12)
@@ -397,6 +397,19 @@ def test_fall_back_hours_are_distinct_intervals(raw_db: duckdb.DuckDBPyConnectio
         ("C1", ts("2024-11-03 01:00"), utc("2024-11-03 07:00"), "Incoming", date(2024, 11, 3),
          1, 0, 1, None),
     ]  # fmt: skip
+    # the staffing mart keeps the two apart too: f01 alone is 60 s of work in 15 min
+    # (1/15 Erlang: 1 agent, whose wait probability is the load), f02 has no handle time
+    assert fetch(
+        raw_db,
+        "SELECT interval_start_utc, calls_offered, offered_load_erlangs, agents_required, "
+        "agents_observed, is_understaffed FROM analytics.fct_staffing_interval "
+        "WHERE local_date = '2024-11-03' ORDER BY interval_start_utc",
+    ) == expect(
+        [
+            (utc("2024-11-03 06:00"), 1, 60 / 900, 1, 1, False),
+            (utc("2024-11-03 07:00"), 1, None, None, 0, None),
+        ]
+    )
     # the daily mart is by local day: one row for both
     assert fetch(
         raw_db,

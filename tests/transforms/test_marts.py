@@ -274,8 +274,11 @@ def test_dimensions_and_settings_table(raw_db: duckdb.DuckDBPyConnection) -> Non
         raw_db, "SELECT setting_name, setting_value FROM analytics.metric_settings ORDER BY 1"
     ) == [
         ("interval_minutes", "15"),
+        ("max_occupancy_pct", "85"),
         ("repeat_call_window_hours", "168"),
         ("service_level_formula", "answered_and_abandoned"),
+        ("service_level_target_pct", "80"),
         ("service_level_threshold_seconds", "20"),
         ("short_abandon_threshold_seconds", "5"),
+        ("shrinkage_pct", "30"),
     ]

@@ -132,6 +132,12 @@ def test_interval_minutes(raw_db: duckdb.DuckDBPyConnection) -> None:
         ({"interval_minutes": 7}, "divide a day"),
         ({"interval_minutes": 0}, "positive integer"),
         ({"service_level_formula": "over_offered"}, "answered_and_abandoned"),
+        # Erlang C never reaches 100 %; no agent is left at 100 % shrinkage
+        ({"service_level_target_pct": 100}, r"service_level_target_pct must be > 0 and < 100"),
+        ({"shrinkage_pct": 100}, r"shrinkage_pct must be >= 0 and < 100"),
+        ({"shrinkage_pct": -5}, "shrinkage_pct"),
+        ({"max_occupancy_pct": 0}, r"max_occupancy_pct must be > 0 and <= 100"),
+        ({"max_occupancy_pct": 0.85 * 200}, "max_occupancy_pct"),
     ],
 )
 def test_invalid_settings_are_refused(kwargs: dict[str, Any], message: str) -> None:
@@ -143,7 +149,10 @@ def test_settings_from_dlt_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFORMS__SERVICE_LEVEL_THRESHOLD_SECONDS", "30")
     monkeypatch.setenv("TRANSFORMS__SERVICE_LEVEL_FORMULA", "offered")
     monkeypatch.setenv("TRANSFORMS__INTERVAL_MINUTES", "30")
+    monkeypatch.setenv("TRANSFORMS__SHRINKAGE_PCT", "35")
     settings = MetricSettings.from_dlt_config()
+    assert settings.shrinkage_pct == 35
+    assert settings.max_occupancy_pct == 85  # default
     assert settings.service_level_threshold_seconds == 30
     assert settings.service_level_formula == "offered"
     assert settings.interval_minutes == 30

@@ -35,7 +35,18 @@ pivoted as (
             end
         ) as repeat_call_window_hours,
         max(case when setting_name = 'interval_minutes' then cast(setting_value as integer) end)
-            as interval_minutes
+            as interval_minutes,
+        max(
+            case
+                when setting_name = 'service_level_target_pct' then cast(setting_value as double precision)
+            end
+        ) as service_level_target_pct,
+        max(
+            case when setting_name = 'shrinkage_pct' then cast(setting_value as double precision) end
+        ) as shrinkage_pct,
+        max(
+            case when setting_name = 'max_occupancy_pct' then cast(setting_value as double precision) end
+        ) as max_occupancy_pct
 
     from metric_settings
 
