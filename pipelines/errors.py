@@ -85,6 +85,9 @@ def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | N
             f"DuckDB ran out of its memory cap in the {step or 'run'} step; raise "
             f"[destination.duckdb] memory_limit and rerun{kept}"
         )
+    if type(current).__name__ == "OperationalError" and "psycopg2" in type(current).__module__:
+        first = str(current).strip().splitlines()[0] if str(current).strip() else ""
+        return ExitCode.DESTINATION, f"cannot reach the PostgreSQL warehouse: {first}"
     if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
         return ExitCode.DESTINATION, (
             "the DuckDB file is locked by another process (an open analyst session?); "

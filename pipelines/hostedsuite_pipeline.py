@@ -19,6 +19,7 @@ from pipelines.commands.common import add_access_arguments
 from pipelines.errors import ExitCode, describe_failure
 from pipelines.hostedsuite.client import redact
 from pipelines.plan import execute
+from pipelines.redaction import register_configured_secrets
 from pipelines.summary import summary_lines
 from pipelines.validation import check_configured_settings
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.quiet)
     command = args.module
+    register_configured_secrets()
     try:
         check_configured_settings()
         results = execute(command.plan(command.options(args)))

@@ -29,6 +29,7 @@ import dlt
 from pipelines.destinations import Destination, configured_destination
 from pipelines.errors import ExitCode, RunError, describe_failure
 from pipelines.pipeline import make_pipeline, run_lock
+from pipelines.redaction import scrub_trace
 
 logger = logging.getLogger("hostedsuite")
 
@@ -142,6 +143,8 @@ def _enter_warehouse(stack: ExitStack, context: RunContext, plan: Plan) -> None:
     assert access is not None
     destination = configured_destination(access.duckdb, access.serving)
     pipeline = make_pipeline(destination, access.pipelines_dir)
+    # dlt pickles each step's trace, error messages included, into the pipeline folder
+    stack.callback(scrub_trace, pipeline)
     stack.enter_context(run_lock(pipeline, access.lock_wait))
     held = plan.hold_connection(pipeline)
     context.destination = destination
