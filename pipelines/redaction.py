@@ -5,14 +5,12 @@ At start, each secret the configuration holds is registered with the client's re
 one ``error:`` line. A secret is any value of a setting whose name says so (``password``,
 ``secret``, ``token``, ``*_key``, ``*hook``), and the password inside any URL or connection string
 (a PostgreSQL DSN, a DuckLake catalog, a ``base_url`` with user-info). dlt pickles each run's
-trace, error messages included, into the pipeline folder: ``scrub_trace`` rewrites it.
+trace, error messages included, into the pipeline folder: ``scrub_trace`` masks them there.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import pickle
 import re
 import tomllib
 from pathlib import Path
@@ -21,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import dlt
 
-from pipelines.hostedsuite.client import redact, register_secret
+from pipelines.hostedsuite.client import register_secret, registered_secrets
 
 SECRET_NAME: Final = re.compile(r"(PASSWORD|SECRET|TOKEN|_KEY$|HOOK$|^KEY$)", re.IGNORECASE)
 # Settings that hold a URL or a connection string: only the password in them is secret.
@@ -84,34 +82,26 @@ def _leaves(document: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]
 
 
 def scrub_trace(pipeline: dlt.Pipeline) -> None:
-    """Rewrites the pipeline's pickled trace with every registered secret redacted."""
+    """Masks every registered secret in the pipeline's pickled trace, in place.
+
+    The trace cannot be unpickled and pickled again outside dlt (its schemas need dlt's run
+    context), so the bytes are masked: each secret's UTF-8 bytes become as many ``*``, which
+    keeps every length a pickle records, and so the file loadable.
+    """
     path = Path(pipeline.working_dir) / TRACE_FILE
     if not path.is_file():
         return
-    try:
-        trace = pickle.loads(path.read_bytes())
-    except Exception:  # an unreadable trace is useless to dlt too: never keep it
-        path.unlink(missing_ok=True)
-        return
-    cleaned = scrub(trace)
-    temp = path.with_name(f".{TRACE_FILE}.scrubbing")
-    temp.write_bytes(pickle.dumps(cleaned))
-    os.replace(temp, path)
+    data = path.read_bytes()
+    masked = mask(data, registered_secrets())
+    if masked != data:
+        temp = path.with_name(f".{TRACE_FILE}.masking")
+        temp.write_bytes(masked)
+        os.replace(temp, path)
 
 
-def scrub(value: Any) -> Any:
-    """``value`` with every string in it redacted: named tuples, dataclasses, containers."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return value._replace(**{f: scrub(getattr(value, f)) for f in value._fields})  # type: ignore[attr-defined]
-    if isinstance(value, list | tuple | set):
-        return type(value)(scrub(item) for item in value)
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: scrub(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, BaseException):
-        value.args = tuple(scrub(arg) for arg in value.args)
-    return value
+def mask(data: bytes, secrets: frozenset[str]) -> bytes:
+    """``data`` with each secret's UTF-8 bytes replaced by as many ``*``."""
+    for secret in secrets:
+        encoded = secret.encode()
+        data = data.replace(encoded, b"*" * len(encoded))
+    return data

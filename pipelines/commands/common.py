@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 
 import pendulum
 
@@ -48,6 +49,12 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
 def access_options(args: argparse.Namespace) -> WarehouseAccess:
     check_option("--lock-wait", args.lock_wait, WAIT_SECONDS)
     check_option("--db-wait", args.db_wait, WAIT_SECONDS)
+    if "'" in str(Path(args.pipelines_dir).resolve()):
+        # dlt 1.31's DuckDB loader writes each load file's path into its SQL unquoted
+        raise RunError(
+            ExitCode.BAD_CONFIG,
+            f"--pipelines-dir must not contain a single quote: {args.pipelines_dir}",
+        )
     return WarehouseAccess(
         duckdb=str(args.duckdb) if args.duckdb else None,
         pipelines_dir=args.pipelines_dir,

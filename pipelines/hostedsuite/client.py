@@ -87,6 +87,11 @@ def redact(text: str) -> str:
     return text
 
 
+def registered_secrets() -> frozenset[str]:
+    """The secrets registered so far (for redacting what is not text, such as a pickle)."""
+    return frozenset(_SECRETS)
+
+
 def register_secret(secret: str) -> None:
     """Redacts ``secret`` from every log record of this process from now on.
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from dlt.pipeline.trace import load_trace
 
 from tests.pipeline.conftest import ROOT
 
@@ -104,4 +105,8 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
     leaking = [str(path) for path in written if secret.encode() in path.read_bytes()]
     assert leaking == []
     if case != "base_url user-info":  # refused before anything ran: nothing to trace
-        assert any(path.name == "trace.pickle" for path in written), "dlt wrote no trace"
+        traces = [path for path in written if path.name == "trace.pickle"]
+        assert traces, "dlt wrote no trace"
+        # still dlt's trace, readable by dlt, with the failure in it
+        trace = load_trace(str(traces[0].parent))
+        assert trace is not None and any(step.step_exception for step in trace.steps)

@@ -134,3 +134,50 @@ def test_odd_command_lines_end_at_once_with_exit_2(case: str, tmp_path) -> None:
     assert len(errors) == 1 and said in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_quote_in_the_folders_is_refused_or_works(loader_factory, tmp_path) -> None:
+    """dlt's DuckDB loader writes load-file paths into SQL unquoted: a quote in the pipelines
+    folder is refused in one line; a quote in the warehouse's own path works."""
+    loader = loader_factory(calls=40, seed=92)
+    quoted = tmp_path / "it's here"
+    quoted.mkdir()
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.hostedsuite_pipeline",
+            *loader.load_until_now(),
+            "--pipelines-dir",
+            str(quoted / "pipelines"),
+        ],
+        cwd=ROOT,
+        env=loader.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "--pipelines-dir must not contain a single quote" in refused.stderr
+    assert not (quoted / "pipelines").exists()
+    works = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines.hostedsuite_pipeline",
+            *loader.load_until_now(),
+            "--duckdb",
+            str(quoted / "warehouse.duckdb"),
+            "--pipelines-dir",
+            str(tmp_path / "pipelines"),
+        ],
+        cwd=ROOT,
+        env=loader.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert works.returncode == 0, works.stderr[-3000:]
+    assert (quoted / "warehouse.serving.duckdb").exists()
