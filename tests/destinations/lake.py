@@ -9,14 +9,14 @@ file, so that the DuckDB tests' own comparisons (``tests/pipeline/warehouse.py``
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipelines.ducklake import attach_reader
-from tests.pipeline.conftest import ROOT, Loader
+from tests.cli import run_cli
+from tests.pipeline.loader import Loader
 from transforms.project import GRAIN_KEYS
 
 
@@ -40,15 +40,7 @@ class Lake:
         self, loader: Loader, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """``hostedsuite <args>`` in a subprocess, the emulator's account in env vars."""
-        return subprocess.run(
-            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *self.paths()],
-            cwd=ROOT,
-            env=loader.cli_env({**self.env(), **(env or {})}),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_cli(*args, *self.paths(), env=loader.cli_env({**self.env(), **(env or {})}))
 
     def paths(self) -> list[str]:
         return ["--pipelines-dir", str(self.pipelines_dir)]

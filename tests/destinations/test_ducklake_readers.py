@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import ROOT, Loader
+from tests.cli import ROOT
+from tests.pipeline.loader import Loader
 from tests.pipeline.test_serving import late_edits
 
 from .lake import Lake, make_lake

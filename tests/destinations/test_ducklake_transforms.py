@@ -23,7 +23,7 @@ from pipelines.hostedsuite.merge_sql import (
     _original_dedup,
     use_duckdb_merge_corrections,
 )
-from tests.pipeline.conftest import Loader
+from tests.pipeline.loader import Loader
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import RAW_TABLES
 

@@ -15,7 +15,7 @@ from transforms import DbApiExecutor, MetricSettings, run_transforms
 from transforms.refresh import STATE_TABLE
 
 from .compare import TABLES, differences
-from .conftest import PostgresLoader
+from .postgres_loader import PostgresLoader
 
 INTERMEDIATE = ("int_hold_segments", "int_call_metrics_rollup")
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.pipeline.warehouse import assert_matches_truth, form_ids, interactions, rows
 
-from .conftest import PostgresLoader
+from .postgres_loader import PostgresLoader
 
 
 def test_late_edits_stay_exact(postgres_loader_factory: Callable[..., PostgresLoader]) -> None:

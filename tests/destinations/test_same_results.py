@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import Loader
+from tests.pipeline.loader import Loader
 from tests.pipeline.warehouse import rows
 
 from .compare import TABLES, differences

@@ -22,7 +22,7 @@ from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import GRAIN_KEYS
 from transforms.refresh import STATE_TABLE
 
-from .conftest import Loader
+from .loader import Loader
 
 # US DST starts 2024-03-10, EU DST 2024-03-31: both inside the data; the emulator adds calls in
 # the hours around each change.

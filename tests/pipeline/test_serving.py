@@ -19,7 +19,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from .conftest import ROOT, Loader
+from tests.cli import ROOT
+
+from .loader import Loader
 from .warehouse import assert_matches_truth, rows
 
 
