@@ -57,4 +57,4 @@ def test_configured_margin_is_exact(loader_factory) -> None:
 def test_negative_margin_is_bad_configuration(loader_factory) -> None:
     loader = loader_factory(calls=10, seed=61)
     result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__WINDOW_MARGIN_HOURS": "-1"})
-    assert assert_fails(result, 2) == "error: window_margin_hours must be >= 0, got -1"
+    assert_fails(result, 2, "error: window_margin_hours must be >= 0, got -1")
