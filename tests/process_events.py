@@ -60,9 +60,7 @@ class Helper:
         with self._changed:
             return len(self.events)
 
-    def wait_for(
-        self, what: str, matches: Callable[[Event], bool], after: int = 0
-    ) -> Event:
+    def wait_for(self, what: str, matches: Callable[[Event], bool], after: int = 0) -> Event:
         """The first event from index ``after`` on that ``matches``; fails at the deadline or
         when the helper ended without reporting it."""
         deadline = time.monotonic() + DEADLINE_SECONDS
