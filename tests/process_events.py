@@ -22,6 +22,11 @@ Event = dict[str, Any]
 DEADLINE_SECONDS = 300.0  # generous: the machine may be loaded; only a hang reaches it
 
 
+def answered(event: Event) -> bool:
+    """Whether a helper's event is a result (not ``{"error": ...}``)."""
+    return "error" not in event
+
+
 class Helper:
     """``python -m <module> <args>``, its stdout read as events in a thread; stops when
     ``stop_file`` exists (the helper's own loop checks it)."""

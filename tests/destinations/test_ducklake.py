@@ -16,8 +16,8 @@ import duckdb
 
 from hostedsuite_emulator import Emulator
 from tests.cli import run_cli
+from tests.pipeline.emulator_changes import late_edits
 from tests.pipeline.loader import Loader
-from tests.pipeline.test_serving import late_edits
 from tests.pipeline.warehouse import assert_matches_truth
 
 from .lake import differing_analytics, make_lake

@@ -1,5 +1,5 @@
 """Analysts read the lake from other processes while loads commit: nobody blocks, and every
-reader sees a consistent snapshot (the idea of ``tests/pipeline/test_serving.py``, on a lake).
+reader sees a consistent snapshot (the idea of ``tests/pipeline/test_serving_copy.py``, on a lake).
 
 Each run publishes the lake's snapshot after its load and transforms; readers attach at the
 newest published one. A held session stays on its snapshot; a fresh attach sees the latest.
@@ -12,9 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hostedsuite_emulator import Emulator
+from tests.pipeline.emulator_changes import late_edits
 from tests.pipeline.loader import Loader
-from tests.pipeline.test_serving import answered, late_edits
-from tests.process_events import HeldRun, Helper
+from tests.process_events import HeldRun, Helper, answered
 
 from .lake import Lake, make_lake
 

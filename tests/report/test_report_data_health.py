@@ -6,7 +6,7 @@ one bad record of each kind (``hostedsuite_emulator.BAD_KINDS``) and three valid
 centers ``/api/centers`` does not list (a closed center's id, "" and null). Worked out by hand:
 
 - quarantined: the four records that cannot be placed or merged (no usable Id or StartTime)
-  and the three kept with a value dropped (``tests/pipeline/test_bad_input.py``'s policy): 7;
+  and the three kept with a value dropped (``tests/pipeline/bad_record_policy.py``): 7;
 - findings, all warnings: the negative duration (``non_negative_durations`` and, as its parts
   still add up to a positive time, ``duration_reconciles``), the two calls without a center
   (``missing_client_or_center``) and the closed center (``unlisted_client_or_center``);
@@ -24,8 +24,8 @@ import pytest
 
 from hostedsuite_emulator import Emulator, EmulatorSettings
 from tests.cli import assert_fails
+from tests.pipeline.bad_record_policy import DROPPED_A_VALUE, QUARANTINE_ONLY
 from tests.pipeline.loader import Loader
-from tests.pipeline.test_bad_input import DROPPED_A_VALUE, QUARANTINE_ONLY
 
 from .report_page import number, page_tables, report_cli, verdict
 

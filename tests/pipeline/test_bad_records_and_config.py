@@ -9,15 +9,8 @@ import pytest
 from hostedsuite_emulator import EmulatorSettings
 from tests.cli import assert_fails
 
+from .bad_record_policy import DROPPED_A_VALUE, FLAGGED, QUARANTINE_ONLY
 from .warehouse import assert_matches_truth, rows
-
-# Our policy per kind: a call that cannot be placed in time or merged (no StartTime, no Id)
-# goes to the quarantine table only; a call with a bad field loads with ``dq_issues`` set (the
-# field nulled or its children empty) and, where a value had to be dropped, its raw record is
-# also quarantined. A negative duration is kept as sent, flagged.
-QUARANTINE_ONLY = {"unparseable_start", "missing_start", "null_id", "empty_id"}
-DROPPED_A_VALUE = {"string_duration", "interactions_wrong_type", "forms_wrong_type"}
-FLAGGED = {"negative_duration", *DROPPED_A_VALUE}
 
 
 def test_bad_records_are_quarantined_or_flagged_and_good_calls_load(loader_factory) -> None:

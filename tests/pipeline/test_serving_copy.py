@@ -20,8 +20,9 @@ import duckdb
 import pytest
 
 from tests.cli import ROOT, assert_fails, cli_command, run_cli
-from tests.process_events import DEADLINE_SECONDS, Event, HeldRun, Helper
+from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered
 
+from .emulator_changes import late_edits
 from .loader import Loader
 from .warehouse import assert_matches_truth, rows
 
@@ -38,32 +39,6 @@ def analyst(mode: str, path: Path, folder: Path) -> Helper:
     """An analyst process (see analyst_driver.py) on ``path``."""
     stop = folder / f"{mode}.stop"
     return Helper("tests.pipeline.analyst_driver", [mode, str(path), str(stop)], stop)
-
-
-def answered(event: Event) -> bool:
-    return "error" not in event
-
-
-def late_edits(loader: Loader, n: int) -> None:
-    """New calls, then edits of recent calls: notes, form ids removed, an interaction added.
-    Every call keeps at least one interaction, so "a call without interactions" in a copy can
-    only mean a copy that mixes two loads."""
-    emulator = loader.emulator
-    emulator.advance(minutes=45, new_calls=40)
-    recent = sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-n:]
-    for i, call in enumerate(recent):
-        if i % 3 == 0:
-            emulator.edit_call(call["id"], notes=f"late edit {i}")
-        elif i % 3 == 1:
-            emulator.edit_call(call["id"], completed_form_ids=[])
-        else:
-            emulator.edit_call(
-                call["id"],
-                interactions=[
-                    {"offset_seconds": 1.0, "type": "Answer", "description": "late"},
-                    {"offset_seconds": 9.5, "type": "Hangup", "description": "late"},
-                ],
-            )
 
 
 def load(loader: Loader, *extra: str, env: dict[str, str] | None = None) -> Any:
