@@ -27,6 +27,11 @@ def answered(event: Event) -> bool:
     return "error" not in event
 
 
+def reports(key: str, value: Any) -> Callable[[Event], bool]:
+    """Matches an event whose ``key`` is ``value``."""
+    return lambda event: key in event and event[key] == value
+
+
 class Helper:
     """``python -m <module> <args>``, its stdout read as events in a thread; stops when
     ``stop_file`` exists (the helper's own loop checks it)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from hostedsuite_emulator import Emulator
 from tests.pipeline.emulator_changes import late_edits
 from tests.pipeline.loader import Loader
-from tests.process_events import HeldRun, Helper, answered
+from tests.process_events import HeldRun, Helper, answered, reports
 
 from .lake import Lake, make_lake
 
@@ -40,7 +40,7 @@ def test_two_readers_query_the_lake_while_loads_commit(
     fresh = reader("fresh", lake, tmp_path)
     try:
         for each in (held, fresh):
-            each.wait_for("a first round", lambda e: e.get("calls") == CALLS)
+            each.wait_for("a first round", reports("calls", CALLS))
         for run in range(1, RUNS + 1):
             late_edits(loader, 9)
             until = loader.emulator.now.isoformat()
@@ -58,7 +58,7 @@ def test_two_readers_query_the_lake_while_loads_commit(
             done = held_run.release()
             assert done.returncode == 0, done.stderr[-3000:]
             calls = CALLS + NEW_CALLS_PER_RUN * run
-            fresh.wait_for(f"a round on {calls} calls", lambda e, n=calls: e.get("calls") == n)
+            fresh.wait_for(f"a round on {calls} calls", reports("calls", calls))
             held.wait_for("a held round after the run", answered, after=held.seen())
     finally:
         held_events = held.stop()

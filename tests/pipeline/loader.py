@@ -31,7 +31,7 @@ TEST_SETTINGS: dict[str, Any] = {
 def first_day(emulator: Emulator) -> str:
     """Midnight UTC of the day of the emulator's first call: where a first run starts."""
     first = min(c["start_time"] for c in emulator.truth().calls)
-    return pendulum.instance(first).start_of("day").to_iso8601_string()
+    return str(pendulum.instance(first).start_of("day").to_iso8601_string())
 
 
 def source_kwargs(emulator: Emulator, **overrides: Any) -> dict[str, Any]:

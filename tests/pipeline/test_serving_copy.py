@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from tests.cli import ROOT, assert_fails, cli_command, run_cli
-from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered
+from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered, reports
 
 from .emulator_changes import late_edits
 from .loader import Loader
@@ -64,7 +64,7 @@ def test_analysts_query_all_day_while_three_loads_land(loader_factory, tmp_path)
     try:
         # both analysts are connected and querying before the first load
         held.wait_for("a held query", answered)
-        fresh.wait_for("a round on the first copy", lambda e: e.get("calls") == 1500)
+        fresh.wait_for("a round on the first copy", reports("calls", 1500))
         for calls in (1540, 1580, 1620):
             late_edits(loader, 12)
             until = loader.emulator.now.isoformat()
@@ -82,9 +82,7 @@ def test_analysts_query_all_day_while_three_loads_land(loader_factory, tmp_path)
             assert done.returncode == 0, done.stderr
             assert "waiting" not in done.stderr, done.stderr
             # a new connection sees the new copy; the held session goes on with its own
-            fresh.wait_for(
-                f"a round on the copy of {calls} calls", lambda e, n=calls: e.get("calls") == n
-            )
+            fresh.wait_for(f"a round on the copy of {calls} calls", reports("calls", calls))
             held.wait_for("a held query after the publish", answered, after=held.seen())
     finally:
         held_events = held.stop()
@@ -111,7 +109,7 @@ def test_a_careless_read_write_session_blocks_nothing_and_leaks_nothing(
     assert load(loader).returncode == 0
     serving = serving_path(loader)
     careless = analyst("careless", serving, tmp_path)
-    careless.wait_for("the careless session's writes", lambda e: e.get("opened") is True)
+    careless.wait_for("the careless session's writes", reports("opened", True))
     try:
         late_edits(loader, 6)
         run = load(loader)
