@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import pty
-import select
 import shutil
 import subprocess
 import time
@@ -24,6 +23,7 @@ from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered, re
 
 from .emulator_changes import late_edits
 from .loader import Loader
+from .terminal import Terminal, cells
 from .warehouse import assert_matches_truth, rows
 
 
@@ -341,52 +341,6 @@ def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> No
     assert_fails(run_cli("sql", str(tmp_path / "x.duckdb")), 2, "run `make load`")
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as live:
         assert live.execute("SELECT count(*) FROM hostedsuite.calls").fetchone() == (400,)
-
-
-class Terminal:
-    """The leader side of a pseudo-terminal: what was printed up to the prompt."""
-
-    def __init__(self, leader: int) -> None:
-        self.leader = leader
-        self.pending = b""
-
-    def until_prompt(self) -> str:
-        """Everything printed until the next prompt (``sql>`` or ``...``), that prompt included."""
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while not self.pending.rstrip().endswith((b"sql>", b"...")):
-            left = deadline - time.monotonic()
-            assert left > 0, self.pending
-            if select.select([self.leader], [], [], left)[0]:
-                self.pending += os.read(self.leader, 65536)
-        text, self.pending = self.pending.decode(), b""
-        return text
-
-    def type(self, line: str) -> str:
-        """Types ``line`` at a prompt; what it printed, up to the next prompt."""
-        # readline discards type-ahead when it sets up the terminal: type after each prompt.
-        os.write(self.leader, (line + "\n").encode())
-        return self.until_prompt()
-
-    def rest(self) -> str:
-        """What is printed until the prompt exits and closes the terminal."""
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while time.monotonic() < deadline:
-            if not select.select([self.leader], [], [], deadline - time.monotonic())[0]:
-                break
-            try:
-                chunk = os.read(self.leader, 65536)
-            except OSError:  # the prompt exited and closed the terminal
-                break
-            if not chunk:
-                break
-            self.pending += chunk
-        return self.pending.decode()
-
-
-def cells(printed: str) -> list[str]:
-    """The cells of the result boxes DuckDB drew in ``printed``, top to bottom."""
-    lines = [line.strip() for line in printed.splitlines()]
-    return [line.strip("│").strip() for line in lines if line.startswith("│")]
 
 
 def test_sql_prompt_interactive_session_on_a_terminal(loader_factory) -> None:
