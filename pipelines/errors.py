@@ -88,6 +88,10 @@ def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | N
     if type(current).__name__ == "OperationalError" and "psycopg2" in type(current).__module__:
         first = str(current).strip().splitlines()[0] if str(current).strip() else ""
         return ExitCode.DESTINATION, f"cannot reach the PostgreSQL warehouse: {first}"
+    if "duckdb" in type(current).__module__ and "Unable to connect to Postgres" in str(current):
+        return ExitCode.DESTINATION, "cannot reach the DuckLake catalog (PostgreSQL): " + (
+            str(current).strip().splitlines()[0]
+        )
     if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
         return ExitCode.DESTINATION, (
             "the DuckDB file is locked by another process (an open analyst session?); "

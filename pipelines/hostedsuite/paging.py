@@ -185,8 +185,12 @@ def fetch_concurrently(
         # wait(), not result(): when the consumer stops early, the windows still queued are
         # cancelled, and result() on them would raise CancelledError in this thread (a
         # traceback on stderr). run() never raises, so there is nothing else to collect.
-        wait(futures)
-        put(_STOP)
+        # In slices, ending on ``stop``: wait() never counts a future cancelled by the pool's
+        # shutdown as done (nothing notifies it), so one long wait would outlive the run.
+        while not stop.is_set():
+            if not wait(futures, timeout=0.2).not_done:
+                put(_STOP)
+                return
 
     # The end marker is posted from its own thread so that it does not occupy a worker.
     threading.Thread(target=post_end_marker, daemon=True).start()

@@ -1,5 +1,6 @@
 """Reading the analytics tables of a DuckDB file and a PostgreSQL database into comparable
-Python rows: instants in UTC, keys sorted, floating point compared within a relative 1e-9."""
+Python rows: instants in UTC, keys sorted, floating point compared within a relative 1e-9.
+Which tables, and in which order their rows compare, is ``tests/analytics_tables.py``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tests.analytics_tables import COMPARED, compared_columns, compared_tables
 from tests.pipeline.warehouse import rows
-from transforms.project import GRAIN_KEYS
 
-# Every analytics table with its sort key (exact columns); dq_summary without its checked_at.
-TABLES: dict[str, tuple[str, ...]] = {
-    **GRAIN_KEYS,
-    "dq_findings": ("check_name", "record_key", "call_id"),
-    "dq_summary": ("check_name",),
-}
-LEFT_OUT = {"dq_summary": {"checked_at"}}
+
+def tables(*warehouses: Path | str) -> list[str]:
+    """The analytics tables to compare: those the warehouses have (the same in each), which
+    must be the ones ``tests/analytics_tables.py`` lists."""
+    found = [
+        {
+            str(name)
+            for (name,) in rows(
+                warehouse,
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'analytics'",
+            )
+        }
+        for warehouse in warehouses
+    ]
+    assert all(names == found[0] for names in found), found
+    return compared_tables(found[0])
 
 
 def columns(warehouse: Path | str, table: str) -> list[str]:
@@ -26,11 +36,11 @@ def columns(warehouse: Path | str, table: str) -> list[str]:
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'analytics' "
         f"AND table_name = '{table}' ORDER BY ordinal_position",
     )
-    return [str(name) for (name,) in found if name not in LEFT_OUT.get(table, set())]
+    return compared_columns(table, (str(name) for (name,) in found))
 
 
 def table_rows(warehouse: Path | str, table: str, names: list[str]) -> list[tuple[Any, ...]]:
-    keys = ", ".join(TABLES[table])
+    keys = ", ".join(COMPARED[table])
     quoted = ", ".join(f'"{name}"' for name in names)
     return [
         tuple(_normal(v) for v in row)
@@ -67,5 +77,5 @@ def differences(duckdb_file: Path | str, dsn: str, table: str) -> list[str]:
             if not same_value(x, y)
         ]
         if wrong:
-            found.append(f"row {a[: len(TABLES[table])]}: {'; '.join(wrong[:3])}")
+            found.append(f"row {a[: len(COMPARED[table])]}: {'; '.join(wrong[:3])}")
     return found

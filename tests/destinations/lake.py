@@ -9,15 +9,15 @@ file, so that the DuckDB tests' own comparisons (``tests/pipeline/warehouse.py``
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from pipelines.ducklake import attach_reader
-from tests.pipeline.conftest import ROOT, Loader
-from transforms.project import GRAIN_KEYS
+from tests.analytics_tables import compared_columns, compared_tables
+from tests.cli import run_cli
+from tests.pipeline.loader import Loader
 
 
 @dataclass(frozen=True)
@@ -40,15 +40,7 @@ class Lake:
         self, loader: Loader, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """``hostedsuite <args>`` in a subprocess, the emulator's account in env vars."""
-        return subprocess.run(
-            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *self.paths()],
-            cwd=ROOT,
-            env=loader.cli_env({**self.env(), **(env or {})}),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_cli(*args, *self.paths(), env=loader.cli_env({**self.env(), **(env or {})}))
 
     def paths(self) -> list[str]:
         return ["--pipelines-dir", str(self.pipelines_dir)]
@@ -86,19 +78,32 @@ def make_lake(postgres_dsn: str, folder: Path) -> Lake:
 
 
 def differing_analytics(left: Path, right: Path) -> dict[str, tuple[int, int]]:
-    """Per analytics table (every grain-checked one): rows only in ``left``, only in
-    ``right``, compared with EXCEPT ALL on every column; empty when both are the same."""
+    """Per analytics table (``tests/analytics_tables.py``, which must be the tables both have):
+    rows only in ``left``, only in ``right``, compared with EXCEPT ALL on every column; empty
+    when both are the same."""
     conn = duckdb.connect()
     conn.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
     conn.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
+    found = [
+        {
+            name
+            for (name,) in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+                "AND table_schema = 'analytics'",
+                [catalog],
+            ).fetchall()
+        }
+        for catalog in ("l", "r")
+    ]
     differing = {}
-    for table in GRAIN_KEYS:
+    for table in compared_tables(found[0] | found[1]):
+        assert table in found[0] and table in found[1], f"analytics.{table}: only in one of {found}"
         names = conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'l' "
             f"AND table_schema = 'analytics' AND table_name = '{table}' ORDER BY ordinal_position"
         ).fetchall()
-        assert names, f"analytics.{table} missing from {left}"
-        columns = ", ".join(f'"{name}"' for (name,) in names)
+        kept = compared_columns(table, (name for (name,) in names))
+        columns = ", ".join(f'"{name}"' for name in kept)
         one, two = (f"SELECT {columns} FROM {db}.analytics.{table}" for db in ("l", "r"))
         only = [
             conn.execute(f"SELECT count(*) FROM ({a} EXCEPT ALL {b})").fetchone()

@@ -4,12 +4,12 @@ Modes (each a separate process):
 - ``held``: attaches the lake once (at the snapshot published last) and queries it in a loop;
 - ``fresh``: attaches it anew for each round, so it follows the snapshots the runs publish.
 
-Each round runs its queries in one transaction, checks that the snapshot is consistent
-(``CONSISTENCY_SQL`` of the DuckDB serving test, minus the serving copy's own check) and times
-itself. Prints ``ready`` after its first round; runs until ``stop_file`` exists, then writes a
-JSON report to ``report``.
+Each round runs its queries in one transaction and checks that the snapshot is consistent
+(``CONSISTENCY_SQL`` of the DuckDB serving test, minus the serving copy's own check). Reports
+each round as one JSON line on stdout (``{"error": ...}`` for a failed one); runs until
+``stop_file`` exists.
 
-Usage: python -m tests.destinations.lake_reader <mode> <catalog> <report.json> <stop_file>
+Usage: python -m tests.destinations.lake_reader <mode> <catalog> <stop_file>
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ SNAPSHOT_SQL = """
 
 
 def one_round(conn: duckdb.DuckDBPyConnection, version: int | None) -> dict[str, Any]:
-    started = time.monotonic()
     conn.execute("BEGIN TRANSACTION")
     calls, staged, published_at = conn.execute(SNAPSHOT_SQL).fetchone()  # type: ignore[misc]
     violations = {name: int(conn.execute(sql).fetchone()[0]) for name, sql in CHECKS.items()}  # type: ignore[index]
@@ -45,7 +44,6 @@ def one_round(conn: duckdb.DuckDBPyConnection, version: int | None) -> dict[str,
         "staged": staged,
         "published_at": published_at,
         "violations": {k: v for k, v in violations.items() if v},
-        "seconds": time.monotonic() - started,
     }
 
 
@@ -54,26 +52,26 @@ def connect(catalog: str) -> tuple[duckdb.DuckDBPyConnection, int | None]:
     return conn, attach_reader(conn, catalog, remote_storage=False)  # a local data folder
 
 
-def run(mode: str, catalog: str, stop: Path) -> dict[str, Any]:
-    rounds: list[dict[str, Any]] = []
-    errors: list[str] = []
+def report(event: dict[str, Any]) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def run(mode: str, catalog: str, stop: Path) -> None:
     conn, version = connect(catalog)
+    rounds = 0
     while not stop.exists():
         try:
             if mode == "fresh" and rounds:
                 conn.close()
                 conn, version = connect(catalog)
-            rounds.append(one_round(conn, version))
+            report(one_round(conn, version))
         except Exception as exc:  # every failure is a finding of the test
-            errors.append(f"{type(exc).__name__}: {exc}")
-        if len(rounds) == 1:
-            print("ready", flush=True)
+            report({"error": f"{type(exc).__name__}: {exc}"})
+        rounds += 1
         time.sleep(0.25)  # an analyst's pace, not a busy loop: the loads share 2 cores
     conn.close()
-    return {"rounds": rounds, "errors": errors}
 
 
 if __name__ == "__main__":
-    mode, catalog, report, stop_file = sys.argv[1:5]
-    result = run(mode, catalog, Path(stop_file))
-    Path(report).write_text(json.dumps(result), encoding="utf-8")
+    mode, catalog, stop_file = sys.argv[1:4]
+    run(mode, catalog, Path(stop_file))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ import pytest
 from hostedsuite_emulator import Emulator
 from pipelines.destinations import REGISTERED, configured_destination
 from pipelines.pipeline import open_pipeline
-from tests.pipeline.conftest import ROOT, Loader
+from tests.cli import run_cli
+from tests.pipeline.loader import Loader
 
 from .lake import make_lake
 
@@ -92,15 +92,7 @@ def test_destination_does_every_step_of_a_run(
 
 
 def _cli(loader: Loader, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
-        cwd=ROOT,
-        env=loader.cli_env(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return run_cli(*args, env=loader.cli_env(env))
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,6 @@ same data (and, after ``transform --full``, with the lake's own incremental resu
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +15,9 @@ from typing import Any
 import duckdb
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import ROOT, Loader
-from tests.pipeline.test_serving import late_edits
+from tests.cli import run_cli
+from tests.pipeline.emulator_changes import late_edits
+from tests.pipeline.loader import Loader
 from tests.pipeline.warehouse import assert_matches_truth
 
 from .lake import differing_analytics, make_lake
@@ -47,13 +46,7 @@ def test_load_transform_verify_backfill_on_a_lake(
     assert differing_analytics(snap, duck.duckdb_path) == {}
 
     # what `python -m pipelines.ducklake <catalog>` prints attaches the published snapshot
-    printed = subprocess.run(
-        [sys.executable, "-m", "pipelines.ducklake", lake.catalog],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    printed = run_cli(lake.catalog, module="pipelines.ducklake")
     assert printed.returncode == 0, printed.stderr
     assert "READ_ONLY" in printed.stdout and "SNAPSHOT_VERSION" in printed.stdout
     with duckdb.connect() as analyst:

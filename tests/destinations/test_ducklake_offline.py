@@ -5,15 +5,13 @@ load with an empty home folder, where DuckDB would install them)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.destinations.ducklake import EXTENSIONS, extension_file
 from pipelines.pipeline import open_pipeline
-from tests.pipeline.conftest import ROOT
+from tests.cli import ROOT, assert_fails, run_cli
 
 from .lake import make_lake
 
@@ -69,17 +67,8 @@ def test_a_lake_without_catalog_or_data_path_stops_with_one_line(
         "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__BUCKET_URL",
     ):
         env = {k: v for k, v in {**os.environ, **lake.env()}.items() if k != missing}
-        run = subprocess.run(
-            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "transform", *lake.paths()],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert run.returncode == 2, run.stderr
-        lines = run.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: DuckLake needs a "), lines
-        assert missing in lines[0]
+        run = run_cli("transform", *lake.paths(), env=env)
+        error = assert_fails(run, 2, missing)
+        assert error.startswith("error: DuckLake needs a ") and run.stderr.strip() == error
     # nothing was created in its place
     assert not lake.data.exists() and not (ROOT / "ducklake.sqlite").exists()

@@ -1,23 +1,20 @@
 """Analysts read the lake from other processes while loads commit: nobody blocks, and every
-reader sees a consistent snapshot (the idea of ``tests/pipeline/test_serving.py``, on a lake).
+reader sees a consistent snapshot (the idea of ``tests/pipeline/test_serving_copy.py``, on a lake).
 
 Each run publishes the lake's snapshot after its load and transforms; readers attach at the
 newest published one. A held session stays on its snapshot; a fresh attach sees the latest.
+The readers report each round (``lake_reader.py``); the test waits for those reports.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import ROOT, Loader
-from tests.pipeline.test_serving import late_edits
+from tests.pipeline.emulator_changes import late_edits
+from tests.pipeline.loader import Loader
+from tests.process_events import HeldRun, Helper, answered, reports
 
 from .lake import Lake, make_lake
 
@@ -26,31 +23,10 @@ NEW_CALLS_PER_RUN = 40  # late_edits adds 40 calls
 RUNS = 1  # each lake load costs ~14 connections' extension loads: one is enough
 
 
-class Reader:
-    """A reader process (see lake_reader.py); ``stop()`` returns its report."""
-
-    def __init__(self, mode: str, lake: Lake, folder: Path) -> None:
-        self.stop_file = folder / f"{mode}.stop"
-        self.report = folder / f"{mode}.json"
-        driver = [sys.executable, "-m", "tests.destinations.lake_reader", mode, lake.catalog]
-        self.process = subprocess.Popen(
-            [*driver, str(self.report), str(self.stop_file)],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def wait_ready(self) -> None:
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready", self.process.stderr
-
-    def stop(self) -> dict[str, Any]:
-        self.stop_file.touch()
-        _, err = self.process.communicate(timeout=120)
-        assert self.process.returncode == 0, err
-        report: dict[str, Any] = json.loads(self.report.read_text(encoding="utf-8"))
-        return report
+def reader(mode: str, lake: Lake, folder: Path) -> Helper:
+    """A reader process (see lake_reader.py) of ``lake``."""
+    stop = folder / f"{mode}.stop"
+    return Helper("tests.destinations.lake_reader", [mode, lake.catalog, str(stop)], stop)
 
 
 def test_two_readers_query_the_lake_while_loads_commit(
@@ -60,36 +36,44 @@ def test_two_readers_query_the_lake_while_loads_commit(
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "unused")
     lake = make_lake(postgres_dsn, tmp_path)
     lake.load(loader)
-    held = Reader("held", lake, tmp_path)
-    fresh = Reader("fresh", lake, tmp_path)
-    load_seconds = []
+    held = reader("held", lake, tmp_path)
+    fresh = reader("fresh", lake, tmp_path)
     try:
-        held.wait_ready()
-        fresh.wait_ready()
-        for _ in range(RUNS):
+        for each in (held, fresh):
+            each.wait_for("a first round", reports("calls", CALLS))
+        for run in range(1, RUNS + 1):
             late_edits(loader, 9)
-            started = time.monotonic()
-            lake.load(loader)
-            load_seconds.append(time.monotonic() - started)
-            time.sleep(1.0)  # let the fresh reader attach the new snapshot
+            until = loader.emulator.now.isoformat()
+            held_run = HeldRun(
+                "transforms",
+                ["load", "--until", until, *lake.paths()],
+                loader.cli_env(lake.env()),
+                tmp_path / f"run-{run}",
+            )
+            held_run.wait_held()
+            # the run has committed its raw load and is mid-way through the transforms: nobody
+            # waits on it, and no reader sees its new calls yet
+            for each in (held, fresh):
+                each.wait_for("a round during the transforms", answered, after=each.seen())
+            done = held_run.release()
+            assert done.returncode == 0, done.stderr[-3000:]
+            calls = CALLS + NEW_CALLS_PER_RUN * run
+            fresh.wait_for(f"a round on {calls} calls", reports("calls", calls))
+            held.wait_for("a held round after the run", answered, after=held.seen())
     finally:
-        held_report = held.stop()
-        fresh_report = fresh.stop()
+        held_events = held.stop()
+        fresh_events = fresh.stop()
 
     expected = [CALLS + NEW_CALLS_PER_RUN * run for run in range(RUNS + 1)]
-    for report in (held_report, fresh_report):
-        assert report["errors"] == []
-        assert [r for r in report["rounds"] if r["violations"]] == []
-        assert all(r["staged"] == r["calls"] for r in report["rounds"])
-        # nobody waited on a load: a round is a handful of small queries
-        assert max(r["seconds"] for r in report["rounds"]) < 20
+    for events in (held_events, fresh_events):
+        assert [e for e in events if not answered(e)] == []
+        assert [r for r in events if r["violations"]] == []
+        assert all(r["staged"] == r["calls"] for r in events)
     # the held session keeps the snapshot it attached: one count for its whole life
-    held_rounds = held_report["rounds"]
-    assert len(held_rounds) > 10 and {r["calls"] for r in held_rounds} == {CALLS}
+    assert {r["calls"] for r in held_events} == {CALLS}
     # fresh attaches follow each run's snapshot, never going back
-    counts = [r["calls"] for r in fresh_report["rounds"]]
+    counts = [r["calls"] for r in fresh_events]
     assert counts == sorted(counts) and sorted(set(counts)) == expected
-    versions = [r["version"] for r in fresh_report["rounds"]]
+    versions = [r["version"] for r in fresh_events]
     assert versions == sorted(versions) and len(set(versions)) == RUNS + 1
-    assert len({r["published_at"] for r in fresh_report["rounds"]}) == RUNS + 1
-    assert max(load_seconds) < 240
+    assert len({r["published_at"] for r in fresh_events}) == RUNS + 1

@@ -23,7 +23,7 @@ from pipelines.destinations.duckdb_merge import (
     use_duckdb_merge_corrections,
 )
 from pipelines.destinations.ducklake import load_statements
-from tests.pipeline.conftest import Loader
+from tests.pipeline.loader import Loader
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
 from transforms.project import RAW_TABLES
 

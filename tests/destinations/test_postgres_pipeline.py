@@ -12,7 +12,7 @@ import pytest
 
 from tests.pipeline.warehouse import assert_matches_truth, form_ids, interactions, rows
 
-from .conftest import PostgresLoader
+from .postgres_loader import PostgresLoader
 
 
 def test_late_edits_stay_exact(postgres_loader_factory: Callable[..., PostgresLoader]) -> None:
@@ -37,7 +37,7 @@ def test_late_edits_stay_exact(postgres_loader_factory: Callable[..., PostgresLo
     assert_matches_truth(loader.dsn, loader.emulator.truth())
     assert not [k for k in form_ids(loader.dsn) if k[0] == with_forms[0]]
     assert [k[4] for k in interactions(loader.dsn) if k[0] == shortened] == ["Hangup"]
-    # dlt's own merge SQL on PostgreSQL: merge_sql's DuckDB corrections are not installed there
+    # dlt's own merge SQL on PostgreSQL: duckdb_merge's DuckDB corrections are not installed there
     deletes = [
         line
         for sql in loader.pipelines_dir.rglob("calls__interactions.*.sql")

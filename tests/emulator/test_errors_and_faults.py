@@ -13,7 +13,7 @@ import requests
 
 from hostedsuite_emulator import BAD_KINDS, VALID_BAD_KINDS, EmulatorSettings, Faults
 
-from .helpers import body, calls, everything, post
+from .api_client import body, calls, everything, post
 
 
 def _status(response: requests.Response) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from hostedsuite_emulator import Emulator, EmulatorSettings
 
-from .helpers import SESSION, everything, post
+from .api_client import SESSION, everything, post
 
 SEED_REQUEST = Path("/work/shared/seed/ListCallRecordsRequest.txt")
 

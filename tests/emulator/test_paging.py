@@ -9,7 +9,7 @@ import pytest
 
 from hostedsuite_emulator import EmulatorSettings
 
-from .helpers import calls, page_all
+from .api_client import calls, page_all
 
 CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     # name: (settings, extra request fields)

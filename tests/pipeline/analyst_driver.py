@@ -6,9 +6,10 @@ process: a "new" connection next to a held one would not reopen the file):
 - ``fresh``: a new read-only connection per query round, each checked for consistency;
 - ``careless``: opens the copy read-write, writes a table into it, and keeps it open.
 
-Runs until ``stop_file`` exists, then writes a JSON report to ``report``.
+Reports what it sees as it goes, one JSON object per line on stdout (``{"error": ...}`` for a
+failed query: every failure is a finding of the test); runs until ``stop_file`` exists.
 
-Usage: python -m tests.pipeline.analyst_driver <mode> <serving.duckdb> <report.json> <stop_file>
+Usage: python -m tests.pipeline.analyst_driver <mode> <serving.duckdb> <stop_file>
 """
 
 from __future__ import annotations
@@ -53,23 +54,22 @@ SNAPSHOT_SQL = """
 """
 
 
-def held(path: str, stop: Path) -> dict[str, Any]:
+def report(event: dict[str, Any]) -> None:
+    print(json.dumps(event), flush=True)
+
+
+def held(path: str, stop: Path) -> None:
     conn = duckdb.connect(path, read_only=True)
-    counts: list[int] = []
-    errors: list[str] = []
     while not stop.exists():
         try:
-            counts.append(int(conn.execute(SNAPSHOT_SQL).fetchone()[0]))  # type: ignore[index]
+            report({"held_calls": int(conn.execute(SNAPSHOT_SQL).fetchone()[0])})  # type: ignore[index]
         except Exception as exc:  # every failure is a finding of the test
-            errors.append(f"{type(exc).__name__}: {exc}")
-        time.sleep(0.05)
+            report({"error": f"{type(exc).__name__}: {exc}"})
+        time.sleep(0.05)  # an analyst's pace, not a busy loop: the loads share 2 cores
     conn.close()
-    return {"queries": len(counts), "distinct_counts": sorted(set(counts)), "errors": errors}
 
 
-def fresh(path: str, stop: Path) -> dict[str, Any]:
-    rounds: list[dict[str, Any]] = []
-    errors: list[str] = []
+def fresh(path: str, stop: Path) -> None:
     while not stop.exists():
         try:
             with duckdb.connect(path, read_only=True) as conn:
@@ -78,32 +78,30 @@ def fresh(path: str, stop: Path) -> dict[str, Any]:
                     name: int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
                     for name, sql in CONSISTENCY_SQL.items()
                 }
-            rounds.append(
+            report(
                 {"calls": calls, "published_at": published_at, "staged": staged}
                 | {"violations": {k: v for k, v in violations.items() if v}}
             )
         except Exception as exc:
-            errors.append(f"{type(exc).__name__}: {exc}")
+            report({"error": f"{type(exc).__name__}: {exc}"})
         time.sleep(0.05)
-    return {"rounds": rounds, "errors": errors}
 
 
-def careless(path: str, stop: Path) -> dict[str, Any]:
+def careless(path: str, stop: Path) -> None:
     conn = duckdb.connect(path)  # read-write: root ignores the copy's read-only mode
     conn.execute("CREATE TABLE main.my_scratch AS SELECT 1 AS x")
     conn.execute("INSERT INTO main.my_scratch VALUES (2)")
-    print("opened", flush=True)
+    report({"opened": True})
     while not stop.exists():
         conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
         time.sleep(0.05)
     conn.execute("INSERT INTO main.my_scratch VALUES (3)")
     conn.close()
-    return {"closed": True}
+    report({"closed": True})
 
 
 MODES = {"held": held, "fresh": fresh, "careless": careless}
 
 if __name__ == "__main__":
-    mode, serving, report, stop_file = sys.argv[1:5]
-    result = MODES[mode](serving, Path(stop_file))
-    Path(report).write_text(json.dumps(result), encoding="utf-8")
+    mode, serving, stop_file = sys.argv[1:4]
+    MODES[mode](serving, Path(stop_file))

@@ -9,7 +9,11 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``second_batch``: in the extract of the second batch of a long load or backfill;
 - ``publish``: half-way through copying the warehouse into the serving copy's temporary file.
 
-Usage: python -m tests.pipeline.crash_driver <point> <cli args...>
+``hold:<point>`` (``transforms`` or ``publish``) pauses the run there instead of killing it: the
+driver creates ``$HOLD_DIR/held`` and goes on once ``$HOLD_DIR/release`` exists, so that a test
+can show what other processes do while a run is at that point.
+
+Usage: python -m tests.pipeline.crash_driver [hold:]<point> <cli args...>
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -41,6 +48,17 @@ def patch_load_batch(replacement: Any) -> None:
 
 def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def hold() -> None:
+    """Says it is held, then waits for the test's release (killed if it never comes)."""
+    folder = Path(os.environ["HOLD_DIR"])
+    (folder / "held").touch()
+    deadline = time.monotonic() + 600
+    while not (folder / "release").exists():
+        if time.monotonic() > deadline:
+            die()
+        time.sleep(0.05)
 
 
 def kill_during_extract() -> None:
@@ -84,12 +102,12 @@ def _die_after(job: Any) -> None:
     job.run = run_then_die
 
 
-def kill_during_transforms() -> None:
+def kill_during_transforms(stop: Callable[[], None] = die) -> None:
     for client in (DuckDbSqlClient, Psycopg2SqlClient):
-        _die_on_fct_calls(client)
+        _stop_on_fct_calls(client, stop)
 
 
-def _die_on_fct_calls(client: Any) -> None:
+def _stop_on_fct_calls(client: Any, stop: Callable[[], None]) -> None:
     original = client.execute_sql
 
     def execute_or_die(self: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
@@ -97,7 +115,7 @@ def _die_on_fct_calls(client: Any) -> None:
         # DuckDB replaces the table; PostgreSQL drops and creates it
         starts = ("CREATE OR REPLACE TABLE", "CREATE TABLE", "DELETE FROM")
         if text.startswith(tuple(f"{start} analytics.fct_calls" for start in starts)):
-            die()
+            stop()
         return original(self, sql, *args, **kwargs)
 
     client.execute_sql = execute_or_die
@@ -127,6 +145,20 @@ def kill_while_publishing() -> None:
     serving._copy_file = copy_half_then_die
 
 
+def hold_before_publishing() -> None:
+    original = serving._copy_file
+
+    def hold_then_copy(source: Any, target: Any) -> None:
+        hold()
+        original(source, target)
+
+    serving._copy_file = hold_then_copy
+
+
+HOLDS = {
+    "hold:transforms": lambda: kill_during_transforms(hold),
+    "hold:publish": hold_before_publishing,
+}
 POINTS = {
     "publish": kill_while_publishing,
     "second_batch": kill_in_second_batch,
@@ -137,5 +169,5 @@ POINTS = {
 }
 
 if __name__ == "__main__":
-    POINTS[sys.argv[1]]()
+    {**POINTS, **HOLDS}[sys.argv[1]]()
     sys.exit(cli.main(sys.argv[2:]))

@@ -6,8 +6,6 @@ another folder used to lose ``[load] workers = 1`` and friends without a word.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +13,16 @@ import dlt
 import duckdb
 
 from pipelines.config import CODE_DEFAULTS_PROVIDER, PIPELINE_NAME
+from tests.cli import run_cli
 
-from .conftest import Loader
+from .loader import Loader
 
 
 def _load_from(
     loader: Loader, cwd: Path, env: dict[str, str] | None = None
 ) -> dict[tuple[str, str], tuple[Any, str]]:
     """Runs ``hostedsuite load`` in ``cwd``; returns {(sections, key): (value, provider)}."""
-    command = [
-        sys.executable,
-        "-m",
-        "pipelines.hostedsuite_pipeline",
-        "load",
-        "--until",
-        loader.emulator.now.isoformat(),
-        *loader.cli_paths(),
-    ]
-    done = subprocess.run(
-        command,
-        cwd=cwd,
-        env=loader.cli_env(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli(*loader.load_until_now(), *loader.cli_paths(), env=loader.cli_env(env), cwd=cwd)
     assert done.returncode == 0, done.stderr
     pipeline = dlt.attach(PIPELINE_NAME, pipelines_dir=str(loader.pipelines_dir))
     assert pipeline.last_trace is not None

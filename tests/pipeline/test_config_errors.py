@@ -8,11 +8,11 @@ would start it; each must end with exit code 2, one ``error:`` line and no trace
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import assert_fails, run_cli
 
 CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
     # part: (arguments, environment, what the error line must name)
@@ -69,20 +69,10 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
 def test_a_bad_setting_names_its_key_and_where_to_set_it(part: str, tmp_path: Path) -> None:
     args, env, named = CASES[part]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
-        cwd=tmp_path,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr
-    assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
+    result = run_cli(*args, env={**clean, **env}, cwd=tmp_path, timeout=120)
+    error = assert_fails(result, 2)
     for name in named:
-        assert name in errors[0], errors[0]
+        assert name in error, error
     # nothing was written before the setting was checked
     assert not (tmp_path / "warehouse.duckdb").exists()
 

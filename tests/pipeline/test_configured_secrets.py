@@ -8,14 +8,12 @@ secret travels into a connection error, then scans everything for it.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from dlt.pipeline.trace import load_trace
 
-from tests.pipeline.conftest import ROOT
+from tests.cli import assert_fails, run_cli
 
 
 def _closed_port() -> int:
@@ -24,7 +22,7 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], set[int]]]:
+def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], int]]:
     """case: (the secret, the environment that holds it, the exit codes that are right)."""
     lake = {
         "DESTINATION_NAME": "ducklake",
@@ -39,7 +37,7 @@ def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], se
                     f"postgresql://loader:pg-S3cr3t-9f@127.0.0.1:{port}/dwh"
                 ),
             },
-            {5},
+            5,
         ),
         "postgres password key": (
             "pg-S3cr3t-8e",
@@ -51,7 +49,7 @@ def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], se
                 "DESTINATION__POSTGRES__CREDENTIALS__PORT": str(port),
                 "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD": "pg-S3cr3t-8e",
             },
-            {5},
+            5,
         ),
         "lake catalog": (
             "lake-S3cr3t-7d",
@@ -61,12 +59,12 @@ def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], se
                     f"postgres://lake:lake-S3cr3t-7d@127.0.0.1:{port}/catalog"
                 ),
             },
-            {1, 5},
+            5,
         ),
         "base_url user-info": (
             "url-S3cr3t-6c",
             {"SOURCES__HOSTEDSUITE__BASE_URL": f"https://etl:url-S3cr3t-6c@127.0.0.1:{port}"},
-            {2},
+            2,
         ),
     }
 
@@ -76,30 +74,16 @@ CASE_NAMES = ["postgres dsn", "postgres password key", "lake catalog", "base_url
 
 @pytest.mark.parametrize("case", CASE_NAMES)
 def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, tmp_path) -> None:
-    secret, env, codes = _cases(tmp_path, _closed_port())[case]
+    secret, env, code = _cases(tmp_path, _closed_port())[case]
     loader = loader_factory(calls=60, seed=91)
     pipelines_dir = tmp_path / "pipelines"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            "load",
-            "--until",
-            loader.emulator.now.isoformat(),
-            "--pipelines-dir",
-            str(pipelines_dir),
-        ],
-        cwd=ROOT,
+    result = run_cli(
+        *loader.load_until_now(),
+        "--pipelines-dir",
+        str(pipelines_dir),
         env=loader.cli_env({**env, "RUNTIME__LOG_LEVEL": "DEBUG"}),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
-    assert result.returncode in codes, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-3000:]
+    assert_fails(result, code)
     assert secret not in result.stdout + result.stderr
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     leaking = [str(path) for path in written if secret.encode() in path.read_bytes()]

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import Loader
+from .loader import Loader
 from .warehouse import assert_matches_truth, rows
 
 

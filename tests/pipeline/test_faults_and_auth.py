@@ -10,6 +10,7 @@ import pytest
 
 from hostedsuite_emulator import Faults
 from pipelines.pipeline import cursor_state, open_pipeline
+from tests.cli import assert_fails
 
 from .warehouse import assert_matches_truth
 
@@ -54,10 +55,7 @@ def test_auth_failure_is_one_line_and_leaks_no_password(loader_factory, status: 
         loader.emulator.now.isoformat(),
         env={"SOURCES__HOSTEDSUITE__PASSWORD": wrong},
     )
-    assert result.returncode == 3, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1 and "credentials" in lines[0]
-    assert "Traceback" not in result.stderr
+    assert_fails(result, 3, "credentials")
     for text in (result.stdout, result.stderr):
         assert wrong not in text
     if loader.pipelines_dir.exists():
@@ -67,8 +65,7 @@ def test_auth_failure_is_one_line_and_leaks_no_password(loader_factory, status: 
 def test_plain_http_to_a_remote_host_is_refused_before_any_request(loader_factory) -> None:
     loader = loader_factory(calls=10, seed=1)
     result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__BASE_URL": "http://calls.example.com"})
-    assert result.returncode == 2
-    assert "refusing plain http://" in result.stderr
+    assert_fails(result, 2, "refusing plain http://")
     assert loader.emulator.requests == []
 
 
@@ -89,11 +86,9 @@ def test_final_failure_names_the_request_and_not_the_password(loader_factory) ->
         loader.emulator.now.isoformat(),
         env={"SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "3"},
     )
-    assert result.returncode == 4, result.stderr
-    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error) == 1
-    assert "gave up after 3 attempts" in error[0] and "HTTP 50" in error[0]
-    assert "/api/" in error[0] or "calls" in error[0] or "centers" in error[0]
+    error = assert_fails(result, 4, "gave up after 3 attempts")
+    assert "HTTP 50" in error
+    assert "/api/" in error or "calls" in error or "centers" in error
     assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
 
 
@@ -116,12 +111,9 @@ def test_refused_connection_is_unreachable_at_once(loader_factory) -> None:
     started = time.monotonic()
     result = loader.cli("load", "--until", loader.emulator.now.isoformat(), env=env)
     elapsed = time.monotonic() - started
-    assert result.returncode == 4, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "cannot reach http://127.0.0.1:" in errors[0], result.stderr
-    assert "refused" in errors[0]
+    error = assert_fails(result, 4, "cannot reach http://127.0.0.1:")
+    assert "refused" in error
     assert "retrying" not in result.stderr, "a refused connection must not be retried"
-    assert "Traceback" not in result.stderr
     assert elapsed < 15, f"took {elapsed:.1f} s: retried?"
     assert loader.emulator.credentials["password"] not in result.stdout + result.stderr
 
@@ -153,9 +145,8 @@ def test_unexpected_response_shape_is_an_api_failure(
 ) -> None:
     loader = loader_factory(calls=50, seed=1, faults=Faults(wrong_shape={route: value}))
     result = loader.cli("load", "--until", loader.emulator.now.isoformat())
-    assert result.returncode == 4, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: HostedSuite answered something unexpected on {route}: {detail}"]
-    assert "Traceback" not in result.stderr
+    assert assert_fails(result, 4) == (
+        f"error: HostedSuite answered something unexpected on {route}: {detail}"
+    )
     pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline).get("complete_through") is None, "nothing may be committed"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import Emulator
+from tests.cli import ROOT
 
-from .conftest import ROOT, Loader
+from .loader import Loader
 
 
 def run(loader: Loader, umask: int, *args: str) -> subprocess.CompletedProcess[str]:

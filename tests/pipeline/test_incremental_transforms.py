@@ -18,21 +18,17 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.analytics_tables import compared_columns, compared_tables
 from transforms import DuckDBExecutor, MetricSettings, run_transforms
-from transforms.project import GRAIN_KEYS
 from transforms.refresh import STATE_TABLE
 
-from .conftest import Loader
+from .loader import Loader
 
 # US DST starts 2024-03-10, EU DST 2024-03-31: both inside the data; the emulator adds calls in
 # the hours around each change.
 EMULATOR: dict[str, Any] = {"calls": 2500, "seed": 31, "start": "2024-03-04", "days": 30}
-COMPARED = [
-    *(("analytics", table) for table in GRAIN_KEYS),
-    ("analytics", "dq_findings"),
-    ("intermediate", "int_hold_segments"),
-    ("intermediate", "int_call_metrics_rollup"),
-]
+# Besides every analytics table (tests/analytics_tables.py): the tables the refresh keeps.
+INTERMEDIATE = ["int_hold_segments", "int_call_metrics_rollup"]
 
 
 def refresh_state(path: Path) -> tuple[str, str, str]:
@@ -53,13 +49,23 @@ def assert_equals_full_rebuild(loader: Loader, settings: MetricSettings, folder:
         run_transforms(DuckDBExecutor(conn), settings=settings, full=True)
         conn.execute(f"ATTACH '{loader.duckdb_path}' AS refreshed (READ_ONLY)")
         differing = {}
-        for schema, table in COMPARED:
+        analytics = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'rebuilt' "
+            "AND table_schema = 'analytics'"
+        ).fetchall()
+        compared = [
+            *(("analytics", table) for table in compared_tables(name for (name,) in analytics)),
+            *(("intermediate", table) for table in INTERMEDIATE),
+        ]
+        for schema, table in compared:
             names = conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_catalog = "
                 f"'rebuilt' AND table_schema = '{schema}' AND table_name = '{table}' "
                 "ORDER BY ordinal_position"
             ).fetchall()
-            columns = ", ".join(f'"{name}"' for (name,) in names)
+            assert names, f"{schema}.{table} missing"
+            kept = compared_columns(table, (name for (name,) in names))
+            columns = ", ".join(f'"{name}"' for name in kept)
             full = f"SELECT {columns} FROM rebuilt.{schema}.{table}"
             incremental = f"SELECT {columns} FROM refreshed.{schema}.{table}"
             only_full = conn.execute(f"SELECT count(*) FROM ({full} EXCEPT ALL {incremental})")

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import resource
 import subprocess
-import sys
 
 import pytest
 
 from pipelines.errors import ExitCode, RunError
 from pipelines.validation import SOURCE_RANGES, check_configured_settings
-
-from .conftest import ROOT
+from tests.cli import ROOT, assert_fails, cli_command, run_cli
 
 ODD = ["0", "-1", "-0.5", "1e-9", "1e300", "nan", "inf", "-inf", "", "abc", "true", "2.5", " "]
 
@@ -115,7 +113,7 @@ def _cap_memory() -> None:
 def test_odd_command_lines_end_at_once_with_exit_2(case: str, tmp_path) -> None:
     args, env, said = CLI_CASES[case]
     result = subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cli_command(*args),
         cwd=ROOT,
         env={
             "PATH": "/usr/bin:/bin",
@@ -129,10 +127,7 @@ def test_odd_command_lines_end_at_once_with_exit_2(case: str, tmp_path) -> None:
         preexec_fn=_cap_memory,
         check=False,
     )
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert len(errors) == 1 and said in errors[0], result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+    assert_fails(result, 2, said)
     assert not (tmp_path / "w.duckdb").exists()
 
 
@@ -142,42 +137,18 @@ def test_a_quote_in_the_folders_is_refused_or_works(loader_factory, tmp_path) ->
     loader = loader_factory(calls=40, seed=92)
     quoted = tmp_path / "it's here"
     quoted.mkdir()
-    refused = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            *loader.load_until_now(),
-            "--pipelines-dir",
-            str(quoted / "pipelines"),
-        ],
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    refused = run_cli(
+        *loader.load_until_now(), "--pipelines-dir", str(quoted / "pipelines"), env=loader.cli_env()
     )
-    assert refused.returncode == 2, refused.stderr
-    assert "--pipelines-dir must not contain a single quote" in refused.stderr
+    assert_fails(refused, 2, "--pipelines-dir must not contain a single quote")
     assert not (quoted / "pipelines").exists()
-    works = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            *loader.load_until_now(),
-            "--duckdb",
-            str(quoted / "warehouse.duckdb"),
-            "--pipelines-dir",
-            str(tmp_path / "pipelines"),
-        ],
-        cwd=ROOT,
+    works = run_cli(
+        *loader.load_until_now(),
+        "--duckdb",
+        str(quoted / "warehouse.duckdb"),
+        "--pipelines-dir",
+        str(tmp_path / "pipelines"),
         env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
     )
     assert works.returncode == 0, works.stderr[-3000:]
     assert (quoted / "warehouse.serving.duckdb").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .conftest import Loader
+from .loader import Loader
 
 
 class _CountingHandler(socketserver.BaseRequestHandler):
@@ -128,10 +128,12 @@ def test_serving_refuses_to_replace_a_file_no_publish_wrote(
     assert error_lines(stderr) == [
         f"error: refusing to replace {target}: it is not a serving copy this pipeline published "
         "(no DuckDB file with analytics.load_health.published_at); move it away or choose "
-        "another --serving path; the run itself committed"
+        "another --serving path"
     ]
     assert target.read_bytes() == before
     assert not (tmp_path / f".{target.name}.publishing").exists()
+    # refused before the run wrote anything
+    assert not loader.duckdb_path.exists()
 
 
 def test_serving_replaces_its_own_previous_copy(loader_factory, tmp_path: Path) -> None:

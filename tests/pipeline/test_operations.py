@@ -17,8 +17,9 @@ from pipelines.hostedsuite import BackfillRange, backfill_missing
 from pipelines.hostedsuite.windows import Window
 from pipelines.pipeline import cursor_state, open_pipeline
 from pipelines.steps.load import is_small_run
+from tests.cli import ROOT, assert_fails, cli_command
 
-from .conftest import ROOT, Loader
+from .loader import Loader
 from .warehouse import assert_matches_truth, rows
 
 START, END = pendulum.datetime(2024, 3, 5), pendulum.datetime(2024, 4, 2)
@@ -201,16 +202,7 @@ def test_two_runs_never_overlap(loader_factory) -> None:
     loader.emulator.faults.latency_ms = 150
     until = loader.emulator.now.isoformat()
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            "load",
-            "--until",
-            until,
-            "--no-transform",
-            *loader.cli_paths(),
-        ],
+        cli_command("load", "--until", until, "--no-transform", *loader.cli_paths()),
         cwd=ROOT,
         env=loader.cli_env(),
         stdout=subprocess.PIPE,
@@ -222,8 +214,7 @@ def test_two_runs_never_overlap(loader_factory) -> None:
         time.sleep(0.05)  # wait until the first run is extracting, i.e. holds the lock
     assert loader.emulator.requests, "the first run never started"
     second = loader.cli("load", "--until", until, "--no-transform")
-    assert second.returncode == 75
-    assert "another run" in second.stderr
+    assert_fails(second, 75, "another run")
     _, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
@@ -247,8 +238,7 @@ def test_analyst_holding_the_file_gets_a_clear_wait_then_failure(loader_factory)
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         loader.emulator.advance(minutes=30, new_calls=10)
         blocked = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--db-wait", "1")
-        assert blocked.returncode == 5, blocked.stderr
-        assert "in use by another process" in blocked.stderr and "Traceback" not in blocked.stderr
+        assert_fails(blocked, 5, "in use by another process")
     finally:
         holder.kill()
         holder.wait()

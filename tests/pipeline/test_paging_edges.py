@@ -15,37 +15,55 @@ from hostedsuite_emulator import Faults
 from pipelines.hostedsuite.paging import fetch_concurrently
 from pipelines.hostedsuite.windows import Window, split_windows
 from pipelines.pipeline import cursor_state, open_pipeline
+from tests.cli import assert_fails
 
 from .warehouse import assert_matches_truth, rows
+
+# fetch_concurrently's queue for two workers holds four results.
+QUEUE_SIZE = 4
 
 
 def test_cancelled_windows_raise_nothing_in_a_thread(capfd: pytest.CaptureFixture[str]) -> None:
     """Deterministic: the consumer stops (as when dlt's extract fails elsewhere) while both
     workers are busy (window 0 blocked on the full queue, window 1 still fetching) and
-    windows 2-7 are queued, so they are cancelled; nothing may reach stderr."""
+    windows 2-7 are queued, so they are cancelled. Every thread the fetch started is joined:
+    none may raise, nothing may reach stderr, and the queued windows are never fetched."""
     windows = split_windows(pendulum.datetime(2024, 3, 1), pendulum.datetime(2024, 3, 9), 24)
     release = threading.Event()
+    queue_full = threading.Event()
+    fetched: list[Window] = []
     thread_errors: list[BaseException | None] = []
     previous_hook = threading.excepthook
     threading.excepthook = lambda args: thread_errors.append(args.exc_value)
+    before = set(threading.enumerate())
 
     def fetch(window: Window) -> Iterator[int]:
+        fetched.append(window)
         if window == windows[0]:
-            yield from range(20)  # more than the queue holds: the worker blocks in put
+            for item in range(20):  # more than the queue holds: the worker blocks in put
+                if item == QUEUE_SIZE + 1:
+                    queue_full.set()  # items 1..QUEUE_SIZE wait in the queue; this one blocks
+                yield item
         else:
-            release.wait(5)  # window 1 runs on until the consumer has stopped
+            release.wait(60)  # window 1 runs on until the consumer has stopped
             yield 1
 
     try:
         results = fetch_concurrently(windows, fetch, workers=2, count=lambda _: 1)
         assert next(results) == 0
-        time.sleep(0.3)  # the queue fills up again; windows 2-7 wait for a worker
+        assert queue_full.wait(60), "window 0 never filled the queue"
         results.close()
         release.set()
-        time.sleep(0.5)  # the end-marker thread sees the cancelled futures now
+        started = [t for t in threading.enumerate() if t not in before]
+        assert started, "the fetch started no threads"
+        deadline = time.monotonic() + 60
+        for thread in started:  # the workers and the end-marker thread
+            thread.join(max(0.0, deadline - time.monotonic()))
+        assert [t.name for t in started if t.is_alive()] == []
     finally:
         threading.excepthook = previous_hook
     assert thread_errors == []
+    assert fetched == windows[:2], "a queued window was fetched after the consumer stopped"
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "CancelledError" not in captured.err
 
@@ -69,15 +87,12 @@ def test_failed_window_with_queued_windows_prints_no_thread_traceback(loader_fac
             "SOURCES__HOSTEDSUITE__WINDOW_HOURS": "0.5",
         },
     )
-    assert result.returncode == 4, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
+    error = assert_fails(result, 4)
     assert re.fullmatch(
         r"error: calls 2024-03-01T00:00:00Z\.\.2024-03-01T00:30:00Z page 0: "
         r"gave up after 1 attempts: HTTP 500 on .*",
-        errors[0],
-    ), errors[0]
-    assert "Traceback" not in result.stderr
+        error,
+    ), error
     assert "CancelledError" not in result.stderr
     assert "Exception in thread" not in result.stderr
 
@@ -112,16 +127,13 @@ def test_persistent_early_empty_page_fails_the_run_and_moves_nothing(loader_fact
             "SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "3",
         },
     )
-    assert result.returncode == 4, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
+    error = assert_fails(result, 4)
     window = r"2024-\d\d-\d\dT\d\d:\d\d:\d\dZ\.\.2024-\d\d-\d\dT\d\d:\d\d:\d\dZ"
     assert re.fullmatch(
         rf"error: calls {window} page 1: gave up after 3 attempts: "
         r"empty page before TotalCount \(\d+\) was reached \(\d+ records read\)",
-        errors[0],
-    ), errors[0]
-    assert "Traceback" not in result.stderr
+        error,
+    ), error
     pipeline = open_pipeline(str(loader.duckdb_path), str(loader.pipelines_dir))
     assert cursor_state(pipeline) == state_before
     assert rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls")[0][0] == stored_before

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import Emulator
+from tests.cli import ROOT
 
-from .conftest import ROOT, Loader
+from .loader import Loader
 
 ORIGINAL = "a file the session must not touch\n"
 

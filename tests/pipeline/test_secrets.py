@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import Loader
+from .loader import Loader
 
 
 def _hits(loader: Loader, needle: str, *texts: str) -> list[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hostedsuite_emulator import EmulatorSettings
+from pipelines.summary import summary_lines
 
 from .warehouse import assert_matches_truth, rows
 
@@ -88,7 +89,7 @@ def test_calls_of_an_unknown_center_are_read_in_the_default_zone_flagged_and_lis
         for call_id, center_id in orphans.items()
     }
     assert "calls with an unknown center: 6 (read in America/Chicago; see dq_issues)" in (
-        summary.lines()
+        summary_lines([summary])
     )
 
     verify = loader.cli(
@@ -108,7 +109,7 @@ def test_calls_of_an_unknown_center_are_read_in_the_default_zone_flagged_and_lis
 def test_a_known_center_run_reports_no_unknown_center(loader_factory) -> None:
     loader = loader_factory(calls=300, seed=6)
     summary = loader.load()
-    assert not [line for line in summary.lines() if "unknown center" in line]
+    assert not [line for line in summary_lines([summary]) if "unknown center" in line]
     assert rows(
         loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls WHERE dq_issues IS NOT NULL"
     ) == [(0,)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hostedsuite_emulator import EmulatorSettings
+from tests.cli import assert_fails
 
 from .warehouse import assert_matches_truth, calls_by_id
 
@@ -56,5 +57,4 @@ def test_configured_margin_is_exact(loader_factory) -> None:
 def test_negative_margin_is_bad_configuration(loader_factory) -> None:
     loader = loader_factory(calls=10, seed=61)
     result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__WINDOW_MARGIN_HOURS": "-1"})
-    assert result.returncode == 2, result.stderr
-    assert "error: window_margin_hours must be >= 0, got -1" in result.stderr
+    assert_fails(result, 2, "sources.hostedsuite.window_margin_hours must be >= 0")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from .conftest import report_cli
+from .report_page import report_cli
 
 # `make test CHROMIUM=/path/to/chromium` for a browser elsewhere (a user without root).
 CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")

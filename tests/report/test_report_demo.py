@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.pipeline.conftest import ROOT
+from tests.cli import ROOT, run_cli
 
-from .conftest import number, page_tables, sql
+from .report_page import number, page_tables, sql
 
 
 def _run(
@@ -24,8 +23,7 @@ def _run(
 
 def test_demo_writes_the_report_and_make_report_repeats_it(tmp_path: Path) -> None:
     workdir = tmp_path / "var" / "demo"
-    module = [sys.executable, "-m", "pipelines.hostedsuite_pipeline"]
-    demo = _run([*module, "demo", "--calls", "400", "--workdir", str(workdir)], ROOT)
+    demo = run_cli("demo", "--calls", "400", "--workdir", str(workdir))
     assert demo.returncode == 0, demo.stderr
     out = workdir / "report.html"
     lines = demo.stdout.splitlines()
@@ -56,7 +54,7 @@ def test_demo_writes_the_report_and_make_report_repeats_it(tmp_path: Path) -> No
     assert out.exists()
 
     # A fresh clone after `make demo`: no configured serving copy, only the demo's.
-    bare = _run([*module, "report"], tmp_path)
+    bare = run_cli("report", cwd=tmp_path)
     assert bare.returncode == 0, bare.stderr
     assert bare.stdout.splitlines() == [
         "no serving copy at warehouse.serving.duckdb: reporting on the demo's "

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import Loader
+from tests.cli import assert_fails
+from tests.pipeline.loader import Loader
 
-from .conftest import number, page_tables, report_cli
+from .report_page import number, page_tables, report_cli
 
 CHICAGO_CLIENT = "54e4a6f1-f481-5712-83dd-3641e4c3d304"  # Northside Pediatrics, Chicago center
 CALLS_UTC = [
@@ -59,8 +60,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
         (folder / "a-file").write_text("not a folder")
         env["REPORT__PATH"] = str(folder / "a-file" / "report.html")
         failed = loader.cli(*loader.load_until_now(), env=env)
-    assert failed.returncode == 1
-    assert failed.stderr.splitlines()[-1] == (
+    assert assert_fails(failed, 1) == (
         f"error: report: cannot write {folder / 'a-file' / 'report.html'}: File exists; "
         "the run itself committed"
     )

@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser
 
 from hostedsuite_emulator import Emulator, EmulatorSettings
-from tests.pipeline.conftest import Loader
+from tests.pipeline.loader import Loader
 
-from .conftest import report_cli
+from .report_page import report_cli
 from .test_report_browser import browser, open_offline  # noqa: F401 - browser is a fixture
 
 
@@ -81,7 +81,7 @@ def test_every_chart_draws_nothing_injected_runs_and_names_read_as_text(
     assert seen["errors"] == []
     assert seen["requests"] == []
     # 9 headline + 4 trend + 2 per center (5) + agents + abandonment + data health
-    assert len(seen["charts"]) == 9 + 4 + 2 * 5 + 3
+    assert len(seen["charts"]) == 9 + 4 + 2 * 5 + 3 + 5  # as in test_report_browser
     for chart in seen["charts"]:
         assert chart["width"] > 100 and chart["height"] > 100, chart
         assert chart["marks"] > 0, chart

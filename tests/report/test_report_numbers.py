@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .conftest import number, page_tables, report_cli, sql
+from tests.cli import assert_fails
+
+from .report_page import number, page_tables, report_cli, sql
 
 START, END = "2024-03-20", "2024-04-03"  # 15 days; previous period 2024-03-05..2024-03-19
 PREVIOUS = ("2024-03-05", "2024-03-19")
@@ -218,15 +220,18 @@ def test_bad_input_is_one_line_and_exit_2(
     warehouse: Path, tmp_path: Path, args: list[str], message: str
 ) -> None:
     done = report_cli("--db", str(warehouse), "--out", str(tmp_path / "r.html"), *args)
-    assert (done.returncode, done.stderr.strip()) == (2, message)
+    assert assert_fails(done, 2) == message == done.stderr.strip()
 
 
 def test_a_missing_database_says_what_to_run(tmp_path: Path) -> None:
     missing = report_cli("--db", str(tmp_path / "nope.duckdb"))
-    assert (missing.returncode, missing.stderr.strip()) == (
-        2,
-        f"error: report: no DuckDB file at {tmp_path / 'nope.duckdb'}: "
-        "run `make load` (or `make demo`) first",
+    assert (
+        assert_fails(missing, 2)
+        == missing.stderr.strip()
+        == (
+            f"error: report: no DuckDB file at {tmp_path / 'nope.duckdb'}: "
+            "run `make load` (or `make demo`) first"
+        )
     )
 
 

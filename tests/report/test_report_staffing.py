@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import number, page_tables, report_cli, sql
+from .report_page import number, page_tables, report_cli, sql
 
 START, END = "2024-03-20", "2024-04-03"
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from hostedsuite_emulator import EmulatorSettings
 
-from .helpers import everything, post
+from .api_client import everything, post
 
 
 def test_calls_span_the_repeated_fall_back_hour_with_their_true_instants(

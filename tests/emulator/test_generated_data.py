@@ -10,7 +10,7 @@ import pytest
 
 from hostedsuite_emulator import Emulator, EmulatorSettings, Truth
 
-from .helpers import calls, everything, parse_time, zones
+from .api_client import calls, everything, parse_time, zones
 
 
 def _by_call(truth: Truth) -> dict[str, list[dict[str, Any]]]:

@@ -1,17 +1,16 @@
 """The analysts' serving copy: loads and analyst sessions never block each other.
 
 Real processes throughout: the CLI in subprocesses against the emulator, analysts as separate
-Python processes holding DuckDB connections (``analyst_driver.py``).
+Python processes holding DuckDB connections (``analyst_driver.py``), reporting each query they
+ran; the tests wait for those reports, never for a time.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from .conftest import ROOT, Loader
+from tests.cli import ROOT, assert_fails, cli_command, run_cli
+from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered, reports
+
+from .emulator_changes import late_edits
+from .loader import Loader
+from .terminal import Terminal, cells
 from .warehouse import assert_matches_truth, rows
 
 
@@ -31,56 +35,10 @@ def temp_copy(loader: Loader) -> Path:
     return loader.duckdb_path.with_name(".warehouse.serving.duckdb.publishing")
 
 
-class Analyst:
-    """An analyst process (see analyst_driver.py); ``stop()`` returns its report."""
-
-    def __init__(self, mode: str, path: Path, folder: Path) -> None:
-        self.stop_file = folder / f"{mode}.stop"
-        self.report = folder / f"{mode}.json"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.pipeline.analyst_driver",
-                mode,
-                str(path),
-                str(self.report),
-                str(self.stop_file),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def stop(self) -> dict[str, Any]:
-        self.stop_file.touch()
-        _, err = self.process.communicate(timeout=60)
-        assert self.process.returncode == 0, err
-        report: dict[str, Any] = json.loads(self.report.read_text(encoding="utf-8"))
-        return report
-
-
-def late_edits(loader: Loader, n: int) -> None:
-    """New calls, then edits of recent calls: notes, form ids removed, an interaction added.
-    Every call keeps at least one interaction, so "a call without interactions" in a copy can
-    only mean a copy that mixes two loads."""
-    emulator = loader.emulator
-    emulator.advance(minutes=45, new_calls=40)
-    recent = sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-n:]
-    for i, call in enumerate(recent):
-        if i % 3 == 0:
-            emulator.edit_call(call["id"], notes=f"late edit {i}")
-        elif i % 3 == 1:
-            emulator.edit_call(call["id"], completed_form_ids=[])
-        else:
-            emulator.edit_call(
-                call["id"],
-                interactions=[
-                    {"offset_seconds": 1.0, "type": "Answer", "description": "late"},
-                    {"offset_seconds": 9.5, "type": "Hangup", "description": "late"},
-                ],
-            )
+def analyst(mode: str, path: Path, folder: Path) -> Helper:
+    """An analyst process (see analyst_driver.py) on ``path``."""
+    stop = folder / f"{mode}.stop"
+    return Helper("tests.pipeline.analyst_driver", [mode, str(path), str(stop)], stop)
 
 
 def load(loader: Loader, *extra: str, env: dict[str, str] | None = None) -> Any:
@@ -101,32 +59,46 @@ def test_analysts_query_all_day_while_three_loads_land(loader_factory, tmp_path)
     assert first.returncode == 0, first.stderr
     serving = serving_path(loader)
     assert serving_line(first.stdout).startswith(f"serving: {serving}")
-    held = Analyst("held", serving, tmp_path)
-    fresh = Analyst("fresh", serving, tmp_path)
-    time.sleep(1.5)  # both analysts are connected and querying before the first load
+    held = analyst("held", serving, tmp_path)
+    fresh = analyst("fresh", serving, tmp_path)
     try:
-        for _ in range(3):
+        # both analysts are connected and querying before the first load
+        held.wait_for("a held query", answered)
+        fresh.wait_for("a round on the first copy", reports("calls", 1500))
+        for calls in (1540, 1580, 1620):
             late_edits(loader, 12)
-            started = time.monotonic()
-            run = load(loader)
-            assert run.returncode == 0, run.stderr
-            assert "waiting" not in run.stderr, run.stderr
-            assert time.monotonic() - started < 120
-            time.sleep(0.5)  # let the analysts query the new copy
+            until = loader.emulator.now.isoformat()
+            run = HeldRun(
+                "publish",
+                ["load", "--until", until, "--db-wait", "0", *loader.cli_paths()],
+                loader.cli_env(),
+                tmp_path / f"publish-{calls}",
+            )
+            run.wait_held()
+            # the run has loaded and is about to publish: both analysts query on
+            for reader in (held, fresh):
+                reader.wait_for("a query while a run publishes", answered, after=reader.seen())
+            done = run.release()
+            assert done.returncode == 0, done.stderr
+            assert "waiting" not in done.stderr, done.stderr
+            # a new connection sees the new copy; the held session goes on with its own
+            fresh.wait_for(f"a round on the copy of {calls} calls", reports("calls", calls))
+            held.wait_for("a held query after the publish", answered, after=held.seen())
     finally:
-        held_report = held.stop()
-        fresh_report = fresh.stop()
+        held_events = held.stop()
+        fresh_events = fresh.stop()
 
-    assert held_report["errors"] == [] and held_report["queries"] > 10
+    assert [e for e in held_events if not answered(e)] == []
     # The held session keeps working on the copy it opened: one count for its whole life.
-    assert held_report["distinct_counts"] == [1500]
-    assert fresh_report["errors"] == []
-    rounds = fresh_report["rounds"]
-    assert [r for r in rounds if r["violations"]] == []
-    assert all(r["staged"] == r["calls"] for r in rounds)  # staging views work in the copy
-    # New connections saw every load: the first copy and each of the three that followed.
-    assert sorted({r["calls"] for r in rounds}) == [1500, 1540, 1580, 1620]
-    assert len({r["published_at"] for r in rounds}) == 4
+    assert {e["held_calls"] for e in held_events} == {1500}
+    assert [e for e in fresh_events if not answered(e)] == []
+    assert [r for r in fresh_events if r["violations"]] == []
+    assert all(r["staged"] == r["calls"] for r in fresh_events)  # staging views work in the copy
+    # New connections saw every load: the first copy and each of the three that followed,
+    # never going back to an older one.
+    counts = [r["calls"] for r in fresh_events]
+    assert counts == sorted(counts) and sorted(set(counts)) == [1500, 1540, 1580, 1620]
+    assert len({r["published_at"] for r in fresh_events}) == 4
     assert_matches_truth(serving, loader.emulator.truth())
 
 
@@ -136,9 +108,8 @@ def test_a_careless_read_write_session_blocks_nothing_and_leaks_nothing(
     loader = loader_factory(calls=600, seed=42)
     assert load(loader).returncode == 0
     serving = serving_path(loader)
-    careless = Analyst("careless", serving, tmp_path)
-    assert careless.process.stdout is not None
-    assert careless.process.stdout.readline().strip() == "opened"
+    careless = analyst("careless", serving, tmp_path)
+    careless.wait_for("the careless session's writes", reports("opened", True))
     try:
         late_edits(loader, 6)
         run = load(loader)
@@ -149,7 +120,7 @@ def test_a_careless_read_write_session_blocks_nothing_and_leaks_nothing(
         assert ("my_scratch",) not in tables
         assert_matches_truth(serving, loader.emulator.truth())
     finally:
-        assert careless.stop() == {"closed": True}
+        assert careless.stop() == [{"opened": True}, {"closed": True}]
     # Closing the careless session (it checkpoints into the replaced file) changes nothing.
     assert ("my_scratch",) not in rows(serving, "SELECT table_name FROM information_schema.tables")
     assert_matches_truth(serving, loader.emulator.truth())
@@ -205,9 +176,7 @@ def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
     disk.mkdir()
     serving = disk / "calls.serving.duckdb"
     env = {**loader.cli_env(), "SERVING__PATH": str(serving), "SERVING__EVERY_N_RUNS": "2"}
-    load_cmd = " ".join(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "load", *loader.cli_paths()]
-    )
+    load_cmd = " ".join(cli_command("load", *loader.cli_paths()))
     until_before = loader.emulator.now.isoformat()
     until_after = loader.emulator.now.add(minutes=30).isoformat()
     late = tmp_path / "late"
@@ -243,7 +212,7 @@ def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while not (tmp_path / "rc1").exists() and proc.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -252,26 +221,23 @@ def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err
 
-    def result(n: int) -> tuple[int, str, str]:
-        return (
+    def result(n: int) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(
+            f"run {n}",
             int((tmp_path / f"rc{n}").read_text()),
             (tmp_path / f"out{n}").read_text(),
             (tmp_path / f"err{n}").read_text(),
         )
 
-    rc0, out0, _ = result(0)
-    rc1, out1, _ = result(1)
-    rc2, out2, err2 = result(2)
-    rc3, out3, _ = result(3)
-    assert (rc0, rc1, rc2, rc3) == (0, 0, 7, 0), err2
-    assert "published" in serving_line(out0)
-    assert "not republished: every 2 runs" in serving_line(out1)
-    error_lines = [line for line in err2.splitlines() if line.startswith("error: ")]
-    assert len(error_lines) == 1 and "Traceback" not in err2
-    assert f"cannot publish the serving copy {serving}: the disk is full" in error_lines[0]
-    assert "the run itself committed" in error_lines[0]
-    assert "calls" in out2 and "serving: " not in out2  # the load's summary still printed
-    assert "published" in serving_line(out3)
+    runs = [result(n) for n in range(4)]
+    assert [run.returncode for run in runs] == [0, 0, 7, 0], runs[2].stderr
+    assert "published" in serving_line(runs[0].stdout)
+    assert "not republished: every 2 runs" in serving_line(runs[1].stdout)
+    error = assert_fails(runs[2], 7, f"cannot publish the serving copy {serving}: the disk is full")
+    assert "the run itself committed" in error
+    # the load's summary still printed
+    assert "calls" in runs[2].stdout and "serving: " not in runs[2].stdout
+    assert "published" in serving_line(runs[3].stdout)
     # The live warehouse has run 2's calls although its publish failed; the copy has them now.
     assert rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls") == [(825,)]
     assert_matches_truth(tmp_path / "published.duckdb", loader.emulator.truth())
@@ -286,18 +252,9 @@ def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(
     locked = tmp_path / "readonly"
     locked.mkdir()
     serving = locked / "copy.duckdb"
+    until = loader.emulator.now.isoformat()
     command = " ".join(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            "load",
-            "--until",
-            loader.emulator.now.isoformat(),
-            "--serving",
-            str(serving),
-            *loader.cli_paths(),
-        ]
+        cli_command("load", "--until", until, "--serving", str(serving), *loader.cli_paths())
     )
     script = f"""
         mount -t tmpfs -o ro tmpfs {locked}
@@ -315,11 +272,11 @@ def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(
         check=False,
     )
     assert done.stdout.strip().endswith("rc=7"), done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert errors == [
+    load_run = subprocess.CompletedProcess(done.args, 7, done.stdout, done.stderr)
+    assert assert_fails(load_run, 7) == (
         f"error: cannot publish the serving copy {serving}: the file system is read-only; "
         "the run itself committed, the next run publishes again"
-    ]
+    )
     assert rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls") == [(300,)]
 
 
@@ -355,23 +312,7 @@ def test_every_publishing_command_prints_its_serving_line_and_empty_path_turns_i
 
 def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> None:
     workdir = tmp_path / "demo"
-    demo = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            "demo",
-            "--calls",
-            "400",
-            "--workdir",
-            str(workdir),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    demo = run_cli("demo", "--calls", "400", "--workdir", str(workdir))
     assert demo.returncode == 0, demo.stderr
     hint = [
         line for line in demo.stdout.splitlines() if line.startswith("query the serving copy: ")
@@ -395,32 +336,9 @@ def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> No
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-2:] == ["calls", "400"]
     # A script error is one line and a non-zero exit; a missing copy says what to run.
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.hostedsuite_pipeline",
-            "sql",
-            str(workdir / "warehouse.serving.duckdb"),
-            "-c",
-            "select nope",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert bad.returncode == 1 and bad.stderr.startswith("error: sql: Binder Error")
-    missing = subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(tmp_path / "x.duckdb")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert missing.returncode == 2 and "run `make load`" in missing.stderr
+    bad = run_cli("sql", str(workdir / "warehouse.serving.duckdb"), "-c", "select nope")
+    assert assert_fails(bad, 1).startswith("error: sql: Binder Error")
+    assert_fails(run_cli("sql", str(tmp_path / "x.duckdb")), 2, "run `make load`")
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as live:
         assert live.execute("SELECT count(*) FROM hostedsuite.calls").fetchone() == (400,)
 
@@ -431,48 +349,35 @@ def test_sql_prompt_interactive_session_on_a_terminal(loader_factory) -> None:
     serving = serving_path(loader)
     leader, follower = pty.openpty()
     prompt = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(serving)],
+        cli_command("sql", str(serving)),
         cwd=ROOT,
         stdin=follower,
         stdout=follower,
         stderr=follower,
     )
     os.close(follower)
-    typed = [
-        ".tables",
-        "select count(*) as n",
-        "from hostedsuite.calls;",
-        "select nope;",
-        ".reopen",
-        "select 6 * 7 as answer;",
-        ".quit",
-    ]
-    output = b""
+    terminal = Terminal(leader)
+    count = "select count(*) as calls_in_copy from hostedsuite.calls;"
+    assert f"{serving} (read-only)" in terminal.until_prompt()
+    tables = [line.strip() for line in terminal.type(".tables").splitlines()]
+    assert "analytics.fct_calls" in tables and "analytics.load_health" in tables
+    # a statement over two lines runs once it ends with ';'
+    assert terminal.type("select count(*) as calls_in_copy").rstrip().endswith("...")
+    assert cells(terminal.type("from hostedsuite.calls;")) == ["calls_in_copy", "int64", "200"]
+    # an error is shown and the session goes on
+    shown = [line.strip() for line in terminal.type("select nope;").splitlines()]
+    assert [line for line in shown if line.startswith("error: Binder Error")] != []
 
-    def read_until_prompt() -> None:
-        # readline discards type-ahead when it sets up the terminal: type after each prompt.
-        nonlocal output
-        deadline = time.monotonic() + 60
-        while not output.rstrip().endswith((b"sql>", b"...")):
-            assert time.monotonic() < deadline, output
-            output += os.read(leader, 65536)
-
-    for line in typed:
-        read_until_prompt()
-        os.write(leader, (line + "\n").encode())
-        output += b"\n"  # a prompt already answered must not count as the next one
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the prompt exited and closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
-    assert prompt.wait(timeout=60) == 0
-    text = output.decode()
-    assert "(read-only)" in text
-    assert "fct_calls" in text and "load_health" in text  # .tables
-    assert "200" in text  # the multi-line statement ran
-    assert "error: Binder Error" in text  # an error is shown and the session goes on
-    assert f"reopened {serving}" in text and "42" in text
+    # a newer copy is published while the session is open: the session keeps the copy it
+    # opened until .reopen, which shows the new one
+    late_edits(loader, 6)
+    newer = load(loader)
+    assert newer.returncode == 0, newer.stderr
+    assert cells(terminal.type(count)) == ["calls_in_copy", "int64", "200"]
+    reopened = [line.strip() for line in terminal.type(".reopen").splitlines()]
+    assert f"reopened {serving}" in reopened
+    assert cells(terminal.type(count)) == ["calls_in_copy", "int64", "240"]
+    os.write(leader, b".quit\n")
+    terminal.rest()
+    assert prompt.wait(timeout=DEADLINE_SECONDS) == 0
+    os.close(leader)

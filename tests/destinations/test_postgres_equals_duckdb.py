@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from hostedsuite_emulator import Emulator
-from tests.pipeline.conftest import Loader
+from tests.pipeline.loader import Loader
 from tests.pipeline.warehouse import rows
 
-from .compare import TABLES, differences
+from .compare import differences, tables
 
 EMULATOR: dict[str, Any] = {"calls": 1500, "seed": 31, "start": "2024-03-04", "days": 30}
 
@@ -33,7 +33,10 @@ def test_every_analytics_table_equal_across_destinations(
     duck.load(transform=True)
     postgres.load(transform=True)
 
-    differing = {t: d[:3] for t in TABLES if (d := differences(duck.duckdb_path, postgres.dsn, t))}
+    compared = tables(duck.duckdb_path, postgres.dsn)
+    differing = {
+        t: d[:3] for t in compared if (d := differences(duck.duckdb_path, postgres.dsn, t))
+    }
     assert not differing, differing
     # not vacuously equal: the emulator's calls are all there, on both
     calls = len(emulator.truth().calls)

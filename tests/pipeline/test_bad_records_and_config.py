@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 
 from hostedsuite_emulator import EmulatorSettings
+from tests.cli import assert_fails
 
+from .bad_record_policy import DROPPED_A_VALUE, FLAGGED, QUARANTINE_ONLY
 from .warehouse import assert_matches_truth, rows
-
-# Our policy per kind: a call that cannot be placed in time or merged (no StartTime, no Id)
-# goes to the quarantine table only; a call with a bad field loads with ``dq_issues`` set (the
-# field nulled or its children empty) and, where a value had to be dropped, its raw record is
-# also quarantined. A negative duration is kept as sent, flagged.
-QUARANTINE_ONLY = {"unparseable_start", "missing_start", "null_id", "empty_id"}
-DROPPED_A_VALUE = {"string_duration", "interactions_wrong_type", "forms_wrong_type"}
-FLAGGED = {"negative_duration", *DROPPED_A_VALUE}
 
 
 def test_bad_records_are_quarantined_or_flagged_and_good_calls_load(loader_factory) -> None:
@@ -75,33 +69,26 @@ def test_bad_arguments_give_one_line_and_exit_2(loader_factory, case) -> None:
     args, expected = case
     loader = loader_factory(calls=10, seed=1)
     result = loader.cli(*args)
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1 and expected in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
+    assert_fails(result, 2, expected)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_missing_credential_is_one_line(loader_factory) -> None:
     loader = loader_factory(calls=10, seed=1)
     result = loader.cli("load", env={"SOURCES__HOSTEDSUITE__PASSWORD": ""})
-    assert result.returncode == 2, result.stderr
-    assert "password" in result.stderr.lower() and "Traceback" not in result.stderr
+    assert "password" in assert_fails(result, 2).lower()
 
 
 def test_unwritable_duckdb_path_is_one_line(loader_factory) -> None:
     loader = loader_factory(calls=10, seed=1)
     loader.duckdb_path = Path("/proc/warehouse.duckdb")  # unwritable even for root
-    result = loader.cli("load")
-    assert result.returncode == 5 and "not writable" in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
+    assert_fails(loader.cli("load"), 5, "not writable")
 
 
 def test_duckdb_path_in_missing_folder_is_one_line(loader_factory, tmp_path) -> None:
     loader = loader_factory(calls=10, seed=1)
     loader.duckdb_path = tmp_path / "no" / "such" / "w.duckdb"
-    result = loader.cli("load")
-    assert result.returncode == 5 and "does not exist" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert_fails(loader.cli("load"), 5, "does not exist")
 
 
 def test_unreachable_host_is_one_line(loader_factory) -> None:
@@ -113,5 +100,4 @@ def test_unreachable_host_is_one_line(loader_factory) -> None:
             "SOURCES__HOSTEDSUITE__REQUEST_MAX_ATTEMPTS": "2",
         },
     )
-    assert result.returncode == 4, result.stderr
-    assert "Traceback" not in result.stderr
+    assert_fails(result, 4)

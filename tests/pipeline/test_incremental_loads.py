@@ -87,7 +87,7 @@ def test_late_edits_inside_lookback_replace_call_and_children(loader_factory) ->
         f"WHERE id = '{extended}'",
     )
     assert call == [(True, "late flag", 99.5)]
-    # The children's delete ran on call_id alone (see pipelines/hostedsuite/merge_sql.py): a
+    # The children's delete ran on call_id alone (see pipelines/destinations/duckdb_merge.py): a
     # "(call_id, seq) OR call_id" condition does not scale in DuckDB.
     deletes = [
         line

@@ -11,15 +11,8 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
-from transforms.project import GRAIN_KEYS
 
-from .conftest import fetch
-
-TABLES = [*GRAIN_KEYS, "dq_findings"]
-
-
-def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
-    return {t: fetch(conn, f"SELECT * FROM analytics.{t} ORDER BY ALL") for t in TABLES}
+from .conftest import fetch, snapshot
 
 
 def assert_equals_full_rebuild(conn: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,27 @@
+"""Changes to the emulator's data between two runs, as the vendor's users make them."""
+
+from __future__ import annotations
+
+from .loader import Loader
+
+
+def late_edits(loader: Loader, n: int) -> None:
+    """New calls, then edits of recent calls: notes, form ids removed, an interaction added.
+    Every call keeps at least one interaction, so "a call without interactions" in a copy can
+    only mean a copy that mixes two loads."""
+    emulator = loader.emulator
+    emulator.advance(minutes=45, new_calls=40)
+    recent = sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-n:]
+    for i, call in enumerate(recent):
+        if i % 3 == 0:
+            emulator.edit_call(call["id"], notes=f"late edit {i}")
+        elif i % 3 == 1:
+            emulator.edit_call(call["id"], completed_form_ids=[])
+        else:
+            emulator.edit_call(
+                call["id"],
+                interactions=[
+                    {"offset_seconds": 1.0, "type": "Answer", "description": "late"},
+                    {"offset_seconds": 9.5, "type": "Hangup", "description": "late"},
+                ],
+            )
