@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 import dlt
 
+from pipelines.config import DEFAULT_PIPELINES_DIR
 from pipelines.destinations import Destination, configured_destination
 from pipelines.errors import ExitCode, RunError, describe_failure
 from pipelines.pipeline import make_pipeline, run_lock
@@ -141,10 +145,48 @@ def _enter_warehouse(stack: ExitStack, context: RunContext, plan: Plan) -> None:
     access = plan.access
     assert access is not None
     destination = configured_destination(access.duckdb)
+    created = NewPaths(
+        Path(access.pipelines_dir or DEFAULT_PIPELINES_DIR), *destination.local_files()
+    )
     pipeline = make_pipeline(destination, access.pipelines_dir)
     stack.enter_context(run_lock(pipeline, access.lock_wait))
+    # A run that fails before anything committed leaves no trace: what it created goes again
+    # (under the lock, after the destination's connection closed).
+    stack.push(partial(created.remove_after_failure, pipeline))
     held = plan.hold_connection(pipeline)
     context.destination = destination
     context.pipeline = stack.enter_context(
         destination.writing(pipeline, access.db_wait, small_run=held)
     )
+
+
+class NewPaths:
+    """The paths a run is about to create: of each, the first folder on its way that is missing
+    now (``var/`` itself if the run makes it)."""
+
+    def __init__(self, *paths: Path) -> None:
+        self.paths: list[Path] = []
+        self.note(*paths)
+
+    def note(self, *paths: Path) -> None:
+        for path in paths:
+            path = path.absolute()
+            while not path.parent.exists():
+                path = path.parent
+            if not path.exists():
+                self.paths.append(path)
+
+    def remove_after_failure(
+        self, pipeline: dlt.Pipeline, failure: type[BaseException] | None, *_: Any
+    ) -> bool:
+        """An exit callback: on a failure, removes these paths unless the pipeline holds
+        something a later run needs (a loaded or a pending package)."""
+        if failure is not None and not (
+            pipeline.has_pending_data or pipeline.list_completed_load_packages()
+        ):
+            for path in self.paths:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        return False  # the failure goes on

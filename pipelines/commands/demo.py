@@ -31,7 +31,8 @@ logger = logging.getLogger("hostedsuite")
 
 NAME = "demo"
 HELP = "load the bundled emulator into DuckDB"
-DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
+DEMO_DATA_START = "2024-03-01"
+DEMO_WORKDIR = "var/demo"  # 45 days across the US, EU and Sydney DST changes
 
 
 @dataclass(frozen=True)
@@ -53,11 +54,14 @@ class DemoOptions:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=20_000, help="calls the emulator serves")
     parser.add_argument("--seed", type=int, default=1, help="emulator data seed")
-    parser.add_argument("--workdir", default="var/demo", help="where the demo warehouse goes")
+    parser.add_argument(
+        "--workdir", help=f"where the demo warehouse goes (default: {DEMO_WORKDIR} in the project)"
+    )
 
 
 def options(args: argparse.Namespace) -> DemoOptions:
-    workdir = Path(args.workdir)
+    # absolute: the demo's closing lines name its files, to be opened from anywhere
+    workdir = Path(args.workdir or DEMO_WORKDIR).absolute()
     warehouse = workdir / DEFAULT_DUCKDB_FILE
     # The demo's copy always goes beside its own warehouse, whatever [serving] path says.
     access = WarehouseAccess(

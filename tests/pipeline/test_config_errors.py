@@ -1,8 +1,9 @@
 """A missing or invalid setting is named by its real section and key, and where to set it.
 
 One case per configurable part: the source, each destination, serving and the report. Each
-run starts in an empty folder (no ``.dlt``), with only the environment given, as a scheduler
-would start it; each must end with exit code 2, one ``error:`` line and no traceback.
+run starts in an empty project (an empty ``.dlt``, named by ``HOSTEDSUITE_PROJECT``), with only
+the environment given, as a scheduler would start it; each must end with exit code 2, one
+``error:`` line and no traceback, and create nothing.
 """
 
 from __future__ import annotations
@@ -69,10 +70,11 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
 def test_a_bad_setting_names_its_key_and_where_to_set_it(part: str, tmp_path: Path) -> None:
     args, env, named = CASES[part]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
+    (tmp_path / ".dlt").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
         cwd=tmp_path,
-        env={**clean, **env},
+        env={**clean, **env, "HOSTEDSUITE_PROJECT": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -83,8 +85,8 @@ def test_a_bad_setting_names_its_key_and_where_to_set_it(part: str, tmp_path: Pa
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr
     for name in named:
         assert name in errors[0], errors[0]
-    # nothing was written before the setting was checked
-    assert not (tmp_path / "warehouse.duckdb").exists()
+    # nothing was written before the setting was checked, and a failed run creates nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dlt"]
 
 
 _OURS = ("SOURCES__", "DESTINATION", "SERVING__", "REPORT__", "TRANSFORMS__", "PIPELINE__")

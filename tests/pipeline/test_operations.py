@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import time
@@ -249,6 +250,9 @@ def test_analyst_holding_the_file_gets_a_clear_wait_then_failure(loader_factory)
         blocked = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--db-wait", "1")
         assert blocked.returncode == 5, blocked.stderr
         assert "in use by another process" in blocked.stderr and "Traceback" not in blocked.stderr
+        # DuckDB's holder is named whole: the program's path (dots and all) and its PID
+        program = os.path.realpath(sys.executable)
+        assert f"{program} (PID {holder.pid})" in blocked.stderr, blocked.stderr
     finally:
         holder.kill()
         holder.wait()
