@@ -31,9 +31,7 @@ def test_a_first_backfill_that_matches_nothing_succeeds_and_the_next_load_is_nor
 def test_a_start_date_in_the_future_is_an_empty_success(loader_factory) -> None:
     loader = loader_factory(calls=200, seed=82)
     future = loader.emulator.now.add(days=3).to_iso8601_string()
-    result = loader.cli(
-        *loader.load_until_now(), env={"SOURCES__HOSTEDSUITE__START_DATE": future}
-    )
+    result = loader.cli(*loader.load_until_now(), env={"SOURCES__HOSTEDSUITE__START_DATE": future})
     assert result.returncode == 0, result.stderr
     assert "no calls found in the range read (yet)" in result.stdout
     assert "transforms: nothing to build yet" in result.stdout
