@@ -34,7 +34,7 @@ INSTALLED_FROM: Final = Path(__file__).resolve().parents[1]
 PATH_ARGUMENTS: Final = ("duckdb", "pipelines_dir", "serving", "db", "out", "workdir")
 
 
-def find_project(explicit: str | None, cwd: Path) -> Path:
+def find_project(explicit: str | None, cwd: Path, installed: Path = INSTALLED_FROM) -> Path:
     """The project folder (see the module), or one line saying how to name it."""
     if explicit:
         root = (cwd / explicit).resolve()
@@ -45,7 +45,7 @@ def find_project(explicit: str | None, cwd: Path) -> Path:
                 f"--project / {PROJECT_ENV} names the clone that holds {SETTINGS_DIR}/",
             )
         return root
-    for candidate in (INSTALLED_FROM, cwd.resolve()):
+    for candidate in (installed, cwd.resolve()):
         if (candidate / SETTINGS_DIR).is_dir():
             return candidate
     raise RunError(
