@@ -10,7 +10,9 @@ order (load or backfill, verify, transform, publish, report). ``execute`` runs a
    connection for a small run) wrap the steps as context managers;
 4. each step runs and returns its result; a failing step becomes one ``RunError`` that carries
    the results committed before it; a step whose result states a problem (``verify``'s
-   differences) ends the run with its exit code after the later steps (publishing) ran.
+   differences) ends the run with its exit code after the later steps (publishing) ran;
+5. a run that fails before anything committed removes what it created (dlt's working folder,
+   a new DuckDB file): a failed first run leaves nothing behind.
 
 The summary is made from the results (``summary.py``); nothing here prints.
 """
