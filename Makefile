@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Backfill / verify arguments (all optional except START/END for backfill).
+# Backfill / verify / report arguments (all optional except START/END for backfill). START and END
+# are UTC dates with END excluded for backfill, local dates with END included for verify and report.
 START   ?=
 END     ?=
 CLIENT  ?=
@@ -16,9 +17,13 @@ WORKERS ?=
 ARGS    ?=
 # make transform FULL=1: rebuild all of analytics rather than what changed.
 FULL    ?=
+# make backfill FORCE=1: read a range already loaded again (otherwise: nothing to do).
+FORCE   ?=
 # make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
+# Q reaches the shell as an environment variable: any quotes in the SQL stay as typed.
 DB      ?=
 Q       ?=
+export Q
 # The browser the report's browser test drives (make browser installs Debian's when missing).
 CHROMIUM ?= /usr/bin/chromium
 
@@ -32,9 +37,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $(STAMP)
+	@# what it was installed from: bin/hostedsuite-scheduled refuses to run a stale environment
+	@sha256sum requirements.lock pyproject.toml > $(STAMP)
 
-venv: $(STAMP) ## Create the virtual environment from the lock file
+venv: ## Create the virtual environment from the lock file (again when the lock file changed)
+	@sha256sum --status --check $(STAMP) 2>/dev/null || rm -f $(STAMP)
+	@$(MAKE) --no-print-directory --silent $(STAMP)
 
 # PostgreSQL server binaries for the tests' throw-away servers (tests/postgres_server.py).
 postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else set HOSTEDSUITE_PG_BIN)
@@ -64,21 +72,21 @@ demo: $(STAMP) ## Start the bundled emulator, load it into var/demo/warehouse.du
 load: $(STAMP) ## Incremental load with the configured account (.dlt/config.toml + secrets.toml)
 	$(BIN)/hostedsuite load $(ARGS)
 
-backfill: $(STAMP) ## Load a date range: make backfill START=2024-01-01 END=2024-07-01 [CLIENT=] [CENTER=] [WORKERS=]
+backfill: $(STAMP) ## Load UTC dates START..END, END excluded: make backfill START=2024-01-01 END=2024-07-01 [CLIENT=] [CENTER=] [WORKERS=] [FORCE=1]
 	$(BIN)/hostedsuite backfill --start "$(START)" --end "$(END)" \
 		$(if $(CLIENT),--client "$(CLIENT)") $(if $(CENTER),--center "$(CENTER)") \
-		$(if $(WORKERS),--workers "$(WORKERS)") $(ARGS)
+		$(if $(WORKERS),--workers "$(WORKERS)") $(if $(FORCE),--force) $(ARGS)
 
 transform: $(STAMP) ## Refresh the analytics schema (what changed since the last run); FULL=1 rebuilds all
 	$(BIN)/hostedsuite transform $(if $(FULL),--full) $(ARGS)
 
-verify: $(STAMP) ## Compare API TotalCount with warehouse counts per center and local day: [START=] [END=]
+verify: $(STAMP) ## Compare API counts per center and local day, local dates START..END both included [START=] [END=] (default: the 7 days ending on the cursor's date)
 	$(BIN)/hostedsuite verify $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") $(ARGS)
 
 sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="select ..."] (prompt without Q)
-	$(BIN)/hostedsuite sql $(if $(DB),"$(DB)") $(if $(Q),--command "$(Q)") $(ARGS)
+	$(BIN)/hostedsuite sql $(if $(DB),"$(DB)") $(if $(Q),--command "$$Q") $(ARGS)
 
-report: $(STAMP) ## HTML report of the serving copy: make report [START=] [END=] [DB=file] (default: last 30 local days)
+report: $(STAMP) ## HTML report of the serving copy, local dates START..END both included: make report [START=] [END=] [DB=file] (default: last 30 local days)
 	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
 		$(if $(DB),--db "$(DB)") $(ARGS)
 

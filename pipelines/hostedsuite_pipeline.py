@@ -1,15 +1,17 @@
 """Command line for the HostedSuite pipeline: ``hostedsuite load|backfill|verify|transform|...``.
 
-The whole of a run, top-down: arguments -> the command's typed options -> its plan ->
-``plan.execute`` (steps, each returning a result) -> the summary of the results, printed here.
-Every failure is one ``error:`` line and an exit code (``errors.ExitCode``), after the summary
-of what had committed.
+The whole of a run, top-down: arguments -> the project (``project.py``: its folder and
+``.dlt/``, wherever the run was started) and the check of its settings (``known_settings.py``)
+-> the command's typed options -> its plan -> ``plan.execute`` (steps, each returning a result)
+-> the summary of the results, printed here. Every failure is one ``error:`` line and an exit
+code (``errors.ExitCode``), after the summary of what had committed.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +20,9 @@ from pipelines.commands import COMMANDS, WRITERS
 from pipelines.commands.common import add_access_arguments
 from pipelines.errors import ExitCode, describe_failure
 from pipelines.hostedsuite.client import redact
+from pipelines.known_settings import check_settings
 from pipelines.plan import execute
+from pipelines.project import PROJECT_ENV, SETTINGS_DIR, enter_project
 from pipelines.redaction import register_configured_secrets
 from pipelines.summary import summary_lines
 from pipelines.validation import check_configured_settings
@@ -36,6 +40,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hostedsuite", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--project",
+        help=f"the project folder (holding {SETTINGS_DIR}/; default: env {PROJECT_ENV}, else "
+        f"the clone this is installed from, else the current folder if it holds {SETTINGS_DIR}/)",
+    )
     access = _Parser(add_help=False)
     add_access_arguments(access)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -49,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configure_logging(quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    # a date too: a scheduled run's progress lines are read in a log days later
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     logger.handlers[:] = [handler]
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
@@ -59,8 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.quiet)
     command = args.module
-    register_configured_secrets()
     try:
+        root = enter_project(args)
+        register_configured_secrets(root / SETTINGS_DIR / "secrets.toml")
+        # once, before anything is read or written: a misspelled setting stops every command
+        check_settings(root / SETTINGS_DIR, os.environ)
         check_configured_settings()
         results = execute(command.plan(command.options(args)))
     except KeyboardInterrupt:

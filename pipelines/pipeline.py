@@ -28,7 +28,8 @@ def make_pipeline(destination: Destination, pipelines_dir: str | None) -> dlt.Pi
         pipeline_name=PIPELINE_NAME,
         destination=target,
         dataset_name=DATASET_NAME,
-        pipelines_dir=pipelines_dir or DEFAULT_PIPELINES_DIR,
+        # absolute: a run works in its project folder (project.py), and the summary names it
+        pipelines_dir=str(Path(pipelines_dir or DEFAULT_PIPELINES_DIR).absolute()),
     )
 
 

@@ -10,7 +10,9 @@ order (load or backfill, verify, transform, publish, report). ``execute`` runs a
    connection for a small run) wrap the steps as context managers;
 4. each step runs and returns its result; a failing step becomes one ``RunError`` that carries
    the results committed before it; a step whose result states a problem (``verify``'s
-   differences) ends the run with its exit code after the later steps (publishing) ran.
+   differences) ends the run with its exit code after the later steps (publishing) ran;
+5. a run that fails before anything committed removes what it created (dlt's working folder,
+   a new DuckDB file): a failed first run leaves nothing behind.
 
 The summary is made from the results (``summary.py``); nothing here prints.
 """
@@ -19,13 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any, Protocol
 
 import dlt
 
+from pipelines.config import DEFAULT_PIPELINES_DIR
 from pipelines.destinations import Destination, configured_destination
 from pipelines.errors import ExitCode, RunError, describe_failure
 from pipelines.pipeline import make_pipeline, run_lock
@@ -142,12 +148,50 @@ def _enter_warehouse(stack: ExitStack, context: RunContext, plan: Plan) -> None:
     access = plan.access
     assert access is not None
     destination = configured_destination(access.duckdb, access.serving)
+    created = NewPaths(
+        Path(access.pipelines_dir or DEFAULT_PIPELINES_DIR), *destination.local_files()
+    )
     pipeline = make_pipeline(destination, access.pipelines_dir)
     # dlt pickles each step's trace, error messages included, into the pipeline folder
     stack.callback(scrub_trace, pipeline)
     stack.enter_context(run_lock(pipeline, access.lock_wait))
+    # A run that fails before anything committed leaves no trace: what it created goes again
+    # (under the lock, after the destination's connection closed).
+    stack.push(partial(created.remove_after_failure, pipeline))
     held = plan.hold_connection(pipeline)
     context.destination = destination
     context.pipeline = stack.enter_context(
         destination.writing(pipeline, access.db_wait, small_run=held)
     )
+
+
+class NewPaths:
+    """The paths a run is about to create: of each, the first folder on its way that is missing
+    now (``var/`` itself if the run makes it)."""
+
+    def __init__(self, *paths: Path) -> None:
+        self.paths: list[Path] = []
+        self.note(*paths)
+
+    def note(self, *paths: Path) -> None:
+        for path in paths:
+            path = path.absolute()
+            while not path.parent.exists():
+                path = path.parent
+            if not path.exists():
+                self.paths.append(path)
+
+    def remove_after_failure(
+        self, pipeline: dlt.Pipeline, failure: type[BaseException] | None, *_: Any
+    ) -> bool:
+        """An exit callback: on a failure, removes these paths unless the pipeline holds
+        something a later run needs (a loaded or a pending package)."""
+        if failure is not None and not (
+            pipeline.has_pending_data or pipeline.list_completed_load_packages()
+        ):
+            for path in self.paths:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        return False  # the failure goes on

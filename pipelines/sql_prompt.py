@@ -6,7 +6,8 @@ never blocks a load (loads write the live warehouse; the serving copy is replace
 and the session keeps the data it opened until ``.reopen``.
 
 Statements end with ``;``. With ``-c SQL`` or SQL on standard input it runs them and exits
-(non-zero on the first error), which is what scripts and tests use.
+(non-zero on the first error), which is what scripts and tests use; a line of its own starting
+with ``.`` is a command there too (``echo .tables | hostedsuite sql``).
 
 Read-only means more than not writing the serving copy: the session can neither read nor write
 any other file (``COPY ... TO``, ``read_csv``, ``ATTACH``, ``INSTALL``/``LOAD``, a profiling
@@ -88,6 +89,19 @@ class SqlPrompt:
         writer.writerow(relation.columns)
         writer.writerows(relation.fetchall())
 
+    def command(self, text: str) -> None:
+        """Runs a dot command (``.tables``, ``.reopen``, ``.help``)."""
+        if text == ".help":
+            print(HELP, file=self.out)
+        elif text == ".tables":
+            tables = self.conn.execute(TABLES_SQL).fetchall()
+            print("\n".join(row[0] for row in tables), file=self.out)
+        elif text == ".reopen":
+            self.reopen()
+            print(f"reopened {self.path}", file=self.out)
+        else:
+            raise duckdb.InvalidInputException(f"unknown command {text}; .help lists them")
+
     def close(self) -> None:
         self.conn.close()
 
@@ -96,9 +110,32 @@ def run_script(path: Path, sql: str, as_csv: bool, allow_external_access: bool =
     """Runs ``sql`` and returns; raises ``duckdb.Error`` at the first failing statement."""
     prompt = SqlPrompt(path, sys.stdout, as_csv, allow_external_access)
     try:
-        prompt.run(sql)
+        for text in _script_parts(sql):
+            command = text.strip()
+            if command in (".quit", ".exit"):
+                break
+            if command.startswith("."):
+                prompt.command(command)
+            else:
+                prompt.run(text)
     finally:
         prompt.close()
+
+
+def _script_parts(sql: str) -> Iterator[str]:
+    """The dot commands (a line of their own, between statements) and the SQL between them."""
+    buffer: list[str] = []
+    for line in sql.splitlines():
+        if line.strip().startswith(".") and not "\n".join(buffer).strip():
+            buffer = []
+            yield line
+            continue
+        buffer.append(line)
+        if line.rstrip().endswith(";"):
+            yield "\n".join(buffer)
+            buffer = []
+    if "\n".join(buffer).strip():
+        yield "\n".join(buffer)
 
 
 def interactive(path: Path, allow_external_access: bool = False) -> int:
@@ -114,13 +151,8 @@ def interactive(path: Path, allow_external_access: bool = False) -> int:
             if command in (".quit", ".exit"):
                 break
             try:
-                if command == ".help":
-                    print(HELP)
-                elif command == ".tables":
-                    print("\n".join(row[0] for row in prompt.conn.execute(TABLES_SQL).fetchall()))
-                elif command == ".reopen":
-                    prompt.reopen()
-                    print(f"reopened {path}")
+                if command.startswith("."):
+                    prompt.command(command)
                 else:
                     prompt.run(text)
             except duckdb.Error as exc:

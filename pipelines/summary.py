@@ -45,6 +45,11 @@ def _load(result: LoadResult) -> list[str]:
         out.append(f"  {table:<32} {rows:>10,} rows")
     if result.unchanged_calls:
         out.append(f"re-read and unchanged (not rewritten): {result.unchanged_calls:,} calls")
+    if result.compared:
+        out.append(
+            f"calls read: {result.calls_read:,} (new {result.new_calls:,}, changed "
+            f"{result.changed_calls:,}, unchanged {result.unchanged_calls:,})"
+        )
     if not result.row_counts.get(CALLS_TABLE):
         out.append("no calls found in the range read (yet)")
     out.append(f"cursor (complete through): {result.complete_through or '-'}")
@@ -59,7 +64,10 @@ def _load(result: LoadResult) -> list[str]:
 
 @lines.register
 def _backfill(result: BackfillResult) -> list[str]:
-    return [f"backfill {result.start}..{result.end}: {result.windows} windows", *_load(result)]
+    span = f"backfill {result.start}..{result.end} (UTC, end excluded)"
+    if result.already_loaded:
+        return [f"{span}: already loaded: nothing to do (use --force to re-read)"]
+    return [f"{span}: {result.windows} windows", *_load(result)]
 
 
 @lines.register

@@ -36,17 +36,30 @@ class BackfillOptions:
     client_id: str | None
     center_id: str | None
     workers: int | None
+    force: bool
     transform: bool
     report: tuple[ReportAfterLoad, ...]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", required=True, help="first UTC date (YYYY-MM-DD)")
-    parser.add_argument("--end", required=True, help="end UTC date, exclusive (YYYY-MM-DD)")
+    parser.add_argument(
+        "--start", required=True, help="first UTC date, included (YYYY-MM-DD or ISO 8601)"
+    )
+    parser.add_argument(
+        "--end",
+        required=True,
+        help="UTC date where the range stops, EXCLUDED (unlike verify and report, whose dates "
+        "are local and included): --start 2024-03-01 --end 2024-04-01 is March",
+    )
     parser.add_argument("--client", dest="client_id", help="only this ClientId")
     parser.add_argument("--center", dest="center_id", help="only this CenterId")
     parser.add_argument("--workers", type=int, help="windows fetched concurrently")
     parser.add_argument("--window-hours", type=float, help="width of one window")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="read a range already loaded again and merge it (otherwise: nothing to do)",
+    )
     parser.add_argument("--no-transform", action="store_true", help="skip the analytics rebuild")
 
 
@@ -72,6 +85,7 @@ def options(args: argparse.Namespace) -> BackfillOptions:
         args.client_id,
         args.center_id,
         args.workers,
+        args.force,
         not args.no_transform,
         after_load_steps(),
     )
@@ -80,7 +94,13 @@ def options(args: argparse.Namespace) -> BackfillOptions:
 def plan(opts: BackfillOptions) -> Plan:
     steps: list[Step] = [
         Backfill(
-            opts.start, opts.end, opts.window_hours, opts.client_id, opts.center_id, opts.workers
+            opts.start,
+            opts.end,
+            opts.window_hours,
+            opts.client_id,
+            opts.center_id,
+            opts.workers,
+            opts.force,
         )
     ]
     if opts.transform:

@@ -23,8 +23,8 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--pipelines-dir",
-        default=DEFAULT_PIPELINES_DIR,
-        help="dlt working folder (state, load packages, traces)",
+        help=f"dlt working folder (state, load packages, traces; default: {DEFAULT_PIPELINES_DIR} "
+        "in the project)",
     )
     parser.add_argument(
         "--lock-wait",

@@ -34,6 +34,7 @@ NAME = "demo"
 HELP = "load the bundled emulator into DuckDB"
 DEMO_CALLS = Range(int, 1, 5_000_000)
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
+DEMO_WORKDIR = "var/demo"
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ class DemoOptions:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, default=20_000, help="calls the emulator serves")
     parser.add_argument("--seed", type=int, default=1, help="emulator data seed")
-    parser.add_argument("--workdir", default="var/demo", help="where the demo warehouse goes")
+    parser.add_argument(
+        "--workdir", help=f"where the demo warehouse goes (default: {DEMO_WORKDIR} in the project)"
+    )
 
 
 def options(args: argparse.Namespace) -> DemoOptions:
     check_option("--calls", args.calls, DEMO_CALLS)
-    workdir = Path(args.workdir)
+    # absolute: the demo's closing lines name its files, to be opened from anywhere
+    workdir = Path(args.workdir or DEMO_WORKDIR).absolute()
     warehouse = workdir / DEFAULT_DUCKDB_FILE
     # The demo's copy always goes beside its own warehouse, whatever [serving] path says.
     access = WarehouseAccess(

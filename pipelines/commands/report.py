@@ -32,8 +32,15 @@ class ReportOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", help="first local date (default: 29 days before --end)")
-    parser.add_argument("--end", help="last local date (default: the newest call's local date)")
+    parser.add_argument(
+        "--start",
+        help="first local date of each center, included (default: 29 days before --end: 30 days)",
+    )
+    parser.add_argument(
+        "--end",
+        help="last local date of each center, INCLUDED (unlike backfill's UTC --end, which is "
+        "excluded; default: the newest call's local date)",
+    )
     parser.add_argument("--db", help="DuckDB file (default: the configured serving copy)")
     parser.add_argument("--out", help="HTML file to write (default: [report] path)")
     parser.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
@@ -42,10 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def options(args: argparse.Namespace) -> ReportOptions:
     notes: tuple[str, ...] = ()
     db = Path(args.db) if args.db else configured_serving_copy()
-    if not args.db and not db.exists() and DEMO_SERVING_COPY.exists():
+    demo_copy = DEMO_SERVING_COPY.absolute()  # in the project: the run works there
+    if not args.db and not db.exists() and demo_copy.exists():
         # A fresh clone after `make demo`: the demo's copy is the only data there is.
-        notes = (f"no serving copy at {db}: reporting on the demo's {DEMO_SERVING_COPY}",)
-        db = DEMO_SERVING_COPY
+        notes = (f"no serving copy at {db}: reporting on the demo's {demo_copy}",)
+        db = demo_copy
     return ReportOptions(
         db,
         Path(args.out) if args.out else None,

@@ -26,8 +26,15 @@ class VerifyOptions:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", help="first local date (default: 7 days before --end)")
-    parser.add_argument("--end", help="last local date (default: the cursor's date)")
+    parser.add_argument(
+        "--start",
+        help="first local date of each center, included (default: 6 days before --end: 7 days)",
+    )
+    parser.add_argument(
+        "--end",
+        help="last local date of each center, INCLUDED (unlike backfill's UTC --end, which is "
+        "excluded; default: the cursor's date)",
+    )
     parser.add_argument("--workers", type=int, help="concurrent count requests")
 
 

@@ -19,6 +19,9 @@ from pipelines.destinations.postgres import Postgres
 from pipelines.errors import ExitCode, RunError
 
 DEFAULT_DESTINATION: Final = "duckdb"
+# Our [pipeline] settings (see pipelines/known_settings.py).
+PIPELINE_DESTINATION: Final = "pipeline.destination"
+PIPELINE_SETTINGS: Final = (PIPELINE_DESTINATION,)
 REGISTERED: Final[dict[str, type[Destination]]] = {
     kind.name: kind for kind in (DuckDb, Postgres, DuckLake)
 }
@@ -37,7 +40,7 @@ def destination_name() -> str:
     """``DESTINATION_NAME`` / ``destination_name``, else ``[pipeline] destination``, else
     DuckDB; lower case."""
     configured = dlt.config.get("destination_name", str) or dlt.config.get(
-        "pipeline.destination", str
+        PIPELINE_DESTINATION, str
     )
     return (configured or DEFAULT_DESTINATION).strip().lower()
 

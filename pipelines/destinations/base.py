@@ -77,6 +77,11 @@ class Destination(ABC):
         """The DuckDB file a report after the run reads, if there is one."""
         return self.analyst_copy()
 
+    def local_files(self) -> tuple[Path, ...]:
+        """The files a run may create for this warehouse on the local disk: a first run that
+        fails before committing anything removes those it created."""
+        return ()
+
     @abstractmethod
     def location(self) -> str:
         """Where the data went, for the summary (no secret in it)."""

@@ -9,6 +9,8 @@ SQL gets ``duckdb_merge``'s corrections on the dlt version they were written for
 from __future__ import annotations
 
 import logging
+import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -46,7 +48,9 @@ class DuckDb(Destination):
     loader_file_format: ClassVar[TLoaderFileFormat] = "parquet"
 
     def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
-        self.file = duckdb_file or configured_duckdb_file()
+        # absolute: a relative setting means a file in the project (a run works there), and
+        # every summary names the file written
+        self.file = os.path.abspath(duckdb_file or configured_duckdb_file())
         # publishing's settings are read now: a bad one fails before anything is written
         self.serving = serving_target(self.file, serving)
 
@@ -90,6 +94,9 @@ class DuckDb(Destination):
     def report_database(self) -> Path | None:
         # publishing off: the report reads the warehouse itself (under the run lock)
         return self.analyst_copy() or Path(self.file)
+
+    def local_files(self) -> tuple[Path, ...]:
+        return (Path(self.file), Path(f"{self.file}.wal"))
 
     def location(self) -> str:
         return str(Path(self.file).resolve())
@@ -179,7 +186,7 @@ def wait_for_file(path: str, wait_seconds: float) -> None:
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
-            holder = str(exc).split("Conflicting lock is held in", 1)[-1].split(".")[0].strip()
+            holder = lock_holder(str(exc))
             if time.monotonic() >= deadline:
                 raise RunError(
                     ExitCode.DESTINATION,
@@ -192,6 +199,16 @@ def wait_for_file(path: str, wait_seconds: float) -> None:
                 )
                 announced = True
             time.sleep(0.5)
+
+
+def lock_holder(message: str) -> str:
+    """Who holds the file, from DuckDB's lock error: the program and its PID, e.g.
+    ``/opt/hostedsuite/.venv/bin/python3.11 (PID 4242)`` (a path's dots kept)."""
+    match = re.search(r"Conflicting lock is held in (.+? \(PID \d+\))", message)
+    if match:
+        return match.group(1)
+    text = message.split("Conflicting lock is held in", 1)[-1]
+    return text.split(". See also", 1)[0].strip().rstrip(".")
 
 
 @contextmanager

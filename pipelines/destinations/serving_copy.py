@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import dlt
 import pendulum
@@ -28,6 +28,11 @@ from pipelines.serving import (
 
 logger = logging.getLogger("hostedsuite")
 
+# The [serving] settings this module reads (and the only ones: see pipelines/known_settings.py).
+SERVING_PATH: Final = "serving.path"
+SERVING_EVERY_N_RUNS: Final = "serving.every_n_runs"
+SERVING_SETTINGS: Final = (SERVING_PATH, SERVING_EVERY_N_RUNS)
+
 
 @dataclass(frozen=True)
 class ServingTarget:
@@ -41,13 +46,14 @@ class ServingTarget:
 def serving_target(warehouse: str, override: str | None = None) -> ServingTarget | None:
     """``[serving] path`` (env ``SERVING__PATH``), default beside the warehouse; an empty value
     turns publishing off."""
-    configured = override if override is not None else configured_text("serving.path")
+    configured = override if override is not None else configured_text(SERVING_PATH)
     if configured == "":
         return None
-    path = Path(configured) if configured else default_serving_path(warehouse)
+    # absolute: the summary names the file, and a relative setting means a path in the project
+    path = (Path(configured) if configured else default_serving_path(warehouse)).absolute()
     if path.resolve() == Path(warehouse).resolve():
         raise RunError(ExitCode.BAD_CONFIG, f"[serving] path must not be the warehouse: {path}")
-    every = checked_setting("serving.every_n_runs", int, "must be >= 1", lambda n: n >= 1)
+    every = checked_setting(SERVING_EVERY_N_RUNS, int, "must be >= 1", lambda n: n >= 1)
     return ServingTarget(Path(warehouse), path, every or 1)
 
 

@@ -52,12 +52,15 @@ logger = logging.getLogger("hostedsuite")
 # Resource-state key: calls of this run whose center /api/centers does not list, and the zone
 # they were read in.
 UNKNOWN_CENTER_STATE = "unknown_center_calls"
-# Resource-state key: calls of this run's re-read that the warehouse already held as they are.
+# Resource-state keys: calls of this run that the warehouse already held as they are, held
+# otherwise, or did not hold (counted when the run compared with the warehouse).
 UNCHANGED_CALLS_STATE = "unchanged_calls"
+CHANGED_CALLS_STATE = "changed_calls"
+NEW_CALLS_STATE = "new_calls"
 
-# Given the start of a run's re-read, the ``content_hash`` of every call the warehouse holds
-# from there on (call id -> digest).
-StoredHashes = Callable[[pendulum.DateTime], Mapping[str, str]]
+# Given a range [start, end), the ``content_hash`` of every call the warehouse holds starting
+# in it (call id -> digest; "" for a call stored without one).
+StoredHashes = Callable[[pendulum.DateTime, pendulum.DateTime], Mapping[str, str]]
 
 # Wall-clock times stay TIMESTAMP (no zone): dlt would otherwise store them as TIMESTAMPTZ.
 LOCAL_TIME: dict[str, Any] = {"data_type": "timestamp", "timezone": False}
@@ -156,9 +159,10 @@ def hostedsuite(
         window_margin_hours: every request is widened by the centers' UTC offsets plus this
             margin (see ``request_bounds``); a server reading windows in a zone further
             than this outside the centers' offsets needs more.
-        stored_hashes: what the warehouse holds (see ``StoredHashes``). Given, an incremental
-            run that re-reads the look-back rewrites only the calls that changed: the rest
-            keep their rows and their load id, so the transforms see only real changes.
+        stored_hashes: what the warehouse holds (see ``StoredHashes``). Given, a backfill or
+            an incremental run that re-reads the look-back rewrites only the calls that are
+            new or changed (and counts each kind): the rest keep their rows and their load
+            id, so the transforms see only real changes.
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
@@ -207,7 +211,10 @@ def hostedsuite(
             windows = windows[:max_windows]
         loaded_at = pendulum.now("UTC")
         rereads = backfill is None and bool(lookback_hours) and "complete_through" in state
-        stored = stored_hashes(windows[0].start) if stored_hashes and rereads and windows else None
+        compare = bool(windows) and (backfill is not None or rereads)
+        stored = (
+            stored_hashes(windows[0].start, windows[-1].end) if stored_hashes and compare else None
+        )
 
         def fetch(window: Window) -> Iterator[PageTables]:
             seen: set[str] = set()
@@ -279,7 +286,8 @@ def _emit(
 ) -> Iterator[Any]:
     """Turns fetched pages into dlt items and records progress per finished window."""
     hinted: set[str] = set()
-    finished, total_calls, unknown_center_calls, unchanged_calls = 0, 0, 0, 0
+    finished, total_calls, unknown_center_calls = 0, 0, 0
+    compared = {UNCHANGED_CALLS_STATE: 0, CHANGED_CALLS_STATE: 0, NEW_CALLS_STATE: 0}
     newest = parse_instant(state.get("newest_call_start"), "state.newest_call_start")
     for item in results:
         if isinstance(item, WindowDone):
@@ -296,7 +304,9 @@ def _emit(
                 record_backfill_window(state, backfill, item.window)
             continue
         unknown_center_calls += item.unknown_center_calls
-        unchanged_calls += item.unchanged_calls
+        compared[UNCHANGED_CALLS_STATE] += item.unchanged_calls
+        compared[CHANGED_CALLS_STATE] += item.changed_calls
+        compared[NEW_CALLS_STATE] += item.new_calls
         if item.calls.num_rows:
             yield _to_table(item.calls, CALLS_TABLE, hinted, primary_key="id")
             batch_newest = pc.max(item.calls.column("start_time")).as_py()
@@ -311,7 +321,7 @@ def _emit(
         state["newest_call_start"] = pendulum.instance(newest).to_iso8601_string()
     # This run's count, for its summary (replaced by every run, committed with the load).
     state[UNKNOWN_CENTER_STATE] = {"calls": unknown_center_calls, "zone": default_timezone}
-    state[UNCHANGED_CALLS_STATE] = unchanged_calls
+    state.update(compared)
     hours = sum((w.end - w.start).total_seconds() for w in windows) / 3600
     if backfill is None and hours:
         # How dense the data is, so the next run can size its batches (see plan_batch).
@@ -350,6 +360,8 @@ def _to_table(
 
 
 __all__ = [
+    "CHANGED_CALLS_STATE",
+    "NEW_CALLS_STATE",
     "UNCHANGED_CALLS_STATE",
     "UNKNOWN_CENTER_STATE",
     "BackfillRange",

@@ -26,6 +26,8 @@ class BackfillRange:
     end: pendulum.DateTime
     # Part of the progress key: a window done for one client is not done for all of them.
     filters: str = ""
+    # Forget this range's progress first and read all of it again (``backfill --force``).
+    restart: bool = False
 
     @property
     def key(self) -> str:
@@ -65,7 +67,10 @@ def record_backfill_window(state: dict[str, Any], backfill: BackfillRange, windo
 def backfill_windows(
     state: dict[str, Any], backfill: BackfillRange, window_hours: float
 ) -> list[Window]:
-    """The windows of ``backfill`` not loaded yet: each missing range split at this width."""
+    """The windows of ``backfill`` not loaded yet: each missing range split at this width
+    (all of it when it restarts; its progress is recorded anew from here)."""
+    if backfill.restart:
+        state.get("backfills", {}).pop(backfill.key, None)
     missing = backfill_missing(state, backfill)
     windows = [w for gap in missing for w in split_windows(gap.start, gap.end, window_hours)]
     total_hours = (backfill.end - backfill.start).total_seconds() / 3600

@@ -44,6 +44,9 @@ class PageTables:
     unknown_center_calls: int = 0
     # Calls of the window left out because the warehouse already holds them as they are.
     unchanged_calls: int = 0
+    # Kept calls the warehouse holds otherwise, and those it does not hold (when compared).
+    changed_calls: int = 0
+    new_calls: int = 0
 
     @property
     def calls_read(self) -> int:
@@ -73,7 +76,8 @@ def page_to_tables(
 
     ``stored_hashes`` (call id -> ``content_hash`` in the warehouse), when given: each kept call
     gets its digest, and a call whose digest the warehouse already holds is left out (counted
-    in ``unchanged_calls``). Its rows there are what this page would write again.
+    in ``unchanged_calls``). Its rows there are what this page would write again. The others
+    count as changed (the warehouse holds the id) or new.
     """
     items = page.items
     ids = items.field("Id")
@@ -110,13 +114,20 @@ def page_to_tables(
             else:
                 seen_ids.add(call_id)
     keep = pa.array(keep_mask)
-    hashes, unchanged = None, 0
+    hashes, unchanged, changed, new = None, 0, 0, 0
     if stored_hashes is not None:
         hashes = content_hashes(items, zones, unknown)
         for row, (call_id, digest) in enumerate(zip(page.ids, hashes, strict=True)):
-            if keep_mask[row] and call_id is not None and stored_hashes.get(call_id) == digest:
+            if not keep_mask[row] or call_id is None:
+                continue
+            held = stored_hashes.get(call_id)
+            if held == digest:
                 keep_mask[row] = False
                 unchanged += 1
+            elif held is None:
+                new += 1
+            else:
+                changed += 1
     keep = pa.array(keep_mask)
     kept = items.filter(keep)
     kept_zones, kept_utc, kept_local = zones.filter(keep), utc.filter(keep), local.filter(keep)
@@ -131,6 +142,8 @@ def page_to_tables(
         quarantine=quarantine,
         unknown_center_calls=pc.sum(kept_unknown.cast(pa.int64())).as_py() or 0,
         unchanged_calls=unchanged,
+        changed_calls=changed,
+        new_calls=new,
     )
 
 

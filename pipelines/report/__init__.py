@@ -124,6 +124,7 @@ def _context(source: ReportSource, start: date, end: date, target_pct: float) ->
         center_names={c: str(row["center_name"] or c) for c, row in centers.items()},
         zones=queries.zones(source, start, end),
         target_pct=target_pct,
+        data_start=queries.oldest_local_date(source),
     )
 
 
@@ -181,7 +182,8 @@ def _header(ctx: sections.Context, db: Path, offered: int) -> str:
         f"<header><h1>Call-center report: {ctx.start} to {ctx.end}</h1>"
         f'<p class="meta">Local dates of each center, {(ctx.end - ctx.start).days + 1} days; '
         f"{offered:,} incoming calls. Previous period: {ctx.previous_start} to "
-        f"{ctx.previous_end}. Source: {esc(db)} (analytics schema). Generated {generated}.</p>"
+        f"{ctx.previous_end}{ctx.previous_caveat}. Source: {esc(db)} (analytics schema). "
+        f"Generated {generated}.</p>"
         + details(summary, table("settings", columns, settings, "analytics.metric_settings"))
         + "</header>"
     )

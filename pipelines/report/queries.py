@@ -217,6 +217,11 @@ def newest_local_date(source: ReportSource) -> date | None:
     return value if isinstance(value, date) else None
 
 
+def oldest_local_date(source: ReportSource) -> date | None:
+    value = source.rows("SELECT min(local_date) AS oldest FROM analytics.fct_calls")[0]["oldest"]
+    return value if isinstance(value, date) else None
+
+
 def calls_in_range(source: ReportSource, start: date, end: date) -> int:
     """Calls of any direction in the range (the daily mart's calls_offered)."""
     rows = source.rows(

@@ -31,6 +31,20 @@ class Context:
     center_names: dict[str, str]
     zones: dict[str, str]
     target_pct: float
+    # The oldest local date of the data: a previous period before it is empty or partial.
+    data_start: date | None = None
+
+    @property
+    def previous_caveat(self) -> str:
+        """What the previous period lacks, when it does not lie wholly inside the data."""
+        if self.data_start is None or self.previous_start >= self.data_start:
+            return ""
+        if self.previous_end < self.data_start:
+            return f" (before the data starts on {self.data_start}: nothing to compare with)"
+        return (
+            f" (the data starts on {self.data_start}: the previous period is partial, "
+            "so its Δ overstates growth)"
+        )
 
     @property
     def formula(self) -> str:
@@ -83,7 +97,7 @@ def headline(page: Page, ctx: Context, rows: list[Row]) -> str:
         )
     return (
         _heading(1, "Headline per center", "Incoming calls of the range, each measure beside "
-                 f"the previous period of the same length ({periods[1]}).")
+                 f"the previous period of the same length ({periods[1]}){ctx.previous_caveat}.")
         + f'<div class="grid">{"".join(figures)}</div>'
         + _headline_table(ctx, by_center, centers)
         + "</section>"

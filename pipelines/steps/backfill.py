@@ -1,14 +1,16 @@
 """The backfill step: a UTC range, loaded in batches of windows, each committing what it covered.
 
 Progress is stored as the merged UTC ranges already loaded (``hostedsuite.backfills``), so an
-interrupted backfill resumes with exactly what is missing, whatever the window width. The
+interrupted backfill resumes with exactly what is missing, whatever the window width, and a
+rerun of a range already loaded does nothing and says so; ``force`` reads it all again. The
+calls read are compared with the warehouse: only new and changed ones are written. The
 incremental cursor is never touched.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pendulum
@@ -17,7 +19,7 @@ from pipelines.config import configured_workers
 from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import BackfillRange, backfill_missing
 from pipelines.hostedsuite.settings import BATCH_WINDOWS_PER_WORKER
-from pipelines.hostedsuite.windows import split_windows
+from pipelines.hostedsuite.windows import Window, split_windows
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext
 from pipelines.steps.load import LoadResult, load_batch
@@ -30,6 +32,8 @@ class BackfillResult(LoadResult):
     start: str = ""
     end: str = ""
     windows: int = 0
+    # The range was loaded before and not forced: nothing was read.
+    already_loaded: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class Backfill:
     client_id: str | None = None
     center_id: str | None = None
     workers: int | None = None
+    force: bool = False
     name: str = "load"
 
     def run(self, context: RunContext) -> BackfillResult:
@@ -67,15 +72,25 @@ class Backfill:
             if value:
                 kwargs[key] = value
         loaded = LoadResult(self.name)
+        missing = backfill_missing(cursor_state(pipeline), backfill)
+        already_loaded = not missing
+        restart = self.force
+        if restart:
+            missing = [Window(self.start, self.end)]
         # One load per batch of windows: each commits the range it finished.
-        while missing := backfill_missing(cursor_state(pipeline), backfill):
-            loaded = loaded.plus(load_batch(pipeline, kwargs))
-            if backfill_missing(cursor_state(pipeline), backfill) == missing:
+        while missing:
+            batch = replace(backfill, restart=restart)  # the first batch forgets the progress
+            loaded = loaded.plus(load_batch(pipeline, {**kwargs, "backfill": batch}))
+            restart = False
+            left = backfill_missing(cursor_state(pipeline), backfill)
+            if left == missing:
                 raise RunError(ExitCode.FAILED, "backfill made no progress; see the log above")
+            missing = left
         done = loaded.finished(pipeline, started)
         return BackfillResult(
             **{name: getattr(done, name) for name in LoadResult.__dataclass_fields__},
             start=self.start.to_iso8601_string(),
             end=self.end.to_iso8601_string(),
             windows=len(split_windows(self.start, self.end, self.window_hours)),
+            already_loaded=already_loaded and not self.force,
         )

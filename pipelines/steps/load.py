@@ -22,6 +22,8 @@ from pipelines.config import configured_lookback_hours
 from pipelines.destinations import kind_of
 from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import (
+    CHANGED_CALLS_STATE,
+    NEW_CALLS_STATE,
     UNCHANGED_CALLS_STATE,
     UNKNOWN_CENTER_STATE,
     hostedsuite,
@@ -59,6 +61,20 @@ class LoadResult(StepResult):
     unknown_center_zone: str | None = None
     # Re-read calls the warehouse already held as they are: not rewritten.
     unchanged_calls: int = 0
+    # Calls written that the warehouse held otherwise, and that it did not hold; both 0 when
+    # the run did not compare with the warehouse (a first load).
+    changed_calls: int = 0
+    new_calls: int = 0
+
+    @property
+    def calls_read(self) -> int:
+        """Calls the API delivered: written or left alone as unchanged."""
+        return self.row_counts.get(CALLS_TABLE, 0) + self.unchanged_calls
+
+    @property
+    def compared(self) -> bool:
+        """Whether the calls read were compared with the warehouse (new, changed, unchanged)."""
+        return self.unchanged_calls + self.changed_calls + self.new_calls > 0
 
     def plus(self, other: LoadResult) -> LoadResult:
         """This load's counts and another's (a later batch)."""
@@ -73,6 +89,8 @@ class LoadResult(StepResult):
             unknown_center_calls=self.unknown_center_calls + other.unknown_center_calls,
             unknown_center_zone=other.unknown_center_zone or self.unknown_center_zone,
             unchanged_calls=self.unchanged_calls + other.unchanged_calls,
+            changed_calls=self.changed_calls + other.changed_calls,
+            new_calls=self.new_calls + other.new_calls,
         )
 
     def finished(self, pipeline: dlt.Pipeline, started: float) -> LoadResult:
@@ -89,6 +107,8 @@ class LoadResult(StepResult):
             self.unknown_center_calls,
             self.unknown_center_zone,
             self.unchanged_calls,
+            self.changed_calls,
+            self.new_calls,
         )
 
 
@@ -139,7 +159,8 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
     """One load package: a pending package first, then extract/normalize/load the source."""
     finished_pending = finish_pending(pipeline)
     source = hostedsuite(
-        **source_kwargs, stored_hashes=lambda since: stored_call_hashes(pipeline, since)
+        **source_kwargs,
+        stored_hashes=lambda start, end: stored_call_hashes(pipeline, start, end),
     )
     pipeline.run(source, loader_file_format=kind_of(pipeline).loader_file_format)
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
@@ -154,6 +175,8 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
         unknown_center_calls=int(unknown.get("calls") or 0),
         unknown_center_zone=unknown.get("zone"),
         unchanged_calls=int(state.get(UNCHANGED_CALLS_STATE) or 0),
+        changed_calls=int(state.get(CHANGED_CALLS_STATE) or 0),
+        new_calls=int(state.get(NEW_CALLS_STATE) or 0),
     )
 
 
@@ -167,20 +190,23 @@ def finish_pending(pipeline: dlt.Pipeline) -> bool:
     return True
 
 
-def stored_call_hashes(pipeline: dlt.Pipeline, since: pendulum.DateTime) -> dict[str, str]:
-    """``content_hash`` of each call in the warehouse starting at or after ``since``; empty
-    before the column exists (its first scheduled run then rewrites the look-back once)."""
+def stored_call_hashes(
+    pipeline: dlt.Pipeline, start: pendulum.DateTime, end: pendulum.DateTime
+) -> dict[str, str]:
+    """``content_hash`` of each call in the warehouse starting in [start, end); "" for a call
+    stored without one (before the column existed: its first re-read rewrites it once)."""
     if not pipeline.default_schema_name:
         return {}
     columns = pipeline.default_schema.tables.get(CALLS_TABLE, {}).get("columns", {})
-    if CONTENT_HASH_COLUMN not in columns:
+    if "id" not in columns:
         return {}
+    digest = f"coalesce({CONTENT_HASH_COLUMN}, '')" if CONTENT_HASH_COLUMN in columns else "''"
     with pipeline.sql_client() as client:
         calls = client.make_qualified_table_name(CALLS_TABLE)
         rows = client.execute_sql(
-            f"select id, {CONTENT_HASH_COLUMN} from {calls} "
-            f"where start_time >= cast('{since.to_iso8601_string()}' as timestamp with time zone) "
-            f"and {CONTENT_HASH_COLUMN} is not null"
+            f"select id, {digest} from {calls} "
+            f"where start_time >= cast('{start.to_iso8601_string()}' as timestamp with time zone) "
+            f"and start_time < cast('{end.to_iso8601_string()}' as timestamp with time zone)"
         )
     return {str(call_id): str(digest) for call_id, digest in rows or []}
 

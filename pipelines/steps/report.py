@@ -10,11 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Final
 
 from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import RunContext, StepResult
 from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult, build_report
+
+# The [report] settings this module reads (and the only ones: see pipelines/known_settings.py).
+REPORT_PATH: Final = "report.path"
+REPORT_AFTER_LOAD: Final = "report.after_load"
+REPORT_TARGET_PCT: Final = "report.service_level_target_pct"
+REPORT_SETTINGS: Final = (REPORT_PATH, REPORT_AFTER_LOAD, REPORT_TARGET_PCT)
 
 
 @dataclass(frozen=True)
@@ -66,15 +73,20 @@ class ReportAfterLoad:
 
 
 def report_path(db: Path) -> Path:
-    """``[report] path`` (env ``REPORT__PATH``); default ``report.html`` beside the database."""
-    configured = configured_text("report.path")
-    return Path(configured) if configured else db.parent / "report.html"
+    """``[report] path`` (env ``REPORT__PATH``); default ``report.html`` beside the database,
+    or in ``var/`` when the database lies in the project folder itself (a run works there, see
+    ``pipelines/project.py``): the project folder holds the tracked files, not output."""
+    configured = configured_text(REPORT_PATH)
+    if configured:
+        return Path(configured).absolute()
+    folder = db.absolute().parent
+    return (folder / "var" if folder == Path.cwd() else folder) / "report.html"
 
 
 def report_target_pct() -> float:
     """``[report] service_level_target_pct``: a percentage in (0, 100]."""
     target = checked_setting(
-        "report.service_level_target_pct", float, "must be in (0, 100]", lambda v: 0 < v <= 100
+        REPORT_TARGET_PCT, float, "must be in (0, 100]", lambda v: 0 < v <= 100
     )
     return DEFAULT_TARGET_PCT if target is None else target
 
@@ -82,7 +94,7 @@ def report_target_pct() -> float:
 def after_load_steps() -> tuple[ReportAfterLoad, ...]:
     """The report step of a load or backfill plan: there when ``[report] after_load`` is true
     (read, like the target, when the plan is made)."""
-    if not checked_setting("report.after_load", bool):
+    if not checked_setting(REPORT_AFTER_LOAD, bool):
         return ()
     return (ReportAfterLoad(report_target_pct()),)
 

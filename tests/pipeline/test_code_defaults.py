@@ -1,7 +1,7 @@
 """The settings the pipeline relies on are the code's defaults, not only ``.dlt/config.toml``'s.
 
-dlt reads ``.dlt`` from the working directory: a scheduler starting ``hostedsuite load`` from
-another folder used to lose ``[load] workers = 1`` and friends without a word.
+A project whose ``.dlt`` does not set them (a scheduler's copy, a CI checkout with settings in
+environment variables) must not lose ``[load] workers = 1`` and friends without a word.
 """
 
 from __future__ import annotations
@@ -21,8 +21,15 @@ from .loader import Loader
 def _load_from(
     loader: Loader, cwd: Path, env: dict[str, str] | None = None
 ) -> dict[tuple[str, str], tuple[Any, str]]:
-    """Runs ``hostedsuite load`` in ``cwd``; returns {(sections, key): (value, provider)}."""
-    done = run_cli(*loader.load_until_now(), *loader.cli_paths(), env=loader.cli_env(env), cwd=cwd)
+    """Runs ``hostedsuite load`` in the project ``cwd`` (an empty ``.dlt``); returns
+    {(sections, key): (value, provider)}."""
+    (cwd / ".dlt").mkdir(exist_ok=True)
+    done = run_cli(
+        *loader.load_until_now(),
+        *loader.cli_paths(),
+        env=loader.cli_env({**(env or {}), "HOSTEDSUITE_PROJECT": str(cwd)}),
+        cwd=cwd,
+    )
     assert done.returncode == 0, done.stderr
     pipeline = dlt.attach(PIPELINE_NAME, pipelines_dir=str(loader.pipelines_dir))
     assert pipeline.last_trace is not None

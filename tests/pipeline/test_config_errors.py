@@ -1,8 +1,9 @@
 """A missing or invalid setting is named by its real section and key, and where to set it.
 
 One case per configurable part: the source, each destination, serving and the report. Each
-run starts in an empty folder (no ``.dlt``), with only the environment given, as a scheduler
-would start it; each must end with exit code 2, one ``error:`` line and no traceback.
+run starts in an empty project (an empty ``.dlt``, named by ``HOSTEDSUITE_PROJECT``), with only
+the environment given, as a scheduler would start it; each must end with exit code 2, one
+``error:`` line and no traceback, and create nothing.
 """
 
 from __future__ import annotations
@@ -69,12 +70,18 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
 def test_a_bad_setting_names_its_key_and_where_to_set_it(part: str, tmp_path: Path) -> None:
     args, env, named = CASES[part]
     clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
-    result = run_cli(*args, env={**clean, **env}, cwd=tmp_path, timeout=120)
+    (tmp_path / ".dlt").mkdir()
+    result = run_cli(
+        *args,
+        env={**clean, **env, "HOSTEDSUITE_PROJECT": str(tmp_path)},
+        cwd=tmp_path,
+        timeout=120,
+    )
     error = assert_fails(result, 2)
     for name in named:
         assert name in error, error
-    # nothing was written before the setting was checked
-    assert not (tmp_path / "warehouse.duckdb").exists()
+    # nothing was written before the setting was checked, and a failed run creates nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dlt"]
 
 
 _OURS = ("SOURCES__", "DESTINATION", "SERVING__", "REPORT__", "TRANSFORMS__", "PIPELINE__")

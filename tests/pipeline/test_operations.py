@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import time
@@ -239,6 +240,9 @@ def test_analyst_holding_the_file_gets_a_clear_wait_then_failure(loader_factory)
         loader.emulator.advance(minutes=30, new_calls=10)
         blocked = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--db-wait", "1")
         assert_fails(blocked, 5, "in use by another process")
+        # DuckDB's holder is named whole: the program's path (dots and all) and its PID
+        program = os.path.realpath(sys.executable)
+        assert f"{program} (PID {holder.pid})" in blocked.stderr, blocked.stderr
     finally:
         holder.kill()
         holder.wait()

@@ -53,12 +53,20 @@ def test_demo_writes_the_report_and_make_report_repeats_it(tmp_path: Path) -> No
     assert f"report: {out}  (2024-03-17..2024-04-15, {incoming:,} incoming calls" in again.stdout
     assert out.exists()
 
-    # A fresh clone after `make demo`: no configured serving copy, only the demo's.
-    bare = run_cli("report", cwd=tmp_path)
+    # A fresh clone after `make demo` (the project tmp_path, started from elsewhere): no
+    # configured serving copy, only the demo's; the lines name the files by absolute path.
+    (tmp_path / ".dlt").mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    bare = run_cli(
+        "report", cwd=elsewhere, env={**os.environ, "HOSTEDSUITE_PROJECT": str(tmp_path)}
+    )
     assert bare.returncode == 0, bare.stderr
     assert bare.stdout.splitlines() == [
-        "no serving copy at warehouse.serving.duckdb: reporting on the demo's "
-        "var/demo/warehouse.serving.duckdb",
+        f"no serving copy at {tmp_path}/warehouse.serving.duckdb: reporting on the demo's "
+        f"{tmp_path}/var/demo/warehouse.serving.duckdb",
         bare.stdout.splitlines()[1],
     ]
-    assert bare.stdout.splitlines()[1].startswith("report: var/demo/report.html  (2024-03-17..")
+    assert bare.stdout.splitlines()[1].startswith(
+        f"report: {tmp_path}/var/demo/report.html  (2024-03-17.."
+    )
