@@ -49,11 +49,11 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
 def access_options(args: argparse.Namespace) -> WarehouseAccess:
     check_option("--lock-wait", args.lock_wait, WAIT_SECONDS)
     check_option("--db-wait", args.db_wait, WAIT_SECONDS)
-    if "'" in str(Path(args.pipelines_dir).resolve()):
+    pipelines_dir = Path(args.pipelines_dir or DEFAULT_PIPELINES_DIR).resolve()
+    if "'" in str(pipelines_dir):
         # dlt 1.31's DuckDB loader writes each load file's path into its SQL unquoted
         raise RunError(
-            ExitCode.BAD_CONFIG,
-            f"--pipelines-dir must not contain a single quote: {args.pipelines_dir}",
+            ExitCode.BAD_CONFIG, f"--pipelines-dir must not contain a single quote: {pipelines_dir}"
         )
     return WarehouseAccess(
         duckdb=str(args.duckdb) if args.duckdb else None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from hostedsuite_emulator import Emulator, EmulatorSettings
 
-from .helpers import everything, post
+from .api_client import everything, post
 
 # The markup the switch promises, spelled out here rather than taken from the emulator.
 MARKERS = ("<!--<script>", "</script>", "onerror=", "onmouseover=", "{{7*7}}", "${7*7}", "\u2028")

@@ -127,7 +127,16 @@ def test_every_chart_draws_nothing_injected_runs_and_names_read_as_text(
 
     # Hovering a point of a hostile center's agent shows the agent's name as written. The
     # traces are the centers by name: Desert Line Phoenix, Harbour Desk Sydney, hostile-1...
-    agents_chart = f"#chart-{len(seen['charts']) - 2}"
+    # the agents' chart is the last chart before their scorecard table
+    agents_chart = "#" + page.evaluate(
+        """() => {
+            const table = document.getElementById('agents');
+            const charts = [...document.querySelectorAll('[id^=chart-]')];
+            return charts.filter(
+                c => c.compareDocumentPosition(table) & Node.DOCUMENT_POSITION_FOLLOWING
+            ).pop().id;
+        }"""
+    )
     trace = page.locator(f"{agents_chart} .scatterlayer .trace").nth(2)
     trace.locator(".point").first.hover(force=True)
     page.wait_for_selector(f"{agents_chart} .hovertext", timeout=10_000)
