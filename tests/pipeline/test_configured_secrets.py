@@ -77,6 +77,17 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
     secret, env, code = _cases(tmp_path, _closed_port())[case]
     loader = loader_factory(calls=60, seed=91)
     pipelines_dir = tmp_path / "pipelines"
+    # a pipeline folder an earlier run made: a failing run keeps it (and dlt's trace in it); a
+    # failing first run would remove what it created
+    first = run_cli(
+        *loader.load_until_now(),
+        "--duckdb",
+        str(tmp_path / "first.duckdb"),
+        "--pipelines-dir",
+        str(pipelines_dir),
+        env=loader.cli_env(),
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
     result = run_cli(
         *loader.load_until_now(),
         "--pipelines-dir",
