@@ -60,6 +60,14 @@ HELPERS: Final[dict[str, tuple[Helper, Helper]]] = {
             f"+ extract(minute from {a[0]}) as bigint) / {a[1]} * {a[1]} * interval '1 minute'"
         ),
     ),
+    # a sum of seconds that does not depend on the order of its rows: each value is rounded to
+    # the nanosecond and added as a decimal (exact), then given back as a double. A double sum
+    # differs in its last bits with the order of the rows, so an incremental refresh (rows
+    # added in another order) would not equal a full rebuild exactly.
+    "exact_sum": (
+        lambda a: f"cast(sum(cast({a[0]} as decimal(38, 9))) as double)",
+        lambda a: f"cast(sum(cast({a[0]} as numeric(38, 9))) as double precision)",
+    ),
     # one row per integer in [first, last]
     "integer_rows": (
         lambda a: f"unnest(generate_series({a[0]}, {a[1]}))",

@@ -22,7 +22,6 @@ from typing import Any, ClassVar, Final
 import dlt
 import duckdb
 from dlt.common.destination import TLoaderFileFormat
-from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines.config import DATASET_NAME, where
 from pipelines.destinations.base import Destination
@@ -71,7 +70,7 @@ class DuckDb(Destination):
     def dlt_destination(self) -> Any:
         install_merge_corrections()
         return dlt.destinations.duckdb(
-            credentials={"database": self.file, "global_config": load_config()}
+            credentials={"database": self.file, "global_config": session_config(self.file)}
         )
 
     def writing(
@@ -79,11 +78,6 @@ class DuckDb(Destination):
     ) -> AbstractContextManager[dlt.Pipeline]:
         wait_for_file(self.file, wait_seconds)
         return _one_connection(pipeline, self.file) if small_run else _as_is(pipeline)
-
-    @classmethod
-    def prepare_transforms(cls, sql: SqlClientBase[Any]) -> None:
-        # The load's memory cap would make a full rebuild spill; it reads everything.
-        sql.execute_sql("RESET memory_limit")
 
     def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
         return [] if self.serving is None else publish_copy(pipeline, self.serving, health)
@@ -108,13 +102,17 @@ def configured_duckdb_file() -> str:
     return configured or DEFAULT_DUCKDB_FILE
 
 
-def load_config() -> dict[str, Any]:
-    """DuckDB settings for the load: a memory cap so a large package spills instead of growing
-    the process (``[destination.duckdb] memory_limit``, default 1GB; "" for DuckDB's 80 %).
-    Too low a cap fails the merge of a large package with DuckDB's Out of Memory error."""
+def session_config(warehouse: str) -> dict[str, Any]:
+    """DuckDB settings of every connection a run opens, so of every step (load, transforms,
+    verify, publish): one memory cap (``[destination.duckdb] memory_limit``, default 1GB; ""
+    for DuckDB's 80 % of RAM), and a step that would exceed it spills to ``<warehouse>.tmp``
+    beside the file instead of growing the process."""
     limit = dlt.config.get("destination.duckdb.memory_limit", str)
     limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
-    return {"memory_limit": limit} if limit else {}
+    config: dict[str, Any] = {"temp_directory": f"{warehouse}.tmp"}
+    if limit:
+        config["memory_limit"] = limit
+    return config
 
 
 def install_merge_corrections() -> bool:
@@ -138,7 +136,7 @@ def install_merge_corrections() -> bool:
 def _check_memory_limit() -> None:
     """``[destination.duckdb] memory_limit`` as DuckDB reads it, or one line naming the key."""
     try:
-        duckdb.connect(config=load_config()).close()
+        duckdb.connect(config=session_config(":memory:")).close()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
         key = "destination.duckdb.memory_limit"
@@ -229,7 +227,7 @@ def _one_connection(pipeline: dlt.Pipeline, path: str) -> Iterator[dlt.Pipeline]
     are what keep DuckDB's memory down, and one connection over a 100k-call first load measured
     30 % more peak memory (460 vs 355 MB) and 20 % more time.
     """
-    connection = duckdb.connect(path, config=load_config())
+    connection = duckdb.connect(path, config=session_config(path))
     try:
         yield dlt.pipeline(
             pipeline_name=pipeline.pipeline_name,

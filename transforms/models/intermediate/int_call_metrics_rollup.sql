@@ -5,7 +5,9 @@
 --     (interval_start_utc tells the two local 01:00 hours of the DST fall-back day apart)
 -- The measures of call-metrics.md, written once for both aggregate marts: GROUPING SETS computes
 -- both groupings in one scan of fct_calls, and the ratios below are the only copy of their
--- formulas. Totals are 0 when nothing qualifies; a ratio whose denominator is 0 is NULL;
+-- formulas. Sums of seconds are exact (the dialect's exact_sum: the same whatever the order of
+-- the rows, so an incremental refresh equals a full rebuild to the bit). Totals are 0 when nothing
+-- qualifies; a ratio whose denominator is 0 is NULL;
 -- "incoming only" measures are NULL on other directions. Each grain is checked (unique, not
 -- null) on the mart that selects it.
 
@@ -43,12 +45,14 @@ aggregated as (
         cast({{ count_if(is_abandoned) }} as bigint) as calls_abandoned,
         cast({{ count_if(is_short_abandon) }} as bigint) as calls_short_abandoned,
         cast({{ count_if(is_within_service_level) }} as bigint) as calls_within_service_level,
-        sum(speed_of_answer_seconds) as speed_of_answer_total,
-        sum(coalesce(handle_time_seconds, 0)) as handle_seconds_total,
-        sum(case when is_answered then coalesce(talk_seconds, 0) else 0 end) as talk_seconds_total,
+        {{ exact_sum(speed_of_answer_seconds) }} as speed_of_answer_total,
+        {{ exact_sum(coalesce(handle_time_seconds, 0)) }} as handle_seconds_total,
+        {{ exact_sum(case when is_answered then coalesce(talk_seconds, 0) else 0 end) }}
+            as talk_seconds_total,
         cast({{ count_if(is_answered and is_held) }} as bigint) as calls_held,
         -- answered calls only: calls_held (the divisor) are answered calls
-        sum(case when is_answered then coalesce(hold_seconds, 0) else 0 end) as hold_seconds_total,
+        {{ exact_sum(case when is_answered then coalesce(hold_seconds, 0) else 0 end) }}
+            as hold_seconds_total,
         max(case when is_answered then coalesce(hold_seconds, 0) end) as max_hold_seconds,
         cast({{ count_if(is_transferred) }} as bigint) as calls_transferred,
         cast({{ count_if(is_flagged) }} as bigint) as calls_flagged,

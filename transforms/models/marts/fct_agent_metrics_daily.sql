@@ -18,10 +18,11 @@ aggregated as (
         center_id,
         local_date,
         count(*) as calls_handled,
-        sum(coalesce(talk_seconds, 0)) as talk_seconds_total,
-        sum(coalesce(hold_seconds, 0)) as hold_seconds_total,
-        sum(coalesce(work_seconds, 0)) as work_seconds_total,
-        sum(handle_time_seconds) as handle_seconds_total,
+        -- exact sums: the same whatever the order of the rows (see dialect.exact_sum)
+        {{ exact_sum(coalesce(talk_seconds, 0)) }} as talk_seconds_total,
+        {{ exact_sum(coalesce(hold_seconds, 0)) }} as hold_seconds_total,
+        {{ exact_sum(coalesce(work_seconds, 0)) }} as work_seconds_total,
+        {{ exact_sum(handle_time_seconds) }} as handle_seconds_total,
         cast({{ count_if(is_held) }} as bigint) as calls_held,
         cast({{ count_if(is_transferred) }} as bigint) as calls_transferred
 

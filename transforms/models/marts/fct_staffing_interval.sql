@@ -45,9 +45,10 @@ intervals as (
         cast({{ count_if(is_incoming and is_answered) }} as bigint) as calls_answered,
         cast({{ count_if(is_abandoned) }} as bigint) as calls_abandoned,
         cast({{ count_if(is_within_service_level) }} as bigint) as calls_within_service_level,
-        sum(case when is_incoming then coalesce(handle_time_seconds, 0) end)
+        {{ exact_sum(case when is_incoming then coalesce(handle_time_seconds, 0) end) }}
             as handle_seconds_total,
-        sum(case when is_incoming then speed_of_answer_seconds end) as speed_of_answer_total
+        {{ exact_sum(case when is_incoming then speed_of_answer_seconds end) }}
+            as speed_of_answer_total
     from calls
     group by center_id, local_date, interval_start_local, interval_start_utc
 

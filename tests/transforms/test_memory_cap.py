@@ -1,0 +1,102 @@
+"""A full rebuild under a memory cap several times smaller than its data completes by spilling.
+
+The raw tables hold 300,000 calls and 1.2 million interactions, made with SQL; the transforms
+run on a DuckDB connection capped at 100 MB with one thread (as the load's cap applies to every
+step). With nowhere to spill they run out of memory, which shows the work does not fit the cap;
+with a temporary folder beside the file every model must finish, by spilling what does not fit.
+The row counts are what the generator made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from transforms import DuckDBExecutor, run_transforms
+
+from .raw_fixture import create_raw_tables
+
+CALLS = 300_000
+EVENTS_PER_CALL = 4
+CAP_MB = 100
+
+GENERATE = f"""
+INSERT INTO hostedsuite.calls
+SELECT
+    'c' || n AS id,
+    'K' || (n % 7) AS client_id,
+    'Client ' || (n % 7) AS client_name,
+    'C' || (n % 3) AS center_id,
+    TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(n * 97) AS start_time,
+    TIMESTAMP '2024-01-01 00:00:00' + to_seconds(n * 97) AS start_time_local,
+    'Caller ' || (n % 50000) AS caller_name,
+    '+1312555' || lpad(cast(n % 50000 AS VARCHAR), 5, '0') AS caller_number,
+    NULL AS transfer_to_name, NULL AS transfer_to_number,
+    repeat('note ', 8) AS notes,
+    100.0 + n % 300 AS duration_in_seconds, 1.0 + n % 40 AS ring_time_in_seconds,
+    (n % 5) * 3.1 AS hold_time_in_seconds, n % 2 AS hold_count,
+    CASE WHEN n % 9 = 0 THEN '' ELSE 'agent' || (n % 40) END AS answered_by,
+    'srv1' AS server, 60.0 + n % 200 AS talk_time_in_seconds, 0.0 AS transfer_time_in_seconds,
+    '' AS screen_pop, n % 11 = 0 AS flagged, NULL AS flag_notes,
+    CASE WHEN n % 5 = 0 THEN 'Outgoing' ELSE 'Incoming' END AS type,
+    (n % 30) * 1.0 AS work_time_in_seconds, 'UTC' AS time_zone_id,
+    'load1' AS _dlt_load_id, 'd' || n AS _dlt_id
+FROM range({CALLS}) AS t(n);
+
+INSERT INTO hostedsuite.calls__interactions
+SELECT
+    'c' || n AS call_id, seq,
+    TIMESTAMPTZ '2024-01-01 00:00:00+00' + to_seconds(n * 97 + seq * 20) AS start_time,
+    TIMESTAMP '2024-01-01 00:00:00' + to_seconds(n * 97 + seq * 20) AS start_time_local,
+    ['Answer', 'Hold', 'Retrieved', 'Hangup'][seq + 1] AS type,
+    'event ' || seq AS description, NULL AS is_tombstone,
+    'load1' AS _dlt_load_id, 'i' || n || '-' || seq AS _dlt_id
+FROM range({CALLS}) AS t(n), range({EVENTS_PER_CALL}) AS s(seq);
+
+INSERT INTO hostedsuite.centers (id, name, time_zone_id, iana_time_zone, _dlt_load_id, _dlt_id)
+SELECT 'C' || n, 'Center ' || n, 'UTC', 'UTC', 'load1', 'ce' || n FROM range(3) AS t(n);
+
+INSERT INTO hostedsuite.clients (id, name, center_id, _dlt_load_id, _dlt_id)
+SELECT 'K' || n, 'Client ' || n, 'C' || (n % 3), 'load1', 'cl' || n FROM range(7) AS t(n);
+"""
+
+
+def _config(temp_directory: str) -> dict[str, str | bool | int | float | list[str]]:
+    return {"memory_limit": f"{CAP_MB}MB", "threads": 1, "temp_directory": temp_directory}
+
+
+def test_a_full_rebuild_spills_instead_of_failing_under_a_small_cap(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        create_raw_tables(conn)
+        conn.execute(GENERATE)
+
+    # the work does not fit the cap: with nowhere to spill, it runs out of memory
+    with (
+        duckdb.connect(str(path), config=_config("")) as conn,
+        pytest.raises(duckdb.OutOfMemoryException),
+    ):
+        run_transforms(DuckDBExecutor(conn), full=True)
+
+    spill = tmp_path / "warehouse.duckdb.tmp"
+    with duckdb.connect(str(path), config=_config(str(spill))) as conn:
+        result = run_transforms(DuckDBExecutor(conn), full=True)
+        counts = dict(
+            conn.execute(
+                "SELECT 'calls', count(*) FROM analytics.fct_calls UNION ALL "
+                "SELECT 'events', count(*) FROM analytics.fct_call_interactions UNION ALL "
+                "SELECT 'holds', count(*) FROM analytics.fct_hold_segments UNION ALL "
+                "SELECT 'last', count(*) FROM analytics.fct_call_interactions "
+                "WHERE seconds_to_next IS NULL"
+            ).fetchall()
+        )
+    assert result.refresh == "full"
+    # every call; 4 events each; one hold (Hold..Retrieved) each; the last event has no next
+    assert counts == {
+        "calls": CALLS,
+        "events": CALLS * EVENTS_PER_CALL,
+        "holds": CALLS,
+        "last": CALLS,
+    }

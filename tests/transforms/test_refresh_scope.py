@@ -1,0 +1,81 @@
+"""An incremental refresh rewrites exactly the rows of the calls and center-days that changed.
+
+Equality with a full rebuild (test_incremental_refresh, the pipeline's incremental == full
+tests) cannot tell a refresh that rebuilds everything from one that rebuilds what changed. Here
+every mart row is marked after a full build; then one call is edited and one call is added, and
+an incremental refresh runs. A row it rewrote has lost its mark; a row it left alone still has
+it. Worked out by hand from the 12 calls of ``raw_fixture``:
+
+- c05 (Chicago, 2024-03-10 15:00 UTC = 10:00 CDT, caller +1 312 555 0004) is edited. Its number
+  also called in c06 (outgoing, 7 minutes later): a later call of the number is only read (the
+  next call of c06's caller cannot have changed), so c06 keeps its rows.
+- n01 is new: Kolkata, 2024-03-12 05:00 UTC = 10:30 IST, a number never seen.
+
+Rebuilt calls: c05 and n01. Rebuilt center-days: C1 2024-03-10 and C2 2024-03-12.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from transforms import DuckDBExecutor, run_transforms
+
+from .raw_fixture import insert_call
+
+MARK = -7
+NEW_CALL = (
+    "n01", "K2", "C2", "2024-03-12 05:00:00", "Incoming", "chandra", "+919800000077",
+    9, 90, 0, 0, 0, 10, 99, False, None,
+)  # fmt: skip
+
+
+def test_a_refresh_rewrites_only_the_changed_calls_and_their_days(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    run_transforms(DuckDBExecutor(raw_db), full=True)
+    raw_db.execute(
+        f"""
+        UPDATE analytics.fct_calls SET hold_count = {MARK};
+        UPDATE analytics.fct_call_interactions SET seq = seq + 1000;
+        UPDATE analytics.fct_call_metrics_daily SET calls_flagged = {MARK};
+        UPDATE analytics.fct_call_metrics_interval SET calls_flagged = {MARK};
+        UPDATE analytics.fct_agent_metrics_daily SET calls_transferred = {MARK};
+        """
+    )
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 333, _dlt_load_id = 'load2' "
+        "WHERE id = 'c05'"
+    )
+    insert_call(raw_db, NEW_CALL, "hostedsuite")
+    raw_db.execute("UPDATE hostedsuite.calls SET _dlt_load_id = 'load2' WHERE id = 'n01'")
+
+    result = run_transforms(DuckDBExecutor(raw_db))
+
+    assert result.refresh == "incremental"
+    rebuilt_calls = raw_db.execute(
+        f"SELECT call_id FROM analytics.fct_calls WHERE hold_count <> {MARK} ORDER BY call_id"
+    ).fetchall()
+    assert rebuilt_calls == [("c05",), ("n01",)]
+    # c05's interactions were rewritten (seq back to 0..), every other call's kept the mark
+    rewritten_events = raw_db.execute(
+        "SELECT DISTINCT call_id FROM analytics.fct_call_interactions WHERE seq < 1000"
+    ).fetchall()
+    assert rewritten_events == [("c05",)]
+    for table, column in (
+        ("fct_call_metrics_daily", "calls_flagged"),
+        ("fct_call_metrics_interval", "calls_flagged"),
+        ("fct_agent_metrics_daily", "calls_transferred"),
+    ):
+        rebuilt_days = raw_db.execute(
+            f"SELECT DISTINCT center_id, cast(local_date AS VARCHAR) FROM analytics.{table} "
+            f"WHERE {column} <> {MARK} ORDER BY 1, 2"
+        ).fetchall()
+        assert rebuilt_days == [("C1", "2024-03-10"), ("C2", "2024-03-12")], table
+        kept = raw_db.execute(
+            f"SELECT count(*) FROM analytics.{table} WHERE {column} = {MARK}"
+        ).fetchone()
+        assert kept is not None and kept[0] > 0, f"{table}: no row was left alone"
+    edited = raw_db.execute(
+        "SELECT talk_seconds FROM analytics.fct_calls WHERE call_id = 'c05'"
+    ).fetchall()
+    assert edited == [(333.0,)]
