@@ -1,4 +1,4 @@
-"""Alerts to a Slack-compatible incoming webhook: a failed run, ``verify``'s differences, stale data.
+"""Alerts to a Slack-compatible webhook: a failed run, ``verify``'s differences, stale data.
 
 The webhook is ``[alerts] slack_incoming_hook`` in ``.dlt/secrets.toml`` (env
 ``ALERTS__SLACK_INCOMING_HOOK``), else dlt's own ``[runtime] slack_incoming_hook``; either is
@@ -77,7 +77,15 @@ def stale_after_hours() -> float | None:
 
 
 def check_staleness(command: str, pipeline: dlt.Pipeline) -> None:
-    """An alert when the cursor (complete through) is older than ``stale_after_hours``."""
+    """An alert when the cursor (complete through) is older than ``stale_after_hours``; a
+    problem in checking is a warning, never a failure of the run."""
+    try:
+        _check_staleness(command, pipeline)
+    except Exception as exc:
+        logger.warning("staleness not checked: %s", redact(str(exc)).splitlines()[0])
+
+
+def _check_staleness(command: str, pipeline: dlt.Pipeline) -> None:
     limit = stale_after_hours()
     if limit is None or webhook() is None:
         return

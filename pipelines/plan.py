@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import dlt
 
+from pipelines import alerts
 from pipelines.destinations import Destination, configured_destination
 from pipelines.errors import ExitCode, RunError, describe_failure
 from pipelines.pipeline import make_pipeline, run_lock
@@ -129,6 +130,8 @@ def execute(plan: Plan) -> list[StepResult]:
             for step in plan.steps:
                 current = step.name
                 results.append(step.run(context))
+            if context.pipeline is not None:
+                alerts.check_staleness(plan.command, context.pipeline)
     except Exception as exc:
         raise describe_failure(exc, None if current == "setup" else current, results) from exc
     for result in results:

@@ -63,6 +63,14 @@ def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], se
             },
             {1, 5},
         ),
+        "alerts webhook": (
+            "hook-S3cr3t-5b",
+            {
+                "SOURCES__HOSTEDSUITE__BASE_URL": f"http://127.0.0.1:{port}",
+                "ALERTS__SLACK_INCOMING_HOOK": f"http://127.0.0.1:{port}/services/hook-S3cr3t-5b",
+            },
+            {4},
+        ),
         "base_url user-info": (
             "url-S3cr3t-6c",
             {"SOURCES__HOSTEDSUITE__BASE_URL": f"https://etl:url-S3cr3t-6c@127.0.0.1:{port}"},
@@ -71,7 +79,13 @@ def _cases(tmp_path: Path, port: int) -> dict[str, tuple[str, dict[str, str], se
     }
 
 
-CASE_NAMES = ["postgres dsn", "postgres password key", "lake catalog", "base_url user-info"]
+CASE_NAMES = [
+    "postgres dsn",
+    "postgres password key",
+    "lake catalog",
+    "alerts webhook",
+    "base_url user-info",
+]
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
@@ -104,7 +118,7 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     leaking = [str(path) for path in written if secret.encode() in path.read_bytes()]
     assert leaking == []
-    if case != "base_url user-info":  # refused before anything ran: nothing to trace
+    if case not in ("base_url user-info", "alerts webhook"):  # refused before anything ran
         traces = [path for path in written if path.name == "trace.pickle"]
         assert traces, "dlt wrote no trace"
         # still dlt's trace, readable by dlt, with the failure in it
