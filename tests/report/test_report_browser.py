@@ -133,8 +133,5 @@ def test_chart_toolbars_show_on_hover_only_and_never_cover_a_title(
         assert not overlap, chart
         assert chart["shown"] == "0", chart  # hidden until the pointer is over the chart
     page.hover("#chart-2")
-    page.wait_for_function(
-        "() => getComputedStyle(document.querySelector('#chart-2 .modebar-group')).opacity"
-        " === '1'",
-        timeout=10_000,
-    )
+    group = "document.querySelector('#chart-2 .modebar-group')"
+    page.wait_for_function(f"() => getComputedStyle({group}).opacity === '1'", timeout=10_000)
