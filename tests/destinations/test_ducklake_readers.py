@@ -8,6 +8,7 @@ newest published one. A held session stays on its snapshot; a fresh attach sees 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -15,11 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hostedsuite_emulator import Emulator
 from tests.pipeline.conftest import ROOT, Loader
 from tests.pipeline.test_serving import late_edits
 
-from .lake import Lake, make_lake
+from .lake import Lake
+from .test_ducklake import storage_lake
 
 CALLS = 200
 NEW_CALLS_PER_RUN = 40  # late_edits adds 40 calls
@@ -36,6 +40,7 @@ class Reader:
         self.process = subprocess.Popen(
             [*driver, str(self.report), str(self.stop_file)],
             cwd=ROOT,
+            env={**os.environ, "LAKE_READER_SETUP": json.dumps(lake.reader_setup())},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -53,12 +58,17 @@ class Reader:
         return report
 
 
+@pytest.mark.parametrize("storage", ["folder", "s3"])
 def test_two_readers_query_the_lake_while_loads_commit(
-    emulator_factory: Callable[..., Emulator], postgres_dsn: str, tmp_path: Path
+    emulator_factory: Callable[..., Emulator],
+    postgres_dsn: str,
+    tmp_path: Path,
+    storage: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     emulator = emulator_factory(calls=CALLS, seed=71, start="2024-03-04", days=14)
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "unused")
-    lake = make_lake(postgres_dsn, tmp_path)
+    lake = storage_lake(storage, request, postgres_dsn, tmp_path)
     lake.load(loader)
     held = Reader("held", lake, tmp_path)
     fresh = Reader("fresh", lake, tmp_path)

@@ -11,11 +11,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from dlt.pipeline.trace import load_trace
 
 from tests.pipeline.conftest import ROOT
+from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 
 
 def _closed_port() -> int:
@@ -92,8 +95,12 @@ CASE_NAMES = [
 def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, tmp_path) -> None:
     secret, env, codes = _cases(tmp_path, _closed_port())[case]
     loader = loader_factory(calls=60, seed=91)
-    pipelines_dir = tmp_path / "pipelines"
-    result = subprocess.run(
+    traced = case not in ("base_url user-info", "alerts webhook")  # refused before dlt ran
+    assert_secret_nowhere(secret, load(loader, env, tmp_path), codes, tmp_path, traced)
+
+
+def load(loader: Any, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -102,7 +109,7 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
             "--until",
             loader.emulator.now.isoformat(),
             "--pipelines-dir",
-            str(pipelines_dir),
+            str(tmp_path / "pipelines"),
         ],
         cwd=ROOT,
         env=loader.cli_env({**env, "RUNTIME__LOG_LEVEL": "DEBUG"}),
@@ -111,6 +118,16 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
         timeout=300,
         check=False,
     )
+
+
+def assert_secret_nowhere(
+    secret: str,
+    result: subprocess.CompletedProcess[str],
+    codes: set[int],
+    tmp_path: Path,
+    traced: bool = True,
+) -> None:
+    """The run failed with one error line, and ``secret`` is in none of its output or files."""
     assert result.returncode in codes, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr[-3000:]
@@ -118,9 +135,67 @@ def test_a_secret_is_in_nothing_a_failing_run_writes(case: str, loader_factory, 
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     leaking = [str(path) for path in written if secret.encode() in path.read_bytes()]
     assert leaking == []
-    if case not in ("base_url user-info", "alerts webhook"):  # refused before anything ran
+    if traced:
         traces = [path for path in written if path.name == "trace.pickle"]
         assert traces, "dlt wrote no trace"
         # still dlt's trace, readable by dlt, with the failure in it
         trace = load_trace(str(traces[0].parent))
         assert trace is not None and any(step.step_exception for step in trace.steps)
+
+
+def lake_env(catalog: str, s3: S3Server, bucket_url: str, secret: str) -> dict[str, str]:
+    keys = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__CREDENTIALS__"
+    return {
+        "DESTINATION_NAME": "ducklake",
+        "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG": catalog,
+        "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__BUCKET_URL": bucket_url,
+        f"{keys}AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        f"{keys}AWS_SECRET_ACCESS_KEY": secret,
+        f"{keys}REGION_NAME": REGION,
+        f"{keys}ENDPOINT_URL": s3.endpoint,
+    }
+
+
+def test_the_lake_s3_secret_is_in_nothing_a_failing_run_writes(
+    loader_factory, tmp_path, postgres_dsn: str, s3_server: S3Server
+) -> None:
+    """A real catalog and S3 server, but no such bucket: the run fails writing the data, after
+    dlt made DuckDB's S3 secret (with the secret key in its CREATE SECRET) on each connection."""
+    secret = "s3-S3cr3t-3c"
+    env = lake_env(postgres_dsn, s3_server, "s3://no-such-bucket/lake", secret)
+    result = load(loader_factory(calls=60, seed=91), env, tmp_path)
+    assert_secret_nowhere(secret, result, {1, 5}, tmp_path)
+
+
+def test_a_wrong_catalog_password_is_in_nothing_a_failing_run_writes(
+    loader_factory, tmp_path, postgres_dsn: str, s3_server: S3Server, s3_bucket: str
+) -> None:
+    """The catalog's server refuses the password: DuckDB's error about the ATTACH of
+    ``ducklake:postgres:<catalog>`` must not carry it anywhere."""
+    parts = urlsplit(postgres_dsn)
+    secret = "wrong-S3cr3t-2d"
+    wrong = parts._replace(netloc=f"{parts.username}:{secret}@{parts.hostname}:{parts.port}")
+    env = lake_env(wrong.geturl(), s3_server, f"s3://{s3_bucket}/lake", SECRET_ACCESS_KEY)
+    result = load(loader_factory(calls=60, seed=91), env, tmp_path)
+    assert_secret_nowhere(secret, result, {1, 5}, tmp_path)
+    assert "password" in result.stderr  # the error says what failed, without the password
+
+
+def test_a_lake_in_s3_without_keys_is_one_line_naming_the_key(
+    loader_factory, tmp_path, postgres_dsn: str, s3_server: S3Server, s3_bucket: str
+) -> None:
+    """AWS's own variables are not read (the credential chain needs DuckDB's aws extension,
+    not pinned): the run stops before writing, naming the key to set."""
+    env = lake_env(postgres_dsn, s3_server, f"s3://{s3_bucket}/lake", SECRET_ACCESS_KEY)
+    keys = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__CREDENTIALS__"
+    env[f"{keys}AWS_SECRET_ACCESS_KEY"] = ""
+    aws = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}
+    result = load(loader_factory(calls=60, seed=91), {**env, **aws}, tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines() == [
+        "error: a DuckLake in S3 needs its keys: set [destination.ducklake.credentials.storage."
+        "credentials] aws_secret_access_key (env DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__"
+        "CREDENTIALS__AWS_SECRET_ACCESS_KEY); AWS's environment variables and credential chain "
+        "are not read (they need DuckDB's aws extension, which is not pinned)"
+    ]
+    assert s3_server.keys(s3_bucket) == []
