@@ -82,4 +82,4 @@ def test_a_lake_without_catalog_or_data_path_stops_with_one_line(
         assert len(lines) == 1 and lines[0].startswith("error: DuckLake needs a "), lines
         assert missing in lines[0]
     # nothing was created in its place
-    assert not lake.data.exists() and not (ROOT / "ducklake.sqlite").exists()
+    assert not Path(lake.data).exists() and not (ROOT / "ducklake.sqlite").exists()
