@@ -3,7 +3,8 @@
 The 100k-call full load and the 1M-call full transforms rebuild, each on DuckDB and on a
 throw-away PostgreSQL server on loopback (``tests/postgres_server.py``), in the same session so
 the ratio PostgreSQL ÷ DuckDB compares like with like on a shared machine. Every run of a
-PostgreSQL row starts from an empty database, as every DuckDB run starts from a new file.
+PostgreSQL row starts from an empty database, as every DuckDB run starts from a new file. The
+loads' target: PostgreSQL at most 1.5× DuckDB (issue #25; it was 3-4× with INSERT statements).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from bench.harness import DATA_START, Ratio, Ratios, Row, measure, source_option
 from hostedsuite_emulator import Emulator
 from tests.postgres_server import PostgresServer, start_postgres
 
+LOAD_TARGET = 1.5  # a PostgreSQL load takes at most this times the DuckDB load
+
 
 def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
     """Adds the rows; returns each PostgreSQL row's ratio to its DuckDB row."""
@@ -30,9 +33,9 @@ def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
     finally:
         server.stop()
     return {
-        "pg_load100k": Ratio("÷ DuckDB", "pg_load100k", "duck_load100k"),
+        "pg_load100k": Ratio("÷ DuckDB", "pg_load100k", "duck_load100k", target=LOAD_TARGET),
         "pg_tx1m": Ratio("÷ DuckDB", "pg_tx1m", "duck_tx1m"),
-        "pg_load1m": Ratio("÷ DuckDB", "pg_load1m", "duck_load1m"),
+        "pg_load1m": Ratio("÷ DuckDB", "pg_load1m", "duck_load1m", target=LOAD_TARGET),
     }
 
 

@@ -77,6 +77,8 @@ class Ratio:
     numerator: str
     denominator: str
     per_call: bool = False
+    # The most the ratio may be (a goal, shown beside it: met or missed).
+    target: float | None = None
 
 
 Ratios = dict[str, Ratio]  # the key of the row each is shown on -> the ratio
@@ -227,6 +229,7 @@ class StandaloneEmulator:
 def write_results(rows: dict[str, Row], runs: int, total: float, ratios: Ratios) -> None:
     """The table on stdout and the JSON file in bench/results/."""
     values: dict[str, tuple[str, float]] = {}
+    targets: dict[str, str] = {}
     for key, ratio in ratios.items():
         if ratio.numerator in rows and ratio.denominator in rows:
             top, bottom = rows[ratio.numerator], rows[ratio.denominator]
@@ -236,12 +239,15 @@ def write_results(rows: dict[str, Row], runs: int, total: float, ratios: Ratios)
                 else top.median_seconds / bottom.median_seconds
             )
             values[key] = (ratio.label, value)
+            if ratio.target is not None:
+                met = "met" if value <= ratio.target else "MISSED"
+                targets[key] = f"(target <= {ratio.target:g}: {met})"
     header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
     lines = [header, "-" * len(header)]
     for key, row in rows.items():
         rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls else "-"
         shown = f"{values[key][0]} = {values[key][1]:.2f}" if key in values else ""
-        shown = " ".join(part for part in (shown, row.note) if part)
+        shown = " ".join(part for part in (shown, targets.get(key, ""), row.note) if part)
         peak = f"{max(row.rss_mb):.0f}" if row.rss_mb else "-"
         lines.append(
             f"{row.name:<58} {row.calls:>9,} {row.median_seconds:>9.2f} {rate:>9} "
@@ -267,6 +273,7 @@ def write_results(rows: dict[str, Row], runs: int, total: float, ratios: Ratios)
                     k: asdict(r) | {"median_seconds": r.median_seconds} for k, r in rows.items()
                 },
                 "ratios": {k: v[1] for k, v in values.items()},
+                "targets": {k: r.target for k, r in ratios.items() if r.target is not None},
                 "machine": machine,
             },
             indent=2,

@@ -52,6 +52,10 @@ class EmulatorSettings:
     # centers, clients and agents, with the same ids and calls: does every consumer show a
     # name as text? Read when the Emulator is built (the calls are made then).
     hostile_names: bool = False
+    # Some calls' text fields and interaction descriptions "", null, or holding a delimiter, a
+    # quote, a line break, a backslash or a literal \N (``model.ODD_TEXTS``): does every
+    # destination store them exactly? Read when the Emulator is built.
+    odd_text: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

@@ -14,6 +14,7 @@ import pendulum
 
 from . import reference as ref
 from .config import EmulatorSettings, Faults
+from .model import give_odd_text
 from .query import CallQueries
 from .server import EmulatorServer
 from .shapes import center_dict, client_dict
@@ -67,6 +68,8 @@ class Emulator:
         }
         self.store = Store(seed, calls, _to_ms(begin), _to_ms(self._now))
         self.queries = CallQueries(self.store)
+        if self.settings.odd_text:
+            give_odd_text(self.store.base)
         # The reference data served: the default names, or hostile ones (same ids and data).
         self.centers, self.clients = ref.CENTERS, ref.CLIENTS
         if self.settings.hostile_names:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 import random
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import accumulate
+from typing import Any
 
 from . import reference as ref
 from .reference import Client
@@ -27,6 +28,15 @@ CALL_TYPES = ("Incoming", "Outgoing", "Transfer")
 ANSWERED_WITHOUT_AGENT_EVERY = 40
 # A call spanning a fall-back change starts this long before it at most (ms).
 SPAN_LEAD_MS = 10 * 60_000
+# EmulatorSettings.odd_text: text a loader's file format could garble (an empty string against
+# a null, CSV's delimiter, quote and line breaks, PostgreSQL's NULL marker and end-of-data line),
+# cycled through these text fields and the interactions' descriptions of every Nth call.
+ODD_TEXTS: tuple[str | None, ...] = (
+    "", None, "comma, inside", 'a "quoted" word', "two\nlines", "back\\slash", "\\N", "\\.",
+    "\r\n", '"', "\t",
+)  # fmt: skip
+ODD_TEXT_FIELDS = ("caller_name", "notes", "flag_notes", "screen_pop", "transfer_to_name")
+ODD_TEXT_EVERY = 5
 
 
 class Call:
@@ -345,3 +355,16 @@ class CallFactory:
             calls.append(self.make(client, self.instant(low_ms, high_ms, client)))
         calls.sort(key=lambda c: (c.start_ms, c.id))
         return calls
+
+
+def give_odd_text(calls: Sequence[Call]) -> None:
+    """Every ``ODD_TEXT_EVERY``-th call: each text field and each interaction's description one
+    of ``ODD_TEXTS``, shifted from call to call so every field gets every value."""
+    for k, call in enumerate(calls[::ODD_TEXT_EVERY]):
+        for j, name in enumerate(ODD_TEXT_FIELDS):
+            setattr(call, name, ODD_TEXTS[(k + j) % len(ODD_TEXTS)])
+        odd: list[Any] = [
+            (offset, kind, ODD_TEXTS[(k + i) % len(ODD_TEXTS)])
+            for i, (offset, kind, _) in enumerate(call.get_interactions())
+        ]
+        call.interactions = tuple(odd)

@@ -37,6 +37,9 @@ CODE_DEFAULTS: Final[dict[str, Any]] = {
         # stamps every raw row with its load's id: the incremental transforms read what changed
         # from it (see transforms/README.md); without it every transform is a full rebuild
         "parquet_normalizer": {"add_dlt_load_id": True},
+        # no gzip of the load files: PostgreSQL's CSV files (100k calls: 19 MB) took 8 s to
+        # compress, most of its load; parquet (DuckDB, DuckLake) is compressed by its own codec
+        "data_writer": {"disable_compression": True},
     },
     # No UNIQUE constraint on _dlt_id in the staging tables: a load job re-run after a crash
     # (its rows committed, its completion not recorded) inserts its rows again, and the merge

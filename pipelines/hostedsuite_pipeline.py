@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pipelines import alerts
 from pipelines.commands import COMMANDS, WRITERS
 from pipelines.commands.common import add_access_arguments
 from pipelines.errors import ExitCode, describe_failure
@@ -83,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure = describe_failure(exc)
         for line in summary_lines(failure.committed):
             print(line)  # what did commit before the failure
-        sys.stderr.write(f"error: {redact(str(failure))}\n")
+        line = redact(str(failure))
+        sys.stderr.write(f"error: {line}\n")
+        alerts.run_failed(command.NAME, failure.code, line)
         return failure.code
     for line in summary_lines(results):
         print(line)

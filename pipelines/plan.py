@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 import dlt
 
+from pipelines import alerts
 from pipelines.config import DEFAULT_PIPELINES_DIR
 from pipelines.destinations import Destination, configured_destination
 from pipelines.errors import ExitCode, RunError, describe_failure
@@ -135,6 +136,8 @@ def execute(plan: Plan) -> list[StepResult]:
             for step in plan.steps:
                 current = step.name
                 results.append(step.run(context))
+            if context.pipeline is not None:
+                alerts.check_staleness(plan.command, context.pipeline)
     except Exception as exc:
         raise describe_failure(exc, None if current == "setup" else current, results) from exc
     for result in results:

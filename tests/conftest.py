@@ -1,5 +1,5 @@
-"""Shared fixtures: real HostedSuite emulators and PostgreSQL servers on 127.0.0.1, stopped at
-teardown."""
+"""Shared fixtures: real HostedSuite emulators, PostgreSQL servers and an S3-compatible server
+on 127.0.0.1, stopped at teardown."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from hostedsuite_emulator import Emulator
 from tests.postgres_server import PostgresServer, start_postgres
+from tests.s3_server import S3Server, start_s3
 
 
 @pytest.fixture
@@ -47,3 +48,18 @@ def postgres_dsn(postgres_server: PostgresServer, request: pytest.FixtureRequest
     name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
     postgres_server.sql(f'DROP DATABASE IF EXISTS "{name}"')
     return postgres_server.create_database(name)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One S3-compatible server (moto) per test process (see tests/s3_server.py)."""
+    server = start_s3()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, request: pytest.FixtureRequest) -> str:
+    """A new, empty bucket on the session's server, named after the test."""
+    name = "".join(ch if ch.isalnum() else "-" for ch in request.node.name.lower())[:50]
+    return s3_server.bucket(name.strip("-"))

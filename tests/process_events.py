@@ -36,11 +36,14 @@ class Helper:
     """``python -m <module> <args>``, its stdout read as events in a thread; stops when
     ``stop_file`` exists (the helper's own loop checks it)."""
 
-    def __init__(self, module: str, args: list[str], stop_file: Path) -> None:
+    def __init__(
+        self, module: str, args: list[str], stop_file: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.stop_file = stop_file
         self.process = subprocess.Popen(
             cli_command(*args, module=module),
             cwd=ROOT,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -23,7 +23,7 @@ def _pyproject_pins() -> dict[str, str]:
     specs = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
     pins = {}
     for spec in specs:
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^;\s]+)", spec)
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[a-z0-9,]+\])?==([^;\s]+)", spec)
         assert match, f"dependency not pinned exactly: {spec}"
         pins[match[1].lower().replace("_", "-")] = match[2]
     return pins

@@ -1,25 +1,26 @@
-"""``hostedsuite sql``: read-only SQL on the serving copy (a prompt, ``-c SQL``, or stdin).
+"""``hostedsuite sql``: the DuckDB CLI, read-only, on the serving copy (a prompt, ``-c SQL``, or
+statements and dot-commands on standard input).
 
-It reads a published copy, never the live warehouse, so its plan takes no lock; the session
-reads and writes no other file unless ``--allow-external-access`` (``sql_prompt.py``).
+It reads a published copy, never the live warehouse, so its plan takes no lock. The process
+becomes the CLI (``exec``): the terminal, Ctrl-C, the exit status and the error messages are
+the CLI's own (``pipelines/duckdb_cli.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
+from pipelines import duckdb_cli
 from pipelines.commands.published import configured_serving_copy
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import Plan, RunContext, StepResult
-from pipelines.sql_prompt import first_line, interactive, run_script
 
 NAME = "sql"
-HELP = "read-only SQL on the serving copy (prompt, -c SQL, or SQL on stdin)"
+HELP = "the DuckDB CLI, read-only, on the serving copy (prompt, -c SQL, or SQL on stdin)"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-external-access",
         action="store_true",
-        help="let SQL read and write other files (COPY TO, read_csv, ATTACH, INSTALL)",
+        help="let SQL and dot-commands read and write other files (COPY TO, read_csv, "
+        "ATTACH, INSTALL, .once, .output, .read, .open)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
 
@@ -49,28 +51,23 @@ def options(args: argparse.Namespace) -> SqlOptions:
             ExitCode.BAD_CONFIG,
             f"no serving copy at {path} yet: run `make load` (or `make demo`) first",
         )
-    script = args.sql
-    if script is None and not sys.stdin.isatty():
-        script = sys.stdin.read()
-    return SqlOptions(path, script, args.csv, args.allow_external_access)
+    return SqlOptions(path, args.sql, args.csv, args.allow_external_access)
 
 
 @dataclass(frozen=True)
 class SqlSession:
-    """The prompt, or one script, on a read-only connection to ``db``."""
+    """Replaces this process with the DuckDB CLI on ``db``; returns only if that fails."""
 
     opts: SqlOptions
     name: str = "sql"
 
     def run(self, context: RunContext) -> StepResult:
-        if self.opts.sql is None:
-            interactive(self.opts.db, self.opts.allow_external_access)
-            return StepResult(self.name)
-        try:
-            run_script(self.opts.db, self.opts.sql, self.opts.csv, self.opts.allow_external_access)
-        except duckdb.Error as exc:
-            raise RunError(ExitCode.FAILED, f"sql: {first_line(exc)}") from None
-        return StepResult(self.name)
+        args = duckdb_cli.arguments(
+            self.opts.db, self.opts.sql, self.opts.csv, self.opts.allow_external_access
+        )
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(args[0], args)
 
 
 def plan(opts: SqlOptions) -> Plan:

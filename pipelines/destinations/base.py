@@ -26,8 +26,8 @@ class Destination(ABC):
     """One kind of warehouse. ``name`` is what ``DESTINATION_NAME`` selects."""
 
     name: ClassVar[str]
-    # How normalized rows reach it.
-    loader_file_format: ClassVar[TLoaderFileFormat]
+    # How normalized rows reach it; None: each item format in its native writer's format.
+    loader_file_format: ClassVar[TLoaderFileFormat | None]
     # The transforms write each catalog entry once per transaction (DuckLake's visibility bug).
     transforms_write_once: ClassVar[bool] = False
 

@@ -128,6 +128,8 @@ class DuckLake(Destination):
                 "CREDENTIALS__STORAGE__BUCKET_URL)",
             )
         remote = "://" in bucket_url and not bucket_url.startswith("file:")
+        if bucket_url.startswith("s3://"):
+            _require_s3_keys(f"{section}.storage.credentials")
         use_pinned_extensions(remote_storage=remote)
         return DESTINATION
 
@@ -165,6 +167,21 @@ def publish_snapshot(pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str
         f"serving: none for a DuckLake; readers attach the lake at snapshot {version}, "
         "published by this run (python -m pipelines.ducklake)"
     ]
+
+
+def _require_s3_keys(section: str) -> None:
+    """Explicit S3 keys from dlt's config: without them dlt hands DuckDB the AWS credential chain
+    (AWS_* variables, profiles, instance roles), which needs DuckDB's ``aws`` extension; it is
+    not pinned, so the run would fail at the first connection. One line names the key."""
+    env = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__CREDENTIALS__"
+    for key in ("aws_access_key_id", "aws_secret_access_key"):
+        if not dlt.secrets.get(f"{section}.{key}"):
+            raise RunError(
+                ExitCode.BAD_CONFIG,
+                f"a DuckLake in S3 needs its keys: set [{section}] {key} (env {env}{key.upper()}); "
+                "AWS's environment variables and credential chain are not read (they need "
+                "DuckDB's aws extension, which is not pinned)",
+            )
 
 
 def published_version(sql: Any, lake_name: str = DEFAULT_LAKE_NAME) -> int | None:

@@ -1,8 +1,9 @@
 """PostgreSQL: dlt's own destination, with credentials from ``destination.postgres.credentials``.
 
-Loads use INSERT statements: dlt's faster CSV ``COPY`` is not exact, since it turns every empty
-string of a nullable column into NULL (FORCE_NULL), and parquet would need the ADBC driver.
-Analysts query the server itself: there is nothing to publish.
+Arrow tables (the calls and their child tables) load by an exact ``COPY``, rows (centers,
+clients, dlt's own tables) by INSERT statements (``postgres_copy.py``); the password may come
+from libpq (``PGPASSWORD``, ``~/.pgpass``). Analysts query the server itself: there is nothing
+to publish.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import dlt
 from dlt.common.destination import TLoaderFileFormat
 
 from pipelines.destinations.base import Destination
+from pipelines.destinations.postgres_copy import postgres
 
 
 class Postgres(Destination):
     name: ClassVar[str] = "postgres"
-    loader_file_format: ClassVar[TLoaderFileFormat] = "insert_values"
+    # none forced: dlt writes each item format natively, Arrow as CSV and rows as INSERTs
+    loader_file_format: ClassVar[TLoaderFileFormat | None] = None
 
     def dlt_destination(self) -> Any:
-        # dlt resolves destination.postgres.credentials itself (env or secrets)
-        return "postgres"
+        # dlt resolves destination.postgres.credentials itself (env or secrets); a reference by
+        # import path, as for dlt's own destinations, so dlt may name it when it restores state
+        return f"{postgres.__module__}.{postgres.__qualname__}"
 
     def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
         return ["serving copy: skipped (the warehouse is a postgres server: query it there)"]

@@ -18,6 +18,9 @@ PREVIOUS = "#999999"  # the previous period, behind the current one's colour
 HEAT_SCALE = "Cividis"
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12}
+# plotly.js draws its toolbar (shown while the pointer is over a chart) in the top 2-26 px of
+# the chart, over a centred title in a narrow chart; each chart's title sits below that band.
+TOOLBAR_PX = 28
 
 
 def plain(text: str) -> str:
@@ -30,6 +33,17 @@ def plain(text: str) -> str:
 
 def colour(index: int) -> str:
     return OKABE_ITO[index % len(OKABE_ITO)]
+
+
+def below_toolbar(figure: Figure) -> Figure:
+    """``figure`` with its title below the toolbar's band: the top margin and the height
+    grow by the band, so the plot keeps its size."""
+    layout = dict(figure["layout"])
+    margin = {**layout.get("margin", {}), "t": layout.get("margin", {}).get("t", 100) + TOOLBAR_PX}
+    title = {**layout.get("title", {}), "yref": "container", "y": 1, "yanchor": "top",
+             "pad": {"t": TOOLBAR_PX + 4}}  # fmt: skip
+    layout.update(margin=margin, title=title, height=layout.get("height", 450) + TOOLBAR_PX)
+    return {**figure, "layout": layout}
 
 
 def _layout(title: str, y_title: str, height: int = 300, **extra: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from pipelines.report.charts import Figure
+from pipelines.report.charts import Figure, below_toolbar
 
 # How a column's values read: decimals and thousands separators by kind of measure.
 FORMATS = {
@@ -46,7 +46,7 @@ class Page:
     figures: list[Figure] = field(default_factory=list)
 
     def chart(self, figure: Figure, css_class: str = "chart") -> str:
-        self.figures.append(figure)
+        self.figures.append(below_toolbar(figure))
         return f'<div class="{css_class}" id="chart-{len(self.figures)}"></div>'
 
 

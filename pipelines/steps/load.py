@@ -162,7 +162,9 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
         **source_kwargs,
         stored_hashes=lambda start, end: stored_call_hashes(pipeline, start, end),
     )
-    pipeline.run(source, loader_file_format=kind_of(pipeline).loader_file_format)
+    # None (dlt's own default, typed without it): each item format in its native file format
+    file_format = kind_of(pipeline).loader_file_format
+    pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     counts = real_row_counts(normalize_info.row_counts) if normalize_info else {}
     state = cursor_state(pipeline)

@@ -1,5 +1,6 @@
 """A DuckLake for the tests: a PostgreSQL catalog (a fresh database per test), a local data
-folder, the ``hostedsuite`` CLI run against it, and its tables read back.
+folder or a bucket on the tests' S3 server, the ``hostedsuite`` CLI run against it, and its
+tables read back.
 
 Readers attach the lake as an analyst would (``pipelines.ducklake.attach_reader``: read-only,
 at the snapshot the last run published). ``snapshot`` copies the lake's tables into a DuckDB
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.destinations.ducklake import load_statements
 from pipelines.ducklake import attach_reader
 from tests.analytics_tables import compared_columns, compared_tables
 from tests.cli import run_cli
 from tests.pipeline.loader import Loader
+from tests.s3_server import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3Server
 
 
 @dataclass(frozen=True)
@@ -25,16 +28,37 @@ class Lake:
     """The lake's configuration and the CLI's working folder."""
 
     catalog: str
-    data: Path
+    data: Path | str  # a folder, or an s3:// URL on ``s3``
     pipelines_dir: Path
+    s3: S3Server | None = None
 
     def env(self) -> dict[str, str]:
         """dlt's own configuration keys, as a scheduler would set them."""
-        return {
+        env = {
             "DESTINATION_NAME": "ducklake",
             "DESTINATION__DUCKLAKE__CREDENTIALS__CATALOG": self.catalog,
             "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__BUCKET_URL": str(self.data),
         }
+        if self.s3 is not None:
+            keys = "DESTINATION__DUCKLAKE__CREDENTIALS__STORAGE__CREDENTIALS__"
+            env |= {
+                f"{keys}AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                f"{keys}AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                f"{keys}REGION_NAME": REGION,
+                f"{keys}ENDPOINT_URL": self.s3.endpoint,
+            }
+        return env
+
+    def reader_setup(self) -> list[str]:
+        """What a reader runs before attaching: the S3 secret of a lake in a bucket (what the
+        README tells analysts to create), nothing for a folder."""
+        if self.s3 is None:
+            return []
+        endpoint = self.s3.endpoint.removeprefix("http://")
+        return [
+            f"CREATE SECRET (TYPE S3, KEY_ID '{ACCESS_KEY_ID}', SECRET '{SECRET_ACCESS_KEY}', "
+            f"REGION '{REGION}', ENDPOINT '{endpoint}', URL_STYLE 'path', USE_SSL false)"
+        ]
 
     def cli(
         self, loader: Loader, *args: str, env: dict[str, str] | None = None
@@ -54,8 +78,7 @@ class Lake:
     def reader(self) -> duckdb.DuckDBPyConnection:
         conn = duckdb.connect()
         conn.execute("SET TimeZone = 'UTC'")
-        attach_reader(conn, self.catalog, remote_storage=False)
-        return conn
+        return attach(conn, self.catalog, self.reader_setup())[0]
 
     def snapshot(self, target: Path) -> Path:
         """The raw and analytics tables of the published snapshot, copied into a DuckDB file."""
@@ -73,8 +96,27 @@ class Lake:
         return target
 
 
+def attach(
+    conn: duckdb.DuckDBPyConnection, catalog: str, setup: list[str]
+) -> tuple[duckdb.DuckDBPyConnection, int | None]:
+    """``conn`` with the lake attached at its published snapshot, after ``setup`` (a secret):
+    httpfs is loaded for a lake in a bucket only."""
+    remote = bool(setup)
+    if remote:  # CREATE SECRET (TYPE S3) needs httpfs loaded first
+        for statement in load_statements(remote_storage=True):
+            conn.execute(statement)
+    for statement in setup:
+        conn.execute(statement)
+    return conn, attach_reader(conn, catalog, remote_storage=remote)
+
+
 def make_lake(postgres_dsn: str, folder: Path) -> Lake:
     return Lake(postgres_dsn, folder / "lake-data", folder / "lake-pipelines")
+
+
+def make_s3_lake(postgres_dsn: str, folder: Path, s3: S3Server, bucket: str) -> Lake:
+    """A lake whose data are in ``bucket`` (under a prefix, as a team's bucket would hold it)."""
+    return Lake(postgres_dsn, f"s3://{bucket}/hostedsuite-lake", folder / "lake-pipelines", s3)
 
 
 def differing_analytics(left: Path, right: Path) -> dict[str, tuple[int, int]]:

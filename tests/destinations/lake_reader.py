@@ -10,11 +10,13 @@ each round as one JSON line on stdout (``{"error": ...}`` for a failed one); run
 ``stop_file`` exists.
 
 Usage: python -m tests.destinations.lake_reader <mode> <catalog> <stop_file>
+(``LAKE_READER_SETUP``, a JSON list of statements run before each attach: a lake's S3 secret)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.ducklake import attach_reader
+from tests.destinations.lake import attach
 from tests.pipeline.analyst_driver import CONSISTENCY_SQL
 
 CHECKS = {name: sql for name, sql in CONSISTENCY_SQL.items() if name != "unpublished_copy"}
@@ -48,8 +50,8 @@ def one_round(conn: duckdb.DuckDBPyConnection, version: int | None) -> dict[str,
 
 
 def connect(catalog: str) -> tuple[duckdb.DuckDBPyConnection, int | None]:
-    conn = duckdb.connect()
-    return conn, attach_reader(conn, catalog, remote_storage=False)  # a local data folder
+    setup = json.loads(os.environ.get("LAKE_READER_SETUP") or "[]")
+    return attach(duckdb.connect(), catalog, setup)
 
 
 def report(event: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
-"""The CLI on a DuckLake (PostgreSQL catalog, local data folder): load, backfill (with its
-incremental refresh), a full transforms rebuild and verify, configured with dlt's env vars only.
+"""The CLI on a DuckLake (PostgreSQL catalog; data in a local folder, or in a bucket of the
+tests' S3 server): load, backfill (with its incremental refresh), a full transforms rebuild and
+verify, configured with dlt's env vars only.
 
 Raw tables are compared with the emulator's truth, analytics tables with a DuckDB run of the
 same data (and, after ``transform --full``, with the lake's own incremental result).
@@ -13,23 +14,37 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from hostedsuite_emulator import Emulator
-from tests.cli import run_cli
+from tests.cli import ROOT, run_cli
 from tests.pipeline.emulator_changes import late_edits
 from tests.pipeline.loader import Loader
 from tests.pipeline.warehouse import assert_matches_truth
 
-from .lake import differing_analytics, make_lake
+from .lake import Lake, differing_analytics, make_lake, make_s3_lake
 
 EMULATOR: dict[str, Any] = {"calls": 240, "seed": 61, "start": "2024-03-04", "days": 14}
 
 
+def storage_lake(storage: str, request: pytest.FixtureRequest, dsn: str, folder: Path) -> Lake:
+    """The lake of a test parametrized over its data path: a folder, or a bucket on S3."""
+    if storage == "folder":
+        return make_lake(dsn, folder)
+    s3 = request.getfixturevalue("s3_server")
+    return make_s3_lake(dsn, folder, s3, request.getfixturevalue("s3_bucket"))
+
+
+@pytest.mark.parametrize("storage", ["folder", "s3"])
 def test_load_transform_verify_backfill_on_a_lake(
-    emulator_factory: Callable[..., Emulator], postgres_dsn: str, tmp_path: Path
+    emulator_factory: Callable[..., Emulator],
+    postgres_dsn: str,
+    tmp_path: Path,
+    storage: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     emulator = emulator_factory(**EMULATOR)
-    lake = make_lake(postgres_dsn, tmp_path)
+    lake = storage_lake(storage, request, postgres_dsn, tmp_path)
     # the same data into a DuckDB file, in-process: the reference for the analytics tables
     duck = Loader(emulator, tmp_path / "warehouse.duckdb", tmp_path / "duck-pipelines")
 
@@ -40,6 +55,15 @@ def test_load_transform_verify_backfill_on_a_lake(
     assert list(home.iterdir()) == []
     assert "full rebuild: first refresh" in first
     assert "serving: none for a DuckLake; readers attach the lake at snapshot" in first
+    if lake.s3 is not None:  # the Parquet files are in the bucket, under the lake's prefix
+        bucket = str(lake.data).removeprefix("s3://").split("/")[0]
+        keys = lake.s3.keys(bucket)
+        for table in ("hostedsuite/calls/", "hostedsuite/calls__interactions/",
+                      "analytics/fct_calls/", "analytics/lake_publication/"):  # fmt: skip
+            assert any(
+                k.startswith(f"hostedsuite-lake/{table}") and k.endswith(".parquet") for k in keys
+            ), (table, keys[:10])
+        assert not (tmp_path / "lake-data").exists() and not (ROOT / "hostedsuite-lake").exists()
     duck.load(transform=True)
     snap = lake.snapshot(tmp_path / "lake-1.duckdb")
     assert_matches_truth(snap, emulator.truth())
@@ -50,6 +74,10 @@ def test_load_transform_verify_backfill_on_a_lake(
     assert printed.returncode == 0, printed.stderr
     assert "READ_ONLY" in printed.stdout and "SNAPSHOT_VERSION" in printed.stdout
     with duckdb.connect() as analyst:
+        if lake.s3 is not None:  # the analyst's own S3 secret first, as the README says
+            analyst.execute(printed.stdout.split("ATTACH")[0])  # the LOADs (httpfs)
+            for statement in lake.reader_setup():
+                analyst.execute(statement)
         analyst.execute(printed.stdout)
         fct_calls = analyst.execute("SELECT count(*) FROM analytics.fct_calls").fetchall()
     assert fct_calls == [(len(emulator.truth().calls),)]

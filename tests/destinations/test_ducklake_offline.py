@@ -71,4 +71,4 @@ def test_a_lake_without_catalog_or_data_path_stops_with_one_line(
         error = assert_fails(run, 2, missing)
         assert error.startswith("error: DuckLake needs a ") and run.stderr.strip() == error
     # nothing was created in its place
-    assert not lake.data.exists() and not (ROOT / "ducklake.sqlite").exists()
+    assert not Path(lake.data).exists() and not (ROOT / "ducklake.sqlite").exists()

@@ -8,15 +8,20 @@ The readers report each round (``lake_reader.py``); the test waits for those rep
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from hostedsuite_emulator import Emulator
 from tests.pipeline.emulator_changes import late_edits
 from tests.pipeline.loader import Loader
 from tests.process_events import HeldRun, Helper, answered, reports
 
-from .lake import Lake, make_lake
+from .lake import Lake
+from .test_ducklake import storage_lake
 
 CALLS = 200
 NEW_CALLS_PER_RUN = 40  # late_edits adds 40 calls
@@ -26,15 +31,21 @@ RUNS = 1  # each lake load costs ~14 connections' extension loads: one is enough
 def reader(mode: str, lake: Lake, folder: Path) -> Helper:
     """A reader process (see lake_reader.py) of ``lake``."""
     stop = folder / f"{mode}.stop"
-    return Helper("tests.destinations.lake_reader", [mode, lake.catalog, str(stop)], stop)
+    setup = {**os.environ, "LAKE_READER_SETUP": json.dumps(lake.reader_setup())}
+    return Helper("tests.destinations.lake_reader", [mode, lake.catalog, str(stop)], stop, setup)
 
 
+@pytest.mark.parametrize("storage", ["folder", "s3"])
 def test_two_readers_query_the_lake_while_loads_commit(
-    emulator_factory: Callable[..., Emulator], postgres_dsn: str, tmp_path: Path
+    emulator_factory: Callable[..., Emulator],
+    postgres_dsn: str,
+    tmp_path: Path,
+    storage: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     emulator = emulator_factory(calls=CALLS, seed=71, start="2024-03-04", days=14)
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "unused")
-    lake = make_lake(postgres_dsn, tmp_path)
+    lake = storage_lake(storage, request, postgres_dsn, tmp_path)
     lake.load(loader)
     held = reader("held", lake, tmp_path)
     fresh = reader("fresh", lake, tmp_path)

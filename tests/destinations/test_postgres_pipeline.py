@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
@@ -134,3 +136,33 @@ def test_unknown_destination_is_a_one_line_config_error(
     with_file = loader.cli("transform", "--duckdb", "w.duckdb")
     assert with_file.returncode == 2
     assert "--duckdb names a DuckDB file, but the destination is 'postgres'" in with_file.stderr
+
+
+def test_the_password_may_come_from_libpq(
+    postgres_loader_factory: Callable[..., PostgresLoader], tmp_path: Path
+) -> None:
+    """A DSN without a password: libpq reads PGPASSWORD or a password file (~/.pgpass, here
+    PGPASSFILE), as psql does; with neither, one line and exit 5, as for a refused login."""
+    loader = postgres_loader_factory(calls=120, seed=4)
+    parts = urlsplit(loader.dsn)
+    password = parts.password
+    assert password
+    bare = parts._replace(netloc=f"{parts.username}@{parts.hostname}:{parts.port}").geturl()
+    env = {"DESTINATION__POSTGRES__CREDENTIALS": bare, "PGPASSWORD": "", "PGPASSFILE": ""}
+    load = loader.cli(*loader.load_until_now(), env={**env, "PGPASSWORD": password})
+    assert load.returncode == 0, load.stderr
+    assert rows(loader.dsn, "SELECT count(*) FROM hostedsuite.calls") == [(120,)]
+
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"{parts.hostname}:{parts.port}:*:{parts.username}:{password}\n")
+    passfile.chmod(0o600)
+    transform = loader.cli("transform", env={**env, "PGPASSFILE": str(passfile)})
+    assert transform.returncode == 0, transform.stderr
+    assert rows(loader.dsn, "SELECT count(*) FROM analytics.fct_calls") == [(120,)]
+
+    missing = tmp_path / "no-such-pgpass"
+    refused = loader.cli("transform", env={**env, "PGPASSFILE": str(missing)})
+    assert refused.returncode == 5, refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), refused.stderr
+    assert "password" in lines[0], lines

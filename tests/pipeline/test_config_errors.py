@@ -31,11 +31,12 @@ CASES: dict[str, tuple[list[str], dict[str, str], list[str]]] = {
         ["transform"],
         {
             "DESTINATION_NAME": "postgres",
-            "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://loader@127.0.0.1:9/dwh",
+            # no database (the password may come from libpq: PGPASSWORD, ~/.pgpass)
+            "DESTINATION__POSTGRES__CREDENTIALS": "postgresql://loader@127.0.0.1:9",
         },
         [
-            "destination.postgres.credentials.password",
-            "DESTINATION__POSTGRES__CREDENTIALS__PASSWORD",
+            "destination.postgres.credentials.database",
+            "DESTINATION__POSTGRES__CREDENTIALS__DATABASE",
         ],
     ),
     "ducklake": (

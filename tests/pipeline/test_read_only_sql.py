@@ -1,6 +1,7 @@
-"""``hostedsuite sql`` is read-only for every file, not only the serving copy: a session can
-neither write nor read another file, attach one or load an extension, unless it was started
-with ``--allow-external-access``. Driven through the CLI on a serving copy a real load wrote."""
+"""``hostedsuite sql`` (the DuckDB CLI) is read-only for every file, not only the serving copy: a
+session can neither write nor read another file, attach one, load an extension or use the CLI's
+file commands, unless it was started with ``--allow-external-access``. Driven through our CLI,
+which runs the real DuckDB CLI, on a serving copy a real load wrote."""
 
 from __future__ import annotations
 
@@ -45,12 +46,25 @@ def sql(copy: Path, query: str, *flags: str) -> subprocess.CompletedProcess[str]
 
 
 def refused(done: subprocess.CompletedProcess[str]) -> None:
-    """Exit 1 with one error line that says why: DuckDB's permission error."""
+    """Exit 1 with the DuckDB CLI's error, which says why: a permission error ("disabled by"
+    or "through configuration") or a locked setting."""
     assert done.returncode == 1, done.stdout
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: sql: "), lines
-    assert "disabled" in lines[0] or "locked" in lines[0], lines
+    first = done.stderr.strip().splitlines()[0]
+    assert first.startswith(("Permission Error: ", "Invalid Input Error: ")), done.stderr
+    assert "configuration" in first, done.stderr
+
+
+def piped(copy: Path, script: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """Statements and dot-commands on standard input, as ``echo ... | make sql`` sends them."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(copy), *flags],
+        cwd=ROOT,
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_ordinary_queries_still_work(serving: Path) -> None:
@@ -120,3 +134,33 @@ def test_the_flag_allows_files(serving: Path, tmp_path: Path) -> None:
     done = sql(serving, f"SELECT content FROM read_text('{note}')", "--allow-external-access")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["content", "readable with the flag"]
+
+
+def test_the_cli_file_commands_are_refused(serving: Path, tmp_path: Path) -> None:
+    target = tmp_path / "once.csv"
+    secret = tmp_path / "statements.sql"
+    secret.write_text("SELECT 'do-not-run-me' AS leaked;\n", encoding="utf-8")
+    done = piped(
+        serving,
+        f".once {target}\nSELECT count(*) AS calls FROM hostedsuite.calls;\n"
+        f".output {target}\n.read {secret}\n.shell touch {tmp_path / 'shell'}\n"
+        f".open {tmp_path / 'other.duckdb'}\nSELECT 6 * 7 AS answer;\n",
+    )
+    assert not target.exists() and not (tmp_path / "shell").exists()
+    assert not (tmp_path / "other.duckdb").exists()
+    assert "do-not-run-me" not in done.stdout
+    for command in (".output/.once/.excel", ".read", ".sh/.system", ".open"):
+        assert f"{command} cannot be used in -safe mode" in done.stderr, done.stderr
+    # the session went on, on the serving copy: both queries printed to the terminal
+    assert "150" in done.stdout and "42" in done.stdout
+
+
+def test_the_flag_allows_the_cli_file_commands(serving: Path, tmp_path: Path) -> None:
+    target = tmp_path / "once.csv"
+    done = piped(
+        serving,
+        f".mode csv\n.once {target}\nSELECT count(*) AS calls FROM hostedsuite.calls;\n",
+        "--allow-external-access",
+    )
+    assert done.returncode == 0, done.stderr
+    assert target.read_text(encoding="utf-8").splitlines() == ["calls", "150"]

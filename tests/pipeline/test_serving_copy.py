@@ -8,22 +8,19 @@ ran; the tests wait for those reports, never for a time.
 from __future__ import annotations
 
 import os
-import pty
 import shutil
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from tests.cli import ROOT, assert_fails, cli_command, run_cli
+from tests.cli import ROOT, assert_fails, cli_command
 from tests.process_events import DEADLINE_SECONDS, HeldRun, Helper, answered, reports
 
 from .emulator_changes import late_edits
 from .loader import Loader
-from .terminal import Terminal, cells
 from .warehouse import assert_matches_truth, rows
 
 
@@ -308,76 +305,3 @@ def test_every_publishing_command_prints_its_serving_line_and_empty_path_turns_i
     )
     assert str(health[0][0]) == start and health[0][1] is True
     assert os.stat(serving).st_mode & 0o222 == 0, "the copy is read-only on disk"
-
-
-def test_sql_prompt_reads_the_serving_copy_as_the_demo_prints_it(tmp_path) -> None:
-    workdir = tmp_path / "demo"
-    demo = run_cli("demo", "--calls", "400", "--workdir", str(workdir))
-    assert demo.returncode == 0, demo.stderr
-    hint = [
-        line for line in demo.stdout.splitlines() if line.startswith("query the serving copy: ")
-    ]
-    assert hint == [f"query the serving copy: make sql DB={workdir / 'warehouse.serving.duckdb'}"]
-    command = hint[0].split(": ", 1)[1].split()
-    # As a user types it in a shell: not as a sub-make of `make test` (which would print
-    # "Entering directory" lines around the output).
-    shell_env = {
-        k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
-    }
-    done = subprocess.run(
-        [*command, "Q=select count(*) as calls from analytics.fct_calls", "ARGS=--csv"],
-        cwd=ROOT,
-        env=shell_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-2:] == ["calls", "400"]
-    # A script error is one line and a non-zero exit; a missing copy says what to run.
-    bad = run_cli("sql", str(workdir / "warehouse.serving.duckdb"), "-c", "select nope")
-    assert assert_fails(bad, 1).startswith("error: sql: Binder Error")
-    assert_fails(run_cli("sql", str(tmp_path / "x.duckdb")), 2, "run `make load`")
-    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as live:
-        assert live.execute("SELECT count(*) FROM hostedsuite.calls").fetchone() == (400,)
-
-
-def test_sql_prompt_interactive_session_on_a_terminal(loader_factory) -> None:
-    loader = loader_factory(calls=200, seed=47)
-    assert load(loader).returncode == 0
-    serving = serving_path(loader)
-    leader, follower = pty.openpty()
-    prompt = subprocess.Popen(
-        cli_command("sql", str(serving)),
-        cwd=ROOT,
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-    )
-    os.close(follower)
-    terminal = Terminal(leader)
-    count = "select count(*) as calls_in_copy from hostedsuite.calls;"
-    assert f"{serving} (read-only)" in terminal.until_prompt()
-    tables = [line.strip() for line in terminal.type(".tables").splitlines()]
-    assert "analytics.fct_calls" in tables and "analytics.load_health" in tables
-    # a statement over two lines runs once it ends with ';'
-    assert terminal.type("select count(*) as calls_in_copy").rstrip().endswith("...")
-    assert cells(terminal.type("from hostedsuite.calls;")) == ["calls_in_copy", "int64", "200"]
-    # an error is shown and the session goes on
-    shown = [line.strip() for line in terminal.type("select nope;").splitlines()]
-    assert [line for line in shown if line.startswith("error: Binder Error")] != []
-
-    # a newer copy is published while the session is open: the session keeps the copy it
-    # opened until .reopen, which shows the new one
-    late_edits(loader, 6)
-    newer = load(loader)
-    assert newer.returncode == 0, newer.stderr
-    assert cells(terminal.type(count)) == ["calls_in_copy", "int64", "200"]
-    reopened = [line.strip() for line in terminal.type(".reopen").splitlines()]
-    assert f"reopened {serving}" in reopened
-    assert cells(terminal.type(count)) == ["calls_in_copy", "int64", "240"]
-    os.write(leader, b".quit\n")
-    terminal.rest()
-    assert prompt.wait(timeout=DEADLINE_SECONDS) == 0
-    os.close(leader)

@@ -107,3 +107,31 @@ def test_the_empty_range_page_renders_its_data_health(
     )
     assert [c["id"] for c in seen["charts"]] == ["chart-1"]  # the data-health chart
     assert seen["charts"][0]["marks"] > 0
+
+
+def test_chart_toolbars_show_on_hover_only_and_never_cover_a_title(
+    browser: Browser, warehouse: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    done = report_cli("--db", str(warehouse), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = open_offline(browser, out, tmp_path / "report.png")["page"]
+    boxes = page.eval_on_selector_all(
+        ".chart, .chart-small",
+        """els => els.map(e => {
+            const box = q => { const r = e.querySelector(q).getBoundingClientRect();
+                               return [r.left, r.top, r.right, r.bottom]; };
+            return {id: e.id, toolbar: box('.modebar'), title: box('.gtitle'),
+                    shown: getComputedStyle(e.querySelector('.modebar-group')).opacity};
+        })""",
+    )
+    assert len(boxes) >= 30
+    for chart in boxes:
+        (tl, tt, tr, tb), (gl, gt, gr, gb) = chart["toolbar"], chart["title"]
+        assert tr - tl > 100 and gr - gl > 20, chart  # both drawn
+        overlap = min(tr, gr) > max(tl, gl) and min(tb, gb) > max(tt, gt)
+        assert not overlap, chart
+        assert chart["shown"] == "0", chart  # hidden until the pointer is over the chart
+    page.hover("#chart-2")
+    group = "document.querySelector('#chart-2 .modebar-group')"
+    page.wait_for_function(f"() => getComputedStyle({group}).opacity === '1'", timeout=10_000)
