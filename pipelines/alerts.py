@@ -31,6 +31,8 @@ logger = logging.getLogger("hostedsuite")
 
 HOOK_KEYS: Final = ("alerts.slack_incoming_hook", "runtime.slack_incoming_hook")
 STALE_KEY: Final = "alerts.stale_after_hours"
+# the keys of the [alerts] section (the unknown-settings check knows them from here)
+ALERTS_SETTINGS: Final = (HOOK_KEYS[0], STALE_KEY)
 TIMEOUT_S: Final = 10.0
 MAX_LINE: Final = 300  # an error line is cut here: an alert is a pointer to the log
 

@@ -8,8 +8,8 @@ with exit code 2 and a "did you mean" hint on any other.
 
 The known keys come from the code, so they cannot drift: the source's and the client's
 parameters (dlt injects each of them from ``[sources.hostedsuite]``), the transforms'
-``MetricSettings`` fields, and the ``[serving]``, ``[report]`` and ``[pipeline]`` keys their
-readers declare. dlt's own sections (``runtime``, ``destination``, ``load``, ...) stay dlt's.
+``MetricSettings`` fields, and the ``[serving]``, ``[report]``, ``[pipeline]`` and ``[alerts]``
+keys their readers declare. dlt's own sections (``runtime``, ``destination``, ``load``, ...) stay dlt's.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
 
+from pipelines.alerts import ALERTS_SETTINGS
 from pipelines.destinations import PIPELINE_SETTINGS
 from pipelines.destinations.serving_copy import SERVING_SETTINGS
 from pipelines.errors import ExitCode, RunError
@@ -40,7 +41,9 @@ def known_settings() -> dict[str, frozenset[str]]:
     return {
         SOURCE_SECTION: _parameters(hostedsuite) | _parameters(make_client),
         TRANSFORMS_SECTION: frozenset(f.name for f in fields(MetricSettings)),
-        **_by_section((*SERVING_SETTINGS, *REPORT_SETTINGS, *PIPELINE_SETTINGS)),
+        **_by_section(
+            (*SERVING_SETTINGS, *REPORT_SETTINGS, *PIPELINE_SETTINGS, *ALERTS_SETTINGS)
+        ),
     }
 
 
