@@ -30,6 +30,7 @@ from .client import (
 )
 from .directory import CenterDirectory, as_record_list, flatten_record
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
+from .privacy import ErasureList, PrivacyPolicy, drop_erased
 from .records import PageTables, page_to_tables
 from .settings import (
     CALLS_TABLE,
@@ -130,6 +131,8 @@ def hostedsuite(
     request_timeout: float = 60.0,
     window_margin_hours: float = WINDOW_MARGIN_HOURS,
     stored_hashes: StoredHashes | None = None,
+    privacy: PrivacyPolicy | None = None,
+    erased: ErasureList | None = None,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -159,6 +162,10 @@ def hostedsuite(
         stored_hashes: what the warehouse holds (see ``StoredHashes``). Given, an incremental
             run that re-reads the look-back rewrites only the calls that changed: the rest
             keep their rows and their load id, so the transforms see only real changes.
+        privacy: how the callers' personal fields are treated before anything is written
+            (``privacy.py``); None: kept as sent.
+        erased: calls that were erased (and numbers and names whose calls were): never
+            landed again, whatever range is read.
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
@@ -177,6 +184,7 @@ def hostedsuite(
         request_timeout,
     )
     directory = CenterDirectory(client, default_timezone)
+    policy = privacy or PrivacyPolicy()
     first_start = parse_instant(start_date, "start_date")
     upper = parse_instant(until, "until")
     query = CallsQuery(page_size, client_id, center_id, disable_stats, window_margin_hours)
@@ -213,7 +221,13 @@ def hostedsuite(
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
                 yield page_to_tables(
-                    page, directory.zone_of, window, seen, loaded_at, directory.is_known, stored
+                    policy.treat_page(drop_erased(page, policy, erased)),
+                    directory.zone_of,
+                    window,
+                    seen,
+                    loaded_at,
+                    directory.is_known,
+                    stored,
                 )
 
         yield from _emit(

@@ -36,6 +36,13 @@ from pipelines.hostedsuite.settings import (
 )
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext, StepResult
+from pipelines.privacy import (
+    check_unchanged,
+    configured_policy,
+    erasure_list,
+    record_policy,
+    stored_policy,
+)
 
 logger = logging.getLogger("hostedsuite")
 
@@ -138,10 +145,25 @@ def load_incremental(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> L
 def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadResult:
     """One load package: a pending package first, then extract/normalize/load the source."""
     finished_pending = finish_pending(pipeline)
+    policy = configured_policy()
+    if not pipeline.default_schema_name:
+        pipeline.sync_destination()  # a new pipeline folder: what does the warehouse hold?
+    stored, erased = None, None
+    if pipeline.default_schema_name:
+        with pipeline.sql_client() as sql:
+            stored = stored_policy(sql, pipeline.dataset_name)
+            check_unchanged(stored, policy)
+            erased = erasure_list(sql, pipeline.dataset_name)
     source = hostedsuite(
-        **source_kwargs, stored_hashes=lambda since: stored_call_hashes(pipeline, since)
+        **source_kwargs,
+        stored_hashes=lambda since: stored_call_hashes(pipeline, since),
+        privacy=policy,
+        erased=erased,
     )
     pipeline.run(source, loader_file_format=kind_of(pipeline).loader_file_format)
+    if stored is None and pipeline.default_schema_name:
+        with pipeline.sql_client() as sql:
+            record_policy(sql, pipeline.dataset_name, policy)
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     counts = real_row_counts(normalize_info.row_counts) if normalize_info else {}
     state = cursor_state(pipeline)
