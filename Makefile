@@ -19,10 +19,13 @@ FULL    ?=
 # make sql: the DuckDB file to open (default: the configured serving copy) and optional SQL.
 DB      ?=
 Q       ?=
+# make erase: the caller to erase (CALLER_NAME optional).
+CALLER_NUMBER ?=
+CALLER_NAME   ?=
 # The browser the report's browser test drives (make browser installs Debian's when missing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean
+.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean erase privacy-apply reconcile
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +84,10 @@ sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="selec
 report: $(STAMP) ## HTML report of the serving copy: make report [START=] [END=] [DB=file] (default: last 30 local days)
 	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
 		$(if $(DB),--db "$(DB)") $(ARGS)
+
+erase: $(STAMP) ## Erase one caller everywhere: make erase CALLER_NUMBER=... [CALLER_NAME=...] (see README, Personal data)
+	$(BIN)/hostedsuite erase --caller-number "$(CALLER_NUMBER)" \
+		$(if $(CALLER_NAME),--caller-name "$(CALLER_NAME)") $(ARGS)
 
 browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
 	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \

@@ -109,6 +109,14 @@ def has_table(sql: SqlClientBase[Any], dataset: str, table: str) -> bool:
     return bool(rows and int(rows[0][0]))
 
 
+def table_columns(sql: SqlClientBase[Any], dataset: str, table: str) -> set[str]:
+    rows = sql.execute_sql(
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_schema = {lit.text(dataset)} AND table_name = {lit.text(table)}"
+    )
+    return {str(r[0]) for r in rows or []}
+
+
 def stored_policy(sql: SqlClientBase[Any], dataset: str) -> dict[str, Any] | None:
     """The policy the warehouse was loaded under; ``keep`` everywhere for a warehouse loaded
     before policies were recorded; None for an empty warehouse."""

@@ -13,6 +13,7 @@ import dlt
 from dlt.common.destination import TLoaderFileFormat
 
 from pipelines.destinations.base import Destination
+from pipelines.destinations.purging import ANALYTICS_SCHEMAS, vacuum_postgres
 
 
 class Postgres(Destination):
@@ -23,8 +24,17 @@ class Postgres(Destination):
         # dlt resolves destination.postgres.credentials itself (env or secrets)
         return "postgres"
 
-    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
+    ) -> list[str]:
         return ["serving copy: skipped (the warehouse is a postgres server: query it there)"]
+
+    def purge(self, pipeline: dlt.Pipeline) -> list[str]:
+        with pipeline.sql_client() as sql:
+            dsn = sql.credentials.to_native_representation()
+        dataset = pipeline.dataset_name
+        notes = vacuum_postgres(dsn, (dataset, f"{dataset}_staging", *ANALYTICS_SCHEMAS))
+        return ["purge: every table rewritten (VACUUM FULL, ANALYZE)", *notes]
 
     def location(self) -> str:
         return "postgres (destination.postgres.credentials)"
