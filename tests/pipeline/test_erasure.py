@@ -5,8 +5,8 @@ erased by a differently formatted number and their name. Before the erasure the 
 finds their number and name in the warehouse, the serving copy and the pipeline folder (so the
 search can see them); after it, in no file at all (free blocks and dlt's load packages
 included), the marts hold exactly the remaining calls, a scheduled run whose look-back re-reads
-them and a backfill of the whole range do not land them again (nor a new call of the number), the report written before is
-listed, and a second erasure changes nothing.
+them and a backfill of the whole range do not land them again (nor a new call of the number),
+the report written before is listed, and a second erasure changes nothing.
 """
 
 from __future__ import annotations
