@@ -1,0 +1,102 @@
+"""Erasing one caller from a PostgreSQL warehouse and from a DuckLake: the server's own files.
+
+The warehouse is loaded through the CLI; before the erasure a byte search of the database's
+folder in the test server's data directory (and, for the lake, of its Parquet files, decoded
+too) finds the caller's number and name, so the search can see them. After ``erase`` (which
+vacuums, rewrites the lake's files and expires its old snapshots) and a checkpoint, nothing is
+found there nor in the pipeline folder; the marts hold exactly the remaining calls, and a
+scheduled run that re-reads the calls does not land them again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from hostedsuite_emulator import Emulator
+from tests.artefacts import files_under, holding
+from tests.pipeline.conftest import ROOT, Loader
+from tests.pipeline.warehouse import postgres_rows
+from tests.postgres_server import PostgresServer
+from tests.privacy_cases import KEY, distinctive_callers
+
+from .lake import make_lake
+
+EMULATOR: dict[str, Any] = {"calls": 400, "seed": 12, "start": "2024-03-04", "days": 6}
+
+
+def database_folder(server: PostgresServer, dsn: str) -> Path:
+    """The folder of ``dsn``'s database in the server's data directory."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+            row = cursor.fetchone()
+    finally:
+        conn.close()
+    assert row is not None
+    return server.folder / "data" / "base" / str(row[0])
+
+
+@pytest.mark.parametrize("name", ["postgres", "ducklake"])
+def test_erasure_leaves_no_trace_in_the_servers_files(
+    name: str,
+    emulator_factory: Callable[..., Emulator],
+    postgres_server: PostgresServer,
+    postgres_dsn: str,
+    tmp_path: Path,
+) -> None:
+    emulator = emulator_factory(**EMULATOR)
+    loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
+    lake = make_lake(postgres_dsn, tmp_path)
+    if name == "postgres":
+        env = {"DESTINATION_NAME": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": postgres_dsn}
+    else:
+        env = lake.env()
+    env = {**env, "PRIVACY__HASH_KEY": KEY}
+    paths = ["--pipelines-dir", str(loader.pipelines_dir)]
+
+    def cli(*args: str) -> str:
+        run = subprocess.run(
+            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *paths],
+            cwd=ROOT,
+            env=loader.cli_env(env),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        return run.stdout
+
+    cli("load", "--until", emulator.now.isoformat())
+    truth = emulator.truth()
+    caller = distinctive_callers(truth.calls, 1)[0]
+    folders = [database_folder(postgres_server, postgres_dsn), lake.data, loader.pipelines_dir]
+    postgres_server.sql("CHECKPOINT")
+    before = holding(files_under(*folders), [caller.number, caller.name])
+    assert set(before) == {caller.number, caller.name}
+
+    erased = cli("erase", "--caller-number", caller.number, "--caller-name", caller.name)
+    assert f"erase: {len(caller.call_ids):,} calls of the caller removed" in erased
+    postgres_server.sql("CHECKPOINT")
+    assert holding(files_under(*folders), caller.needles) == {}
+
+    remaining = {c["id"] for c in truth.calls} - caller.call_ids
+    emulator.advance(minutes=30, new_calls=0)
+    cli("load", "--until", emulator.now.isoformat())  # the look-back re-reads them all
+    if name == "postgres":
+        stored = {r[0] for r in postgres_rows(postgres_dsn, "SELECT id FROM hostedsuite.calls")}
+        marts = postgres_rows(postgres_dsn, "SELECT call_id FROM analytics.fct_calls")
+    else:
+        with lake.reader() as reader:
+            stored = {r[0] for r in reader.execute("SELECT id FROM hostedsuite.calls").fetchall()}
+            marts = reader.execute("SELECT call_id FROM analytics.fct_calls").fetchall()
+    assert stored == remaining
+    assert {r[0] for r in marts} == remaining
