@@ -89,6 +89,9 @@ erase: $(STAMP) ## Erase one caller everywhere: make erase CALLER_NUMBER=... [CA
 	$(BIN)/hostedsuite erase --caller-number "$(CALLER_NUMBER)" \
 		$(if $(CALLER_NAME),--caller-name "$(CALLER_NAME)") $(ARGS)
 
+privacy-apply: $(STAMP) ## Rewrite the stored history under a stricter [privacy] policy (see README, Personal data)
+	$(BIN)/hostedsuite privacy-apply $(ARGS)
+
 browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
 	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \
 		echo "no browser at $(CHROMIUM): ask an admin for 'apt-get install chromium', or pass CHROMIUM=/path/to/chromium" >&2; \

@@ -9,7 +9,17 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Final
 
-from pipelines.commands import backfill, demo, erase, load, report, sql, transform, verify
+from pipelines.commands import (
+    backfill,
+    demo,
+    erase,
+    load,
+    privacy_apply,
+    report,
+    sql,
+    transform,
+    verify,
+)
 
 COMMANDS: Final[tuple[ModuleType, ...]] = (
     load,
@@ -20,6 +30,7 @@ COMMANDS: Final[tuple[ModuleType, ...]] = (
     sql,
     report,
     erase,
+    privacy_apply,
 )
 # The commands that write the warehouse take the access options (lock, files, serving copy).
-WRITERS: Final = frozenset({load, backfill, verify, transform, demo, erase})
+WRITERS: Final = frozenset({load, backfill, verify, transform, demo, erase, privacy_apply})

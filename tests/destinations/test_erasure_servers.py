@@ -1,6 +1,10 @@
-"""Erasing one caller from a PostgreSQL warehouse and from a DuckLake: the server's own files.
+"""Personal data in a PostgreSQL warehouse and in a DuckLake: the servers' own files.
 
-The warehouse is loaded through the CLI; before the erasure a byte search of the database's
+Under ``hash``, no plain number, digits or name is in the database's folder of the test
+server's data directory, the lake's Parquet files (decoded too), the pipeline folder or the
+output, while the same search finds the hashed values.
+
+Erasure: the warehouse is loaded through the CLI; before the erasure a byte search of the database's
 folder in the test server's data directory (and, for the lake, of its Parquet files, decoded
 too) finds the caller's number and name, so the search can see them. After ``erase`` (which
 vacuums, rewrites the lake's files and expires its old snapshots) and a checkpoint, nothing is
@@ -20,11 +24,12 @@ import psycopg2
 import pytest
 
 from hostedsuite_emulator import Emulator
+from pipelines.hostedsuite.privacy import PrivacyPolicy
 from tests.artefacts import files_under, holding
 from tests.pipeline.conftest import ROOT, Loader
 from tests.pipeline.warehouse import postgres_rows
 from tests.postgres_server import PostgresServer
-from tests.privacy_cases import KEY, distinctive_callers
+from tests.privacy_cases import KEY, digits, distinctive_callers, policy_env, reserved_names
 
 from .lake import make_lake
 
@@ -44,6 +49,58 @@ def database_folder(server: PostgresServer, dsn: str) -> Path:
     return server.folder / "data" / "base" / str(row[0])
 
 
+def _environment(name: str, dsn: str, tmp_path: Path) -> dict[str, str]:
+    if name == "postgres":
+        return {"DESTINATION_NAME": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": dsn}
+    return make_lake(dsn, tmp_path).env()
+
+
+def _cli(loader: Loader, env: dict[str, str], *args: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cwd=ROOT,
+        env=loader.cli_env(env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("name", ["postgres", "ducklake"])
+def test_hash_leaves_no_plain_caller_value_in_the_servers_files(
+    name: str,
+    emulator_factory: Callable[..., Emulator],
+    postgres_server: PostgresServer,
+    postgres_dsn: str,
+    tmp_path: Path,
+) -> None:
+    emulator = emulator_factory(**EMULATOR)
+    loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
+    env = {**_environment(name, postgres_dsn, tmp_path), **policy_env("hash")}
+    paths = ["--pipelines-dir", str(loader.pipelines_dir)]
+    output = _cli(loader, env, "load", "--until", emulator.now.isoformat(), *paths)
+    output += _cli(loader, env, "verify", "--start", EMULATOR["start"], *paths)
+    postgres_server.sql("CHECKPOINT")
+    truth = emulator.truth()
+    numbers = {c["caller_number"] for c in truth.calls}
+    names = {c["caller_name"] for c in truth.calls} - reserved_names()
+    needles = [*numbers, *(digits(n) for n in numbers), *(n for n in names if len(n) >= 8)]
+    folders = [
+        database_folder(postgres_server, postgres_dsn),
+        tmp_path / "lake-data",
+        loader.pipelines_dir,
+    ]
+    assert holding(files_under(*folders), needles) == {}
+    assert not [n for n in needles if n in output]
+    # the same search finds the hashes: the rows are there
+    hashed = PrivacyPolicy.of({"CallerNumber": "hash"}, KEY.encode())
+    some = sorted(numbers)[:5]
+    assert set(holding(files_under(*folders), [hashed.treat("CallerNumber", n) for n in some]))
+
+
 @pytest.mark.parametrize("name", ["postgres", "ducklake"])
 def test_erasure_leaves_no_trace_in_the_servers_files(
     name: str,
@@ -55,25 +112,11 @@ def test_erasure_leaves_no_trace_in_the_servers_files(
     emulator = emulator_factory(**EMULATOR)
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
     lake = make_lake(postgres_dsn, tmp_path)
-    if name == "postgres":
-        env = {"DESTINATION_NAME": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": postgres_dsn}
-    else:
-        env = lake.env()
-    env = {**env, "PRIVACY__HASH_KEY": KEY}
+    env = {**_environment(name, postgres_dsn, tmp_path), "PRIVACY__HASH_KEY": KEY}
     paths = ["--pipelines-dir", str(loader.pipelines_dir)]
 
     def cli(*args: str) -> str:
-        run = subprocess.run(
-            [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args, *paths],
-            cwd=ROOT,
-            env=loader.cli_env(env),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr[-3000:]
-        return run.stdout
+        return _cli(loader, env, *args, *paths)
 
     cli("load", "--until", emulator.now.isoformat())
     truth = emulator.truth()
