@@ -22,6 +22,8 @@ Q       ?=
 # make erase: the caller to erase (CALLER_NAME optional).
 CALLER_NUMBER ?=
 CALLER_NAME   ?=
+# make reconcile CONFIRM=1: mark calls deleted even when the API returns far fewer.
+CONFIRM       ?=
 # The browser the report's browser test drives (make browser installs Debian's when missing).
 CHROMIUM ?= /usr/bin/chromium
 
@@ -91,6 +93,9 @@ erase: $(STAMP) ## Erase one caller everywhere: make erase CALLER_NUMBER=... [CA
 
 privacy-apply: $(STAMP) ## Rewrite the stored history under a stricter [privacy] policy (see README, Personal data)
 	$(BIN)/hostedsuite privacy-apply $(ARGS)
+
+reconcile: $(STAMP) ## Mark calls the API no longer returns as deleted: make reconcile START= END= [CONFIRM=1]
+	$(BIN)/hostedsuite reconcile --start "$(START)" --end "$(END)" $(if $(CONFIRM),--confirm) $(ARGS)
 
 browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
 	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \

@@ -15,6 +15,7 @@ from pipelines.commands import (
     erase,
     load,
     privacy_apply,
+    reconcile,
     report,
     sql,
     transform,
@@ -31,6 +32,9 @@ COMMANDS: Final[tuple[ModuleType, ...]] = (
     report,
     erase,
     privacy_apply,
+    reconcile,
 )
 # The commands that write the warehouse take the access options (lock, files, serving copy).
-WRITERS: Final = frozenset({load, backfill, verify, transform, demo, erase, privacy_apply})
+WRITERS: Final = frozenset(
+    {load, backfill, verify, transform, demo, erase, privacy_apply, reconcile}
+)

@@ -42,7 +42,9 @@ from pipelines.privacy import (
     erasure_list,
     record_policy,
     stored_policy,
+    table_columns,
 )
+from pipelines.reconcile import DELETED_COLUMN
 
 logger = logging.getLogger("hostedsuite")
 
@@ -199,10 +201,13 @@ def stored_call_hashes(pipeline: dlt.Pipeline, since: pendulum.DateTime) -> dict
         return {}
     with pipeline.sql_client() as client:
         calls = client.make_qualified_table_name(CALLS_TABLE)
+        # a call marked deleted upstream is rewritten when it is read again: that un-marks it
+        marked = DELETED_COLUMN in table_columns(client, pipeline.dataset_name, CALLS_TABLE)
+        live = f" and coalesce({DELETED_COLUMN}, false) = false" if marked else ""
         rows = client.execute_sql(
             f"select id, {CONTENT_HASH_COLUMN} from {calls} "
             f"where start_time >= cast('{since.to_iso8601_string()}' as timestamp with time zone) "
-            f"and {CONTENT_HASH_COLUMN} is not null"
+            f"and {CONTENT_HASH_COLUMN} is not null{live}"
         )
     return {str(call_id): str(digest) for call_id, digest in rows or []}
 
