@@ -49,13 +49,13 @@ def database_folder(server: PostgresServer, dsn: str) -> Path:
     return server.folder / "data" / "base" / str(row[0])
 
 
-def _environment(name: str, dsn: str, tmp_path: Path) -> dict[str, str]:
+def destination_env(name: str, dsn: str, tmp_path: Path) -> dict[str, str]:
     if name == "postgres":
         return {"DESTINATION_NAME": "postgres", "DESTINATION__POSTGRES__CREDENTIALS": dsn}
     return make_lake(dsn, tmp_path).env()
 
 
-def _cli(loader: Loader, env: dict[str, str], *args: str) -> str:
+def cli_output(loader: Loader, env: dict[str, str], *args: str) -> str:
     run = subprocess.run(
         [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
         cwd=ROOT,
@@ -79,10 +79,10 @@ def test_hash_leaves_no_plain_caller_value_in_the_servers_files(
 ) -> None:
     emulator = emulator_factory(**EMULATOR)
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
-    env = {**_environment(name, postgres_dsn, tmp_path), **policy_env("hash")}
+    env = {**destination_env(name, postgres_dsn, tmp_path), **policy_env("hash")}
     paths = ["--pipelines-dir", str(loader.pipelines_dir)]
-    output = _cli(loader, env, "load", "--until", emulator.now.isoformat(), *paths)
-    output += _cli(loader, env, "verify", "--start", EMULATOR["start"], *paths)
+    output = cli_output(loader, env, "load", "--until", emulator.now.isoformat(), *paths)
+    output += cli_output(loader, env, "verify", "--start", EMULATOR["start"], *paths)
     postgres_server.sql("CHECKPOINT")
     truth = emulator.truth()
     numbers = {c["caller_number"] for c in truth.calls}
@@ -112,11 +112,11 @@ def test_erasure_leaves_no_trace_in_the_servers_files(
     emulator = emulator_factory(**EMULATOR)
     loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
     lake = make_lake(postgres_dsn, tmp_path)
-    env = {**_environment(name, postgres_dsn, tmp_path), "PRIVACY__HASH_KEY": KEY}
+    env = {**destination_env(name, postgres_dsn, tmp_path), "PRIVACY__HASH_KEY": KEY}
     paths = ["--pipelines-dir", str(loader.pipelines_dir)]
 
     def cli(*args: str) -> str:
-        return _cli(loader, env, *args, *paths)
+        return cli_output(loader, env, *args, *paths)
 
     cli("load", "--until", emulator.now.isoformat())
     truth = emulator.truth()
