@@ -93,14 +93,14 @@ def erase_caller(
     if request.name and request.name.strip():
         entries.append((ERASED_NAME, policy.hash_text(request.name)))
     if not has_table(sql, dataset, CALLS_TABLE):
-        listed = add_to_erasure_list(sql, dataset, entries)
+        listed = add_to_erasure_list(sql, dataset, policy, entries)
         return Erased(0, 0, 0, 0, 0, listed)
     condition = caller_filter(request, policy, table_columns(sql, dataset, CALLS_TABLE))
     rows = sql.execute_sql(f"SELECT id FROM {dataset}.{CALLS_TABLE} WHERE {condition}")
     ids = sorted({str(r[0]) for r in rows or []})
     entries += [(ERASED_CALL, policy.hash_call_id(call_id)) for call_id in ids]
     # listed first: a run killed before the deletes re-finds the calls, never the reverse
-    listed = add_to_erasure_list(sql, dataset, entries)
+    listed = add_to_erasure_list(sql, dataset, policy, entries)
     counts = {CALLS_TABLE: 0, INTERACTIONS_TABLE: 0, FORMS_TABLE: 0}
     for start in range(0, len(ids), CHUNK):
         chunk = ", ".join(lit.text(i) for i in ids[start : start + CHUNK])

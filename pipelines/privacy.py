@@ -117,14 +117,19 @@ def table_columns(sql: SqlClientBase[Any], dataset: str, table: str) -> set[str]
     return {str(r[0]) for r in rows or []}
 
 
-def stored_policy(sql: SqlClientBase[Any], dataset: str) -> dict[str, Any] | None:
-    """The policy the warehouse was loaded under; ``keep`` everywhere for a warehouse loaded
-    before policies were recorded; None for an empty warehouse."""
+def stored_policy(
+    sql: SqlClientBase[Any], dataset: str, in_state: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The policy the warehouse was loaded under: its record, else ``in_state`` (what the
+    pipeline state says a load wrote under, committed with that load), else ``keep``
+    everywhere for a warehouse loaded before policies were recorded; None for an empty one."""
     if has_table(sql, dataset, POLICY_TABLE):
         rows = sql.execute_sql(f"SELECT policy FROM {dataset}.{POLICY_TABLE}")
         if rows:
             stored: dict[str, Any] = json.loads(rows[0][0])
             return stored
+    if in_state:
+        return dict(in_state)
     if has_table(sql, dataset, "calls"):
         return PrivacyPolicy().fingerprint()
     return None
@@ -132,6 +137,7 @@ def stored_policy(sql: SqlClientBase[Any], dataset: str) -> dict[str, Any] | Non
 
 def record_policy(sql: SqlClientBase[Any], dataset: str, policy: PrivacyPolicy) -> None:
     """Records ``policy`` as the one the warehouse holds (replacing any earlier record)."""
+    sql.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
     sql.execute_sql(
         f"CREATE TABLE IF NOT EXISTS {dataset}.{POLICY_TABLE} "
         "(policy VARCHAR, recorded_at TIMESTAMPTZ)"
@@ -158,9 +164,22 @@ def check_unchanged(stored: dict[str, Any] | None, policy: PrivacyPolicy) -> Non
         )
 
 
-def erasure_list(sql: SqlClientBase[Any], dataset: str) -> ErasureList:
+def erasure_list(
+    sql: SqlClientBase[Any], dataset: str, policy: PrivacyPolicy | None = None
+) -> ErasureList:
+    """The erasure list; with ``policy``, refuses one made under another key (its hashes would
+    match nothing: erased callers would land again) or with no key configured."""
     if not has_table(sql, dataset, ERASURE_TABLE):
         return ErasureList()
+    if policy is not None:
+        keys = sql.execute_sql(f"SELECT DISTINCT key_id FROM {dataset}.{ERASURE_TABLE}") or []
+        if keys and (policy.key_id is None or {str(k[0]) for k in keys} != {policy.key_id}):
+            raise RunError(
+                ExitCode.BAD_CONFIG,
+                "privacy: this warehouse has an erasure list made with a [privacy] hash_key "
+                "that is not the one configured (or none is): configure that key, or erased "
+                "callers would be loaded again",
+            )
     rows = sql.execute_sql(f"SELECT kind, hash FROM {dataset}.{ERASURE_TABLE}") or []
     kinds: dict[str, set[str]] = {ERASED_CALL: set(), ERASED_NUMBER: set(), ERASED_NAME: set()}
     for kind, digest in rows:
@@ -173,14 +192,18 @@ def erasure_list(sql: SqlClientBase[Any], dataset: str) -> ErasureList:
 
 
 def add_to_erasure_list(
-    sql: SqlClientBase[Any], dataset: str, entries: Iterable[tuple[str, str]]
+    sql: SqlClientBase[Any],
+    dataset: str,
+    policy: PrivacyPolicy,
+    entries: Iterable[tuple[str, str]],
 ) -> int:
     """Adds (kind, hash) entries not already listed; returns how many were new."""
+    sql.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {dataset}")
     sql.execute_sql(
         f"CREATE TABLE IF NOT EXISTS {dataset}.{ERASURE_TABLE} "
-        "(kind VARCHAR, hash VARCHAR, erased_at TIMESTAMPTZ)"
+        "(kind VARCHAR, hash VARCHAR, erased_at TIMESTAMPTZ, key_id VARCHAR)"
     )
-    listed = erasure_list(sql, dataset)
+    listed = erasure_list(sql, dataset, policy)
     have = {
         ERASED_CALL: listed.call_ids,
         ERASED_NUMBER: listed.numbers,
@@ -190,7 +213,8 @@ def add_to_erasure_list(
     now = lit.instant(pendulum.now("UTC"))
     for start in range(0, len(new), 500):
         values = ", ".join(
-            f"({lit.text(k)}, {lit.text(h)}, {now})" for k, h in new[start : start + 500]
+            f"({lit.text(k)}, {lit.text(h)}, {now}, {lit.text(policy.key_id)})"
+            for k, h in new[start : start + 500]
         )
         sql.execute_sql(f"INSERT INTO {dataset}.{ERASURE_TABLE} VALUES {values}")
     return len(new)

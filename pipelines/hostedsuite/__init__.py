@@ -53,6 +53,8 @@ logger = logging.getLogger("hostedsuite")
 # Resource-state key: calls of this run whose center /api/centers does not list, and the zone
 # they were read in.
 UNKNOWN_CENTER_STATE = "unknown_center_calls"
+# Resource-state key: the privacy policy (``PrivacyPolicy.fingerprint``) the run wrote under.
+PRIVACY_STATE = "privacy"
 # Resource-state key: calls of this run's re-read that the warehouse already held as they are.
 UNCHANGED_CALLS_STATE = "unchanged_calls"
 
@@ -132,7 +134,7 @@ def hostedsuite(
     window_margin_hours: float = WINDOW_MARGIN_HOURS,
     stored_hashes: StoredHashes | None = None,
     privacy: PrivacyPolicy | None = None,
-    erased: ErasureList | None = None,
+    erased: Callable[[], ErasureList] | None = None,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -164,8 +166,9 @@ def hostedsuite(
             keep their rows and their load id, so the transforms see only real changes.
         privacy: how the callers' personal fields are treated before anything is written
             (``privacy.py``); None: kept as sent.
-        erased: calls that were erased (and numbers and names whose calls were): never
-            landed again, whatever range is read.
+        erased: called once the run has synced with the warehouse: checks that the warehouse
+            was loaded under ``privacy`` and returns its erasure list (calls, numbers and
+            names never landed again, whatever range is read).
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
@@ -203,6 +206,11 @@ def hostedsuite(
     @dlt.resource(name=CALLS_TABLE, write_disposition="merge")
     def calls() -> Iterator[Any]:
         state = dlt.current.resource_state()
+        # checked against what the warehouse (and the state before this run) holds first
+        never = erased() if erased else None
+        # committed with the load: a first load killed before the warehouse recorded its
+        # policy still says which one its rows were written under
+        state[PRIVACY_STATE] = policy.fingerprint()
         zones = directory.all_zones()
         if backfill is not None:
             windows = backfill_windows(state, backfill, window_hours)
@@ -221,7 +229,7 @@ def hostedsuite(
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
                 yield page_to_tables(
-                    policy.treat_page(drop_erased(page, policy, erased)),
+                    policy.treat_page(drop_erased(page, policy, never)),
                     directory.zone_of,
                     window,
                     seen,
@@ -364,6 +372,7 @@ def _to_table(
 
 
 __all__ = [
+    "PRIVACY_STATE",
     "UNCHANGED_CALLS_STATE",
     "UNKNOWN_CENTER_STATE",
     "BackfillRange",

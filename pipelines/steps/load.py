@@ -22,11 +22,13 @@ from pipelines.config import configured_lookback_hours
 from pipelines.destinations import kind_of
 from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import (
+    PRIVACY_STATE,
     UNCHANGED_CALLS_STATE,
     UNKNOWN_CENTER_STATE,
     hostedsuite,
     parse_instant,
 )
+from pipelines.hostedsuite.privacy import ErasureList, PrivacyPolicy
 from pipelines.hostedsuite.settings import (
     CALLS_TABLE,
     CONTENT_HASH_COLUMN,
@@ -37,9 +39,11 @@ from pipelines.hostedsuite.settings import (
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext, StepResult
 from pipelines.privacy import (
+    POLICY_TABLE,
     check_unchanged,
     configured_policy,
     erasure_list,
+    has_table,
     record_policy,
     stored_policy,
     table_columns,
@@ -148,22 +152,14 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
     """One load package: a pending package first, then extract/normalize/load the source."""
     finished_pending = finish_pending(pipeline)
     policy = configured_policy()
-    if not pipeline.default_schema_name:
-        pipeline.sync_destination()  # a new pipeline folder: what does the warehouse hold?
-    stored, erased = None, None
-    if pipeline.default_schema_name:
-        with pipeline.sql_client() as sql:
-            stored = stored_policy(sql, pipeline.dataset_name)
-            check_unchanged(stored, policy)
-            erased = erasure_list(sql, pipeline.dataset_name)
     source = hostedsuite(
         **source_kwargs,
         stored_hashes=lambda since: stored_call_hashes(pipeline, since),
         privacy=policy,
-        erased=erased,
+        erased=lambda: checked_privacy(pipeline, policy),
     )
     pipeline.run(source, loader_file_format=kind_of(pipeline).loader_file_format)
-    if stored is None and pipeline.default_schema_name:
+    if pipeline.default_schema_name and not _has_policy_record(pipeline):
         with pipeline.sql_client() as sql:
             record_policy(sql, pipeline.dataset_name, policy)
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
@@ -179,6 +175,22 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
         unknown_center_zone=unknown.get("zone"),
         unchanged_calls=int(state.get(UNCHANGED_CALLS_STATE) or 0),
     )
+
+
+def checked_privacy(pipeline: dlt.Pipeline, policy: PrivacyPolicy) -> ErasureList:
+    """Refuses a ``policy`` other than the one the warehouse was loaded under; returns its
+    erasure list. Called by the source once dlt has synced the pipeline with the warehouse."""
+    if not pipeline.default_schema_name:
+        return ErasureList()  # nothing loaded yet
+    with pipeline.sql_client() as sql:
+        in_state = cursor_state(pipeline).get(PRIVACY_STATE)
+        check_unchanged(stored_policy(sql, pipeline.dataset_name, in_state), policy)
+        return erasure_list(sql, pipeline.dataset_name, policy)
+
+
+def _has_policy_record(pipeline: dlt.Pipeline) -> bool:
+    with pipeline.sql_client() as sql:
+        return has_table(sql, pipeline.dataset_name, POLICY_TABLE)
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> bool:

@@ -143,3 +143,34 @@ def test_erasure_leaves_no_trace_in_the_servers_files(
             marts = reader.execute("SELECT call_id FROM analytics.fct_calls").fetchall()
     assert stored == remaining
     assert {r[0] for r in marts} == remaining
+
+
+@pytest.mark.parametrize("name", ["postgres", "ducklake"])
+def test_privacy_apply_leaves_no_plain_value_in_the_servers_files(
+    name: str,
+    emulator_factory: Callable[..., Emulator],
+    postgres_server: PostgresServer,
+    postgres_dsn: str,
+    tmp_path: Path,
+) -> None:
+    emulator = emulator_factory(**EMULATOR)
+    loader = Loader(emulator, tmp_path / "unused.duckdb", tmp_path / "pipelines")
+    env = destination_env(name, postgres_dsn, tmp_path)
+    paths = ["--pipelines-dir", str(loader.pipelines_dir)]
+    cli_output(loader, env, "load", "--until", emulator.now.isoformat(), *paths)
+    truth = emulator.truth()
+    numbers = {c["caller_number"] for c in truth.calls}
+    names = {c["caller_name"] for c in truth.calls} - reserved_names()
+    plain = [*numbers, *(n for n in names if len(n) >= 8)]
+    folders = [
+        database_folder(postgres_server, postgres_dsn),
+        tmp_path / "lake-data",
+        loader.pipelines_dir,
+    ]
+    postgres_server.sql("CHECKPOINT")
+    assert len(holding(files_under(*folders), plain)) == len(set(plain))
+
+    applied = cli_output(loader, {**env, **policy_env("hash")}, "privacy-apply", *paths)
+    assert "caller_number -> hash" in applied
+    postgres_server.sql("CHECKPOINT")
+    assert holding(files_under(*folders), [*plain, *(digits(n) for n in numbers)]) == {}
