@@ -10,9 +10,10 @@ calls one of these.
   ``pg_statistic``, whose old versions a ``VACUUM FULL`` of it removes (a superuser's right),
   and a ``CHECKPOINT`` writes it all out.
 - A DuckLake keeps deleted rows in its Parquet files (a delete file only hides them) and every
-  old snapshot's files: the data files with deletions are rewritten, every snapshot but the
-  newest expired, the files no snapshot needs deleted, and the catalog database vacuumed as
-  a PostgreSQL warehouse is.
+  old snapshot's files, and its catalog keeps each text column's smallest and largest value
+  ever loaded: the data files with deletions are rewritten, every snapshot but the newest
+  expired, the files no snapshot needs deleted, the text columns' bounds narrowed to the
+  current rows, and the catalog database vacuumed as a PostgreSQL warehouse is.
 """
 
 from __future__ import annotations
@@ -110,4 +111,44 @@ def compact_lake(sql: Any, catalog_dsn: str, catalog_schema: str) -> list[str]:
         )
     sql.execute_sql(f"CALL ducklake_expire_snapshots({lit.text(lake)}, older_than => now())")
     sql.execute_sql(f"CALL ducklake_cleanup_old_files({lit.text(lake)}, cleanup_all => true)")
+    narrow_text_stats(sql, catalog_dsn, catalog_schema)
     return vacuum_postgres(catalog_dsn, (catalog_schema,))
+
+
+def narrow_text_stats(sql: Any, catalog_dsn: str, catalog_schema: str) -> None:
+    """Sets each text column's table-wide min and max in the catalog to those of its current
+    rows. DuckLake only ever widens them as rows arrive, so a deleted or overwritten value
+    that was a column's smallest or largest would stay in the catalog for good."""
+    conn = psycopg2.connect(catalog_dsn)
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cursor:
+            cursor.execute(
+                pgsql.SQL(
+                    "SELECT t.table_id, s.schema_name, t.table_name, c.column_id, c.column_name "
+                    "FROM {catalog}.ducklake_table t "
+                    "JOIN {catalog}.ducklake_schema s ON s.schema_id = t.schema_id "
+                    "JOIN {catalog}.ducklake_column c ON c.table_id = t.table_id "
+                    "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
+                    "AND c.end_snapshot IS NULL AND c.parent_column IS NULL "
+                    "AND lower(c.column_type) = 'varchar'"
+                ).format(catalog=pgsql.Identifier(catalog_schema))
+            )
+            by_table: dict[tuple[int, str, str], list[tuple[int, str]]] = {}
+            for table_id, schema, table, column_id, column in cursor.fetchall():
+                by_table.setdefault((table_id, schema, table), []).append((column_id, column))
+            for (table_id, schema, table), columns in by_table.items():
+                bounds = ", ".join(f'min("{name}"), max("{name}")' for _, name in columns)
+                row = sql.execute_sql(f'SELECT {bounds} FROM "{schema}"."{table}"')[0]
+                for position, (column_id, _) in enumerate(columns):
+                    cursor.execute(
+                        pgsql.SQL(
+                            "UPDATE {catalog}.ducklake_table_column_stats "
+                            "SET min_value = %s, max_value = %s "
+                            "WHERE table_id = %s AND column_id = %s"
+                        ).format(catalog=pgsql.Identifier(catalog_schema)),
+                        (row[2 * position], row[2 * position + 1], table_id, column_id),
+                    )
+        conn.commit()
+    finally:
+        conn.close()
