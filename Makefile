@@ -24,10 +24,15 @@ FORCE   ?=
 DB      ?=
 Q       ?=
 export Q
+# make erase: the caller to erase (CALLER_NAME optional).
+CALLER_NUMBER ?=
+CALLER_NAME   ?=
+# make reconcile CONFIRM=1: mark calls deleted even when the API returns far fewer.
+CONFIRM       ?=
 # The browser the report's browser test drives (make browser installs Debian's when missing).
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean
+.PHONY: help venv postgres test lint fmt demo load backfill transform verify sql report browser emulator bench clean erase privacy-apply reconcile
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,6 +94,16 @@ sql: $(STAMP) ## Read-only SQL on the serving copy: make sql [DB=file] [Q="selec
 report: $(STAMP) ## HTML report of the serving copy, local dates START..END both included: make report [START=] [END=] [DB=file] (default: last 30 local days)
 	$(BIN)/hostedsuite report $(if $(START),--start "$(START)") $(if $(END),--end "$(END)") \
 		$(if $(DB),--db "$(DB)") $(ARGS)
+
+erase: $(STAMP) ## Erase one caller everywhere: make erase CALLER_NUMBER=... [CALLER_NAME=...] (see README, Personal data)
+	$(BIN)/hostedsuite erase --caller-number "$(CALLER_NUMBER)" \
+		$(if $(CALLER_NAME),--caller-name "$(CALLER_NAME)") $(ARGS)
+
+privacy-apply: $(STAMP) ## Rewrite the stored history under a stricter [privacy] policy (see README, Personal data)
+	$(BIN)/hostedsuite privacy-apply $(ARGS)
+
+reconcile: $(STAMP) ## Mark calls the API no longer returns as deleted: make reconcile START= END= [CONFIRM=1]
+	$(BIN)/hostedsuite reconcile --start "$(START)" --end "$(END)" $(if $(CONFIRM),--confirm) $(ARGS)
 
 browser: ## Install Debian's chromium for the report's browser test if $(CHROMIUM) is missing (needs root)
 	@test -x "$(CHROMIUM)" || { test "$$(id -u)" = 0 || { \

@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         help="give some centers, clients and agents names full of markup and template syntax",
     )
     p.add_argument(
+        "--retention-days",
+        type=float,
+        default=None,
+        help="calls that started more than this many days before the clock are no longer served",
+    )
+    p.add_argument(
         "--disable-stats-ignored",
         action="store_true",
         help="DisableStats=true does not zero TotalCount/TotalPages",
@@ -97,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             bad_records=args.bad_records,
             orphan_center_calls=args.orphan_center_calls,
             hostile_names=args.hostile_names,
+            retention_days=args.retention_days,
         )
     except (ValueError, LookupError) as exc:  # ZoneInfoNotFoundError is a KeyError
         print(f"error: {exc}", file=sys.stderr)

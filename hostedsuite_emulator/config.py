@@ -56,6 +56,10 @@ class EmulatorSettings:
     # quote, a line break, a backslash or a literal \N (``model.ODD_TEXTS``): does every
     # destination store them exactly? Read when the Emulator is built.
     odd_text: bool = False
+    # The vendor's retention: calls that started more than this many days before the clock are
+    # no longer served (None: every call is). ``truth()`` is not affected: it is what a client
+    # that read the calls while they were served holds.
+    retention_days: float | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -78,6 +82,8 @@ class EmulatorSettings:
             raise ValueError("bad_records must be >= 0")
         if self.orphan_center_calls < 0:
             raise ValueError("orphan_center_calls must be >= 0")
+        if self.retention_days is not None and not self.retention_days >= 0:
+            raise ValueError("retention_days must be None or >= 0")
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

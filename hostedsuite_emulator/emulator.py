@@ -236,6 +236,15 @@ class Emulator:
             interactions=interactions,
         )
 
+    def delete_calls(self, call_ids: list[str]) -> None:
+        """Deletes calls at the source (test calls, records erased by the vendor): they are no
+        longer served, nor in ``truth()``. KeyError for an unknown id."""
+        self.store.delete(call_ids)
+
+    def restore_calls(self, call_ids: list[str]) -> None:
+        """Serves deleted calls again, unchanged (a call that reappears)."""
+        self.store.restore(call_ids)
+
     def edit_random(self, n: int) -> list[str]:
         """Seeded late edits of ``n`` recent calls; returns their ids."""
         return self.store.edit_random(n)

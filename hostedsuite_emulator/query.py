@@ -111,12 +111,17 @@ class CallQueries:
             call_type,
             sort_field,
             sort_dir,
+            s.retention_days,
+            store.end_ms,
         )
         found = self._lru.get(key)
         if found is not None:
             self._lru.move_to_end(key)
             return found
         calls = _window(store, s, start, end)
+        if s.retention_days is not None:
+            oldest = store.end_ms - round(s.retention_days * 86_400_000)
+            calls = [c for c in calls if c.start_ms >= oldest]
         if record_id is not None:
             hit = store.by_id.get(record_id)
             calls = [c for c in calls if c is hit]

@@ -72,6 +72,8 @@ class Store:
         self.local_keys: list[int] = []
         self.by_id: dict[str, Call] = {}
         self._json: dict[str, dict[int, bytes]] = {}
+        # Calls deleted at the source (no longer served, nor in the truth), by id: restorable.
+        self.deleted: dict[str, Call] = {}
 
     # ----------------------------------------------------------------- indexes
 
@@ -150,6 +152,22 @@ class Store:
             self.version += 1
             self._indexed = None
             return call.id
+
+    def delete(self, call_ids: list[str]) -> None:
+        """Deletes calls at the source: they are no longer served (KeyError: unknown id)."""
+        with self.lock:
+            doomed = {call_id: self.find(call_id) for call_id in call_ids}
+            self.base = [c for c in self.base if c.id not in doomed]
+            self.deleted.update(doomed)
+            self.version += 1
+            self._indexed = None
+
+    def restore(self, call_ids: list[str]) -> None:
+        """Serves deleted calls again, as they were (KeyError: not deleted)."""
+        with self.lock:
+            self.base.extend(self.deleted.pop(call_id) for call_id in call_ids)
+            self.version += 1
+            self._indexed = None
 
     def find(self, call_id: str) -> Call:
         hit = self.by_id.get(call_id)

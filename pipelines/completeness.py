@@ -63,14 +63,20 @@ def warehouse_counts(
 ) -> dict[tuple[str, date, str], int]:
     """Calls per (center, day, reading) where reading is 'local' or 'utc'."""
     days = f"BETWEEN {lit.day(first)} AND {lit.day(last)}"
+    # calls marked deleted upstream (reconcile) are not served any more: not counted
+    marked = sql.execute_sql(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+        f"{lit.text(dataset)} AND table_name = 'calls' AND column_name = 'is_deleted'"
+    )
+    live = "WHERE coalesce(is_deleted, false) = false" if marked and marked[0][0] else ""
     rows = sql.execute_sql(
         f"""
         SELECT center_id, day, reading, count(*) FROM (
             SELECT center_id, CAST(start_time_local AS DATE) AS day, 'local' AS reading
-            FROM {dataset}.calls
+            FROM {dataset}.calls {live}
             UNION ALL
             SELECT center_id, CAST(timezone('UTC', start_time) AS DATE), 'utc'
-            FROM {dataset}.calls
+            FROM {dataset}.calls {live}
         ) AS calls
         WHERE day {days}
         GROUP BY center_id, day, reading

@@ -9,7 +9,8 @@ with exit code 2 and a "did you mean" hint on any other.
 The known keys come from the code, so they cannot drift: the source's and the client's
 parameters (dlt injects each of them from ``[sources.hostedsuite]``), the transforms'
 ``MetricSettings`` fields, and the ``[serving]``, ``[report]``, ``[pipeline]`` and ``[alerts]``
-keys their readers declare. dlt's own sections (``runtime``, ``destination``, ``load``, ...) stay dlt's.
+keys their readers declare. dlt's own sections (``runtime``, ``destination``, ``load``, ...)
+stay dlt's.
 """
 
 from __future__ import annotations
@@ -41,9 +42,7 @@ def known_settings() -> dict[str, frozenset[str]]:
     return {
         SOURCE_SECTION: _parameters(hostedsuite) | _parameters(make_client),
         TRANSFORMS_SECTION: frozenset(f.name for f in fields(MetricSettings)),
-        **_by_section(
-            (*SERVING_SETTINGS, *REPORT_SETTINGS, *PIPELINE_SETTINGS, *ALERTS_SETTINGS)
-        ),
+        **_by_section((*SERVING_SETTINGS, *REPORT_SETTINGS, *PIPELINE_SETTINGS, *ALERTS_SETTINGS)),
     }
 
 

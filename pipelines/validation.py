@@ -17,6 +17,7 @@ from pipelines.config import checked_setting
 from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import parse_instant
 from pipelines.hostedsuite.client import ConfigError
+from pipelines.privacy import configured_policy
 from transforms import MetricSettings
 
 HOURS_A_YEAR: Final = 8784.0  # a leap year
@@ -72,6 +73,7 @@ def check_configured_settings() -> None:
     start = checked_setting("sources.hostedsuite.start_date", str, "must not be empty", bool)
     if start is not None:
         check_instant(start, "sources.hostedsuite.start_date")
+    configured_policy()  # [privacy]: a treatment per field, and the key a hash needs
     try:
         MetricSettings.from_dlt_config()
     except (ValueError, TypeError) as exc:

@@ -3,7 +3,8 @@
 A run asks its destination, and nothing else, for: the dlt destination and the file format its
 loader takes; the checks to make before anything is written; the connection policy while the
 run writes; how the transforms run there; how ``verify`` writes its tables; how analysts get a
-consistent view after the run (publishing); and where the data went, for the summary.
+consistent view after the run (publishing); how rows it deleted are purged from its files;
+and where the data went, for the summary.
 Add a destination: README.md -> Development -> "Add a destination".
 """
 
@@ -66,8 +67,16 @@ class Destination(ABC):
     verify_primary_key: ClassVar[bool] = True
 
     @abstractmethod
-    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
-        """Makes this run's data what analysts see; returns the summary lines."""
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
+    ) -> list[str]:
+        """Makes this run's data what analysts see; returns the summary lines. ``now``:
+        whatever the publishing schedule says (an erasure must reach analysts at once)."""
+
+    @abstractmethod
+    def purge(self, pipeline: dlt.Pipeline) -> list[str]:
+        """After rows were deleted or overwritten: makes their old versions unrecoverable
+        from the warehouse's own files (``purging.py``); returns the summary lines."""
 
     def analyst_copy(self) -> Path | None:
         """The DuckDB file analysts open (``make sql``, ``make report``), if there is one."""

@@ -26,6 +26,7 @@ from dlt.common.destination import TLoaderFileFormat
 from pipelines.config import DATASET_NAME, where
 from pipelines.destinations.base import Destination
 from pipelines.destinations.duckdb_merge import use_duckdb_merge_corrections
+from pipelines.destinations.purging import rewrite_duckdb_file
 from pipelines.destinations.serving_copy import (
     check_serving_copy,
     publish_copy,
@@ -79,8 +80,16 @@ class DuckDb(Destination):
         wait_for_file(self.file, wait_seconds)
         return _one_connection(pipeline, self.file) if small_run else _as_is(pipeline)
 
-    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
-        return [] if self.serving is None else publish_copy(pipeline, self.serving, health)
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
+    ) -> list[str]:
+        if self.serving is None:
+            return []
+        return publish_copy(pipeline, self.serving, health, now)
+
+    def purge(self, pipeline: dlt.Pipeline) -> list[str]:
+        shrunk = rewrite_duckdb_file(Path(self.file))
+        return [f"purge: {self.file} rewritten with its current rows only ({shrunk:,} bytes less)"]
 
     def analyst_copy(self) -> Path | None:
         return None if self.serving is None else self.serving.path

@@ -33,6 +33,7 @@ from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines import load_health
 from pipelines.destinations.base import Destination
+from pipelines.destinations.purging import compact_lake
 from pipelines.errors import ExitCode, RunError
 
 DESTINATION: Final = "ducklake"
@@ -138,8 +139,20 @@ class DuckLake(Destination):
         # each statement outside a transaction would be a snapshot of its own
         return sql.begin_transaction()
 
-    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
+    ) -> list[str]:
         return publish_snapshot(pipeline, health)
+
+    def purge(self, pipeline: dlt.Pipeline) -> list[str]:
+        catalog = str(dlt.secrets.get(f"destination.{DESTINATION}.credentials.catalog"))
+        with pipeline.sql_client() as sql:
+            notes = compact_lake(sql, catalog, DEFAULT_LAKE_NAME)
+        return [
+            "purge: data files with deletions rewritten, older snapshots expired, their files "
+            "deleted, the catalog vacuumed",
+            *notes,
+        ]
 
     def location(self) -> str:
         return "ducklake (destination.ducklake.credentials)"

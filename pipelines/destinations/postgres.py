@@ -15,6 +15,7 @@ from dlt.common.destination import TLoaderFileFormat
 
 from pipelines.destinations.base import Destination
 from pipelines.destinations.postgres_copy import postgres
+from pipelines.destinations.purging import ANALYTICS_SCHEMAS, vacuum_postgres
 
 
 class Postgres(Destination):
@@ -27,8 +28,17 @@ class Postgres(Destination):
         # import path, as for dlt's own destinations, so dlt may name it when it restores state
         return f"{postgres.__module__}.{postgres.__qualname__}"
 
-    def publish(self, pipeline: dlt.Pipeline, health: dict[str, Any]) -> list[str]:
+    def publish(
+        self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
+    ) -> list[str]:
         return ["serving copy: skipped (the warehouse is a postgres server: query it there)"]
+
+    def purge(self, pipeline: dlt.Pipeline) -> list[str]:
+        with pipeline.sql_client() as sql:
+            dsn = sql.credentials.to_native_representation()
+        dataset = pipeline.dataset_name
+        notes = vacuum_postgres(dsn, (dataset, f"{dataset}_staging", *ANALYTICS_SCHEMAS))
+        return ["purge: every table rewritten (VACUUM FULL, ANALYZE)", *notes]
 
     def location(self) -> str:
         return "postgres (destination.postgres.credentials)"

@@ -67,9 +67,10 @@ def check_serving_copy(target: ServingTarget) -> None:
 
 
 def publish_copy(
-    pipeline: dlt.Pipeline, target: ServingTarget, health: dict[str, Any]
+    pipeline: dlt.Pipeline, target: ServingTarget, health: dict[str, Any], now: bool = False
 ) -> list[str]:
-    """Publishes the serving copy after a run that changed the warehouse (under the run lock).
+    """Publishes the serving copy after a run that changed the warehouse (under the run lock);
+    ``now``: even when ``every_n_runs`` would skip this run.
 
     Raises ``RunError(PUBLISH)`` when it fails: the run has committed; the next run publishes
     again, even when ``every_n_runs`` would skip it.
@@ -78,7 +79,7 @@ def publish_copy(
         Path(pipeline.pipelines_dir) / f"{pipeline.pipeline_name}.serving.json",
         target.every_n_runs,
     )
-    if not schedule.due(target.path):
+    if not now and not schedule.due(target.path):
         schedule.skipped()
         return [
             f"serving: {target.path}  (not republished: every {target.every_n_runs} runs, "

@@ -30,6 +30,7 @@ from .client import (
 )
 from .directory import CenterDirectory, as_record_list, flatten_record
 from .paging import CallsQuery, WindowDone, count_calls, fetch_concurrently, iter_window_pages
+from .privacy import ErasureList, PrivacyPolicy, drop_erased
 from .records import PageTables, page_to_tables
 from .settings import (
     CALLS_TABLE,
@@ -52,6 +53,8 @@ logger = logging.getLogger("hostedsuite")
 # Resource-state key: calls of this run whose center /api/centers does not list, and the zone
 # they were read in.
 UNKNOWN_CENTER_STATE = "unknown_center_calls"
+# Resource-state key: the privacy policy (``PrivacyPolicy.fingerprint``) the run wrote under.
+PRIVACY_STATE = "privacy"
 # Resource-state keys: calls of this run that the warehouse already held as they are, held
 # otherwise, or did not hold (counted when the run compared with the warehouse).
 UNCHANGED_CALLS_STATE = "unchanged_calls"
@@ -133,6 +136,8 @@ def hostedsuite(
     request_timeout: float = 60.0,
     window_margin_hours: float = WINDOW_MARGIN_HOURS,
     stored_hashes: StoredHashes | None = None,
+    privacy: PrivacyPolicy | None = None,
+    erased: Callable[[], ErasureList] | None = None,
 ) -> Sequence[DltResource]:
     """HostedSuite calls, centers and clients.
 
@@ -163,6 +168,11 @@ def hostedsuite(
             an incremental run that re-reads the look-back rewrites only the calls that are
             new or changed (and counts each kind): the rest keep their rows and their load
             id, so the transforms see only real changes.
+        privacy: how the callers' personal fields are treated before anything is written
+            (``privacy.py``); None: kept as sent.
+        erased: called once the run has synced with the warehouse: checks that the warehouse
+            was loaded under ``privacy`` and returns its erasure list (calls, numbers and
+            names never landed again, whatever range is read).
     """
     if page_size < 1 or window_hours <= 0 or workers < 1 or lookback_hours < 0:
         raise ConfigError(
@@ -181,6 +191,7 @@ def hostedsuite(
         request_timeout,
     )
     directory = CenterDirectory(client, default_timezone)
+    policy = privacy or PrivacyPolicy()
     first_start = parse_instant(start_date, "start_date")
     upper = parse_instant(until, "until")
     query = CallsQuery(page_size, client_id, center_id, disable_stats, window_margin_hours)
@@ -199,6 +210,11 @@ def hostedsuite(
     @dlt.resource(name=CALLS_TABLE, write_disposition="merge")
     def calls() -> Iterator[Any]:
         state = dlt.current.resource_state()
+        # checked against what the warehouse (and the state before this run) holds first
+        never = erased() if erased else None
+        # committed with the load: a first load killed before the warehouse recorded its
+        # policy still says which one its rows were written under
+        state[PRIVACY_STATE] = policy.fingerprint()
         zones = directory.all_zones()
         if backfill is not None:
             windows = backfill_windows(state, backfill, window_hours)
@@ -220,7 +236,13 @@ def hostedsuite(
             seen: set[str] = set()
             for page in iter_window_pages(client, query, window, zones):
                 yield page_to_tables(
-                    page, directory.zone_of, window, seen, loaded_at, directory.is_known, stored
+                    policy.treat_page(drop_erased(page, policy, never)),
+                    directory.zone_of,
+                    window,
+                    seen,
+                    loaded_at,
+                    directory.is_known,
+                    stored,
                 )
 
         yield from _emit(
@@ -362,6 +384,7 @@ def _to_table(
 __all__ = [
     "CHANGED_CALLS_STATE",
     "NEW_CALLS_STATE",
+    "PRIVACY_STATE",
     "UNCHANGED_CALLS_STATE",
     "UNKNOWN_CENTER_STATE",
     "BackfillRange",

@@ -155,22 +155,34 @@ def _struct_row(items: pa.StructArray, position: int) -> dict[str, Any]:
 def _quarantine_row(raw: Any, reason: str, loaded_at: datetime) -> dict[str, Any]:
     if isinstance(raw, dict):
         raw = {k: v for k, v in raw.items() if v is not None and k != "_issues"}
-    raw_json = orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS).decode()
+    raw_json = quarantine_json(raw)
     call_id = raw.get("Id") if isinstance(raw, dict) else None
-    # The same record can arrive through overlapping (widened) requests and through either
-    # parsing path, so its identity is what the vendor sent for it, not our rendering of it.
-    identity = (
-        [str(raw.get(k)) for k in ("Id", "StartTime", "CenterId", "ClientId", "CallerNumber")]
-        if isinstance(raw, dict)
-        else [raw_json]
-    )
     return {
-        "record_hash": hashlib.sha256(orjson.dumps(identity)).hexdigest(),
+        "record_hash": quarantine_identity(raw, raw_json),
         "call_id": call_id if isinstance(call_id, str) else None,
         "reason": reason,
         "raw_record": raw_json,
         "quarantined_at": loaded_at,
     }
+
+
+def quarantine_json(raw: Any) -> str:
+    """A quarantined record as stored: JSON with sorted keys."""
+    return orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def quarantine_identity(raw: Any, raw_json: str) -> str:
+    """The key of a quarantined record.
+
+    The same record can arrive through overlapping (widened) requests and through either
+    parsing path, so its identity is what the vendor sent for it, not our rendering of it.
+    """
+    identity = (
+        [str(raw.get(k)) for k in ("Id", "StartTime", "CenterId", "ClientId", "CallerNumber")]
+        if isinstance(raw, dict)
+        else [raw_json]
+    )
+    return hashlib.sha256(orjson.dumps(identity)).hexdigest()
 
 
 def _calls_table(

@@ -24,11 +24,13 @@ from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite import (
     CHANGED_CALLS_STATE,
     NEW_CALLS_STATE,
+    PRIVACY_STATE,
     UNCHANGED_CALLS_STATE,
     UNKNOWN_CENTER_STATE,
     hostedsuite,
     parse_instant,
 )
+from pipelines.hostedsuite.privacy import ErasureList, PrivacyPolicy
 from pipelines.hostedsuite.settings import (
     CALLS_TABLE,
     CONTENT_HASH_COLUMN,
@@ -38,6 +40,17 @@ from pipelines.hostedsuite.settings import (
 )
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext, StepResult
+from pipelines.privacy import (
+    POLICY_TABLE,
+    check_unchanged,
+    configured_policy,
+    erasure_list,
+    has_table,
+    record_policy,
+    stored_policy,
+    table_columns,
+)
+from pipelines.reconcile import DELETED_COLUMN
 
 logger = logging.getLogger("hostedsuite")
 
@@ -158,13 +171,19 @@ def load_incremental(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> L
 def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadResult:
     """One load package: a pending package first, then extract/normalize/load the source."""
     finished_pending = finish_pending(pipeline)
+    policy = configured_policy()
     source = hostedsuite(
         **source_kwargs,
         stored_hashes=lambda start, end: stored_call_hashes(pipeline, start, end),
+        privacy=policy,
+        erased=lambda: checked_privacy(pipeline, policy),
     )
     # None (dlt's own default, typed without it): each item format in its native file format
     file_format = kind_of(pipeline).loader_file_format
     pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
+    if pipeline.default_schema_name and not _has_policy_record(pipeline):
+        with pipeline.sql_client() as sql:
+            record_policy(sql, pipeline.dataset_name, policy)
     normalize_info = pipeline.last_trace.last_normalize_info if pipeline.last_trace else None
     counts = real_row_counts(normalize_info.row_counts) if normalize_info else {}
     state = cursor_state(pipeline)
@@ -180,6 +199,22 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
         changed_calls=int(state.get(CHANGED_CALLS_STATE) or 0),
         new_calls=int(state.get(NEW_CALLS_STATE) or 0),
     )
+
+
+def checked_privacy(pipeline: dlt.Pipeline, policy: PrivacyPolicy) -> ErasureList:
+    """Refuses a ``policy`` other than the one the warehouse was loaded under; returns its
+    erasure list. Called by the source once dlt has synced the pipeline with the warehouse."""
+    if not pipeline.default_schema_name:
+        return ErasureList()  # nothing loaded yet
+    with pipeline.sql_client() as sql:
+        in_state = cursor_state(pipeline).get(PRIVACY_STATE)
+        check_unchanged(stored_policy(sql, pipeline.dataset_name, in_state), policy)
+        return erasure_list(sql, pipeline.dataset_name, policy)
+
+
+def _has_policy_record(pipeline: dlt.Pipeline) -> bool:
+    with pipeline.sql_client() as sql:
+        return has_table(sql, pipeline.dataset_name, POLICY_TABLE)
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> bool:
@@ -205,10 +240,14 @@ def stored_call_hashes(
     digest = f"coalesce({CONTENT_HASH_COLUMN}, '')" if CONTENT_HASH_COLUMN in columns else "''"
     with pipeline.sql_client() as client:
         calls = client.make_qualified_table_name(CALLS_TABLE)
+        # a call marked deleted upstream is rewritten when it is read again: that un-marks it
+        marked = DELETED_COLUMN in table_columns(client, pipeline.dataset_name, CALLS_TABLE)
+        live = f" and coalesce({DELETED_COLUMN}, false) = false" if marked else ""
         rows = client.execute_sql(
             f"select id, {digest} from {calls} "
             f"where start_time >= cast('{start.to_iso8601_string()}' as timestamp with time zone) "
             f"and start_time < cast('{end.to_iso8601_string()}' as timestamp with time zone)"
+            f"{live}"
         )
     return {str(call_id): str(digest) for call_id, digest in rows or []}
 

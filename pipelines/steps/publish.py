@@ -21,9 +21,12 @@ class PublishResult(LinesResult):
 
 @dataclass(frozen=True)
 class Publish:
+    """``now``: publish whatever the schedule says (after an erasure)."""
+
+    now: bool = False
     name: str = "publish"
 
     def run(self, context: RunContext) -> PublishResult:
         destination, pipeline = context.writer()
-        lines = destination.publish(pipeline, current_health(pipeline))
+        lines = destination.publish(pipeline, current_health(pipeline), self.now)
         return PublishResult(self.name, (f"warehouse: {destination.location()}", *lines))

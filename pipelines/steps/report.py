@@ -16,6 +16,7 @@ from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import RunContext, StepResult
 from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult, build_report
+from pipelines.report_registry import remember_report
 
 # The [report] settings this module reads (and the only ones: see pipelines/known_settings.py).
 REPORT_PATH: Final = "report.path"
@@ -104,7 +105,9 @@ def write_report(
 ) -> ReportResult:
     """``build_report``, its errors as ``RunError``."""
     try:
-        return build_report(db, out, start, end, target_pct)
+        written = build_report(db, out, start, end, target_pct)
+        remember_report(db, out)
+        return written
     except ReportError as exc:
         raise RunError(ExitCode.BAD_CONFIG, f"report: {exc}") from None
     except OSError as exc:

@@ -8,6 +8,11 @@ source as (
 
     select * from {{ raw }}.calls__interactions
     where {{ affected_calls:call_id }}
+        -- the children of a call marked deleted upstream go with it (see stg_calls)
+        and cast(call_id as varchar) not in (
+            select cast(id as varchar) from {{ raw }}.calls
+            where coalesce(cast({{ col:calls.is_deleted }} as boolean), false)
+        )
 
 ),
 

@@ -1,4 +1,5 @@
--- grain: one row per call (as loaded; duplicates, if any, are left for the grain checks to see)
+-- grain: one row per call (as loaded; duplicates, if any, are left for the grain checks to see),
+-- calls marked deleted upstream (reconcile: is_deleted) left out
 -- Renames the API's fields to the warehouse vocabulary and casts them; no business logic.
 -- Optional fields go through the runner's col: placeholder: dlt only creates a column once it has seen a
 -- non-null value: a quiet field must not break the build.
@@ -10,6 +11,8 @@ source as (
     select * from {{ raw }}.calls
     -- every call in a full rebuild; the calls an incremental refresh touches otherwise
     where {{ affected_calls:id }}
+        -- a call the API no longer returns is not in the marts (it stays in the raw table)
+        and coalesce(cast({{ col:calls.is_deleted }} as boolean), false) = false
 
 ),
 

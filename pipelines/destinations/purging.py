@@ -1,0 +1,154 @@
+"""Purging: after rows were deleted or overwritten (an erasure, a stricter privacy policy), make
+their old versions unrecoverable from the warehouse's own files. Each destination's ``purge``
+calls one of these.
+
+- DuckDB keeps deleted rows in free blocks of the file, and old values in its column
+  statistics: the file is rewritten (``COPY FROM DATABASE`` into a new file, renamed over the
+  old one), so it holds nothing but the current rows.
+- PostgreSQL keeps dead tuples in its pages until they are reused: ``VACUUM FULL`` rewrites
+  each table (the old files are unlinked), ``ANALYZE`` replaces the sampled values in
+  ``pg_statistic``, whose old versions a ``VACUUM FULL`` of it removes (a superuser's right),
+  and a ``CHECKPOINT`` writes it all out.
+- A DuckLake keeps deleted rows in its Parquet files (a delete file only hides them) and every
+  old snapshot's files, and its catalog keeps each text column's smallest and largest value
+  ever loaded: the data files with deletions are rewritten, every snapshot but the newest
+  expired, the files no snapshot needs deleted, the text columns' bounds narrowed to the
+  current rows, and the catalog database vacuumed as a PostgreSQL warehouse is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, Final
+
+import duckdb
+import psycopg2
+from psycopg2 import sql as pgsql
+
+from pipelines import sql_literals as lit
+
+# The schemas our pipeline writes (raw, dlt's staging, the transforms').
+ANALYTICS_SCHEMAS: Final = ("staging", "intermediate", "analytics")
+
+
+def rewrite_duckdb_file(path: Path) -> int:
+    """Rewrites the DuckDB file at ``path`` with only its current rows; returns the bytes it
+    shrank by. The file's mode is kept (the umask decided it)."""
+    temp = path.with_name(f".{path.name}.rewriting")
+    for leftover in (temp, Path(f"{temp}.wal")):
+        leftover.unlink(missing_ok=True)
+    before = path.stat().st_size
+    conn = duckdb.connect(str(path))
+    try:
+        conn.execute("CHECKPOINT")
+        source = str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
+        conn.execute(f"ATTACH {lit.text(str(temp))} AS purged_copy")
+        conn.execute(f'COPY FROM DATABASE "{source}" TO purged_copy')
+        conn.execute("DETACH purged_copy")
+    finally:
+        conn.close()
+    os.chmod(temp, path.stat().st_mode & 0o7777)
+    with temp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    with contextlib.suppress(OSError):
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    return before - path.stat().st_size
+
+
+def vacuum_postgres(dsn: str, schemas: tuple[str, ...]) -> list[str]:
+    """``VACUUM (FULL, ANALYZE)`` of every table in ``schemas``, then of ``pg_statistic`` and a
+    checkpoint where the role may; returns what was not possible, as summary lines."""
+    notes = []
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_type = 'BASE TABLE' AND table_schema = ANY(%s)",
+                (list(schemas),),
+            )
+            tables = cursor.fetchall()
+            for schema, table in tables:
+                cursor.execute(
+                    pgsql.SQL("VACUUM (FULL, ANALYZE) {}.{}").format(
+                        pgsql.Identifier(schema), pgsql.Identifier(table)
+                    )
+                )
+            for statement, why in (
+                ("VACUUM FULL pg_catalog.pg_statistic", "pg_statistic (sampled values)"),
+                ("CHECKPOINT", "the checkpoint"),
+            ):
+                try:
+                    cursor.execute(statement)
+                except psycopg2.Error as exc:
+                    first = str(exc).strip().splitlines()[0]
+                    notes.append(f"purge: {why} left to autovacuum: {first}")
+    finally:
+        conn.close()
+    return notes
+
+
+def compact_lake(sql: Any, catalog_dsn: str, catalog_schema: str) -> list[str]:
+    """Rewrites the lake's data files that have deletions, expires every older snapshot and
+    deletes the files no snapshot needs; ``sql``: dlt's client on the lake."""
+    lake = str(sql.execute_sql("SELECT current_database()")[0][0])
+    tables = sql.execute_sql(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        f"WHERE database_name = {lit.text(lake)}"
+    )
+    for schema, table in tables or []:
+        sql.execute_sql(
+            f"CALL ducklake_rewrite_data_files({lit.text(lake)}, {lit.text(table)}, "
+            f"schema => {lit.text(schema)}, delete_threshold => 0)"
+        )
+    sql.execute_sql(f"CALL ducklake_expire_snapshots({lit.text(lake)}, older_than => now())")
+    sql.execute_sql(f"CALL ducklake_cleanup_old_files({lit.text(lake)}, cleanup_all => true)")
+    narrow_text_stats(sql, catalog_dsn, catalog_schema)
+    return vacuum_postgres(catalog_dsn, (catalog_schema,))
+
+
+def narrow_text_stats(sql: Any, catalog_dsn: str, catalog_schema: str) -> None:
+    """Sets each text column's table-wide min and max in the catalog to those of its current
+    rows. DuckLake only ever widens them as rows arrive, so a deleted or overwritten value
+    that was a column's smallest or largest would stay in the catalog for good."""
+    conn = psycopg2.connect(catalog_dsn)
+    try:
+        conn.autocommit = False
+        with conn.cursor() as cursor:
+            cursor.execute(
+                pgsql.SQL(
+                    "SELECT t.table_id, s.schema_name, t.table_name, c.column_id, c.column_name "
+                    "FROM {catalog}.ducklake_table t "
+                    "JOIN {catalog}.ducklake_schema s ON s.schema_id = t.schema_id "
+                    "JOIN {catalog}.ducklake_column c ON c.table_id = t.table_id "
+                    "WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
+                    "AND c.end_snapshot IS NULL AND c.parent_column IS NULL "
+                    "AND lower(c.column_type) = 'varchar'"
+                ).format(catalog=pgsql.Identifier(catalog_schema))
+            )
+            by_table: dict[tuple[int, str, str], list[tuple[int, str]]] = {}
+            for table_id, schema, table, column_id, column in cursor.fetchall():
+                by_table.setdefault((table_id, schema, table), []).append((column_id, column))
+            for (table_id, schema, table), columns in by_table.items():
+                bounds = ", ".join(f'min("{name}"), max("{name}")' for _, name in columns)
+                row = sql.execute_sql(f'SELECT {bounds} FROM "{schema}"."{table}"')[0]
+                for position, (column_id, _) in enumerate(columns):
+                    cursor.execute(
+                        pgsql.SQL(
+                            "UPDATE {catalog}.ducklake_table_column_stats "
+                            "SET min_value = %s, max_value = %s "
+                            "WHERE table_id = %s AND column_id = %s"
+                        ).format(catalog=pgsql.Identifier(catalog_schema)),
+                        (row[2 * position], row[2 * position + 1], table_id, column_id),
+                    )
+        conn.commit()
+    finally:
+        conn.close()

@@ -1,0 +1,59 @@
+"""Searching every file a run leaves for plain personal values, byte by byte.
+
+A needle is looked for in each file's raw bytes. Parquet files compress their pages, so each is
+also decoded (every column of every row group, and the statistics in its footer) and searched
+as text: a value hidden by compression is still found. DuckDB files are searched raw, free
+blocks included; the tests that rely on that first show that the same search finds the values
+before they are erased (compression could otherwise hide them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+
+def files_under(*roots: Path) -> list[Path]:
+    found: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+        elif root.is_dir():
+            found += sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    return found
+
+
+def parquet_text(path: Path) -> bytes:
+    """Every value and every footer statistic of a Parquet file, as UTF-8 text."""
+    parts: list[str] = []
+    parquet = pq.ParquetFile(path)
+    for group in range(parquet.num_row_groups):
+        table = parquet.read_row_group(group)
+        parts += [str(value) for column in table.columns for value in column.to_pylist()]
+        meta = parquet.metadata.row_group(group)
+        for index in range(meta.num_columns):
+            stats = meta.column(index).statistics
+            if stats is not None and stats.has_min_max:
+                parts += [str(stats.min), str(stats.max)]
+    return "\n".join(parts).encode()
+
+
+def holding(files: Iterable[Path], needles: Iterable[str]) -> dict[str, list[str]]:
+    """Needle -> the files whose bytes (or decoded Parquet values) contain it."""
+    wanted = [n for n in dict.fromkeys(needles) if n]
+    hits: dict[str, list[str]] = {}
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        texts = [data]
+        if path.suffix == ".parquet" and data[:4] == b"PAR1":
+            texts.append(parquet_text(path))
+        for needle in wanted:
+            encoded = needle.encode()
+            if any(encoded in text for text in texts):
+                hits.setdefault(needle, []).append(str(path))
+    return hits
