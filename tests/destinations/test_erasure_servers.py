@@ -15,7 +15,6 @@ scheduled run that re-reads the calls does not land them again.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import pytest
 from hostedsuite_emulator import Emulator
 from pipelines.hostedsuite.privacy import PrivacyPolicy
 from tests.artefacts import files_under, holding
-from tests.cli import ROOT
+from tests.cli import ROOT, cli_command
 from tests.pipeline.loader import Loader
 from tests.pipeline.warehouse import postgres_rows
 from tests.postgres_server import PostgresServer
@@ -58,7 +57,7 @@ def destination_env(name: str, dsn: str, tmp_path: Path) -> dict[str, str]:
 
 def cli_output(loader: Loader, env: dict[str, str], *args: str) -> str:
     run = subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cli_command(*args),
         cwd=ROOT,
         env=loader.cli_env(env),
         capture_output=True,

@@ -12,13 +12,12 @@ import pty
 import re
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 
-from tests.cli import ROOT
+from tests.cli import ROOT, cli_command
 
 from .emulator_changes import late_edits
 from .loader import Loader
@@ -77,7 +76,7 @@ class Terminal:
 
 
 def sql_cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", *args]
+    return cli_command("sql", *args)
 
 
 def count_in(copy: Path) -> int:

@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import stat
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from hostedsuite_emulator import Emulator
-from tests.cli import ROOT
+from tests.cli import ROOT, cli_command
 
 from .loader import Loader
 
 
 def run(loader: Loader, umask: int, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cli_command(*args),
         cwd=ROOT,
         env=loader.cli_env(),
         umask=umask,

@@ -5,14 +5,13 @@ failed run creates nothing, and the summary names the files by absolute path."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from pipelines.errors import ExitCode, RunError
 from pipelines.project import find_project
-from tests.cli import ROOT
+from tests.cli import ROOT, cli_command
 
 from .loader import Loader
 from .project_copy import closed_port
@@ -23,7 +22,7 @@ def hostedsuite(
     loader: Loader, cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cli_command(*args),
         cwd=cwd,
         env=loader.cli_env(env),
         capture_output=True,

@@ -6,14 +6,13 @@ which runs the real DuckDB CLI, on a serving copy a real load wrote."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hostedsuite_emulator import Emulator
-from tests.cli import ROOT
+from tests.cli import ROOT, cli_command
 
 from .loader import Loader
 
@@ -35,8 +34,7 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 def sql(copy: Path, query: str, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(copy), *flags,
-         "--csv", "-c", query],
+        cli_command("sql", str(copy), *flags, "--csv", "-c", query),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -57,7 +55,7 @@ def refused(done: subprocess.CompletedProcess[str]) -> None:
 def piped(copy: Path, script: str, *flags: str) -> subprocess.CompletedProcess[str]:
     """Statements and dot-commands on standard input, as ``echo ... | make sql`` sends them."""
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", "sql", str(copy), *flags],
+        cli_command("sql", str(copy), *flags),
         cwd=ROOT,
         input=script,
         capture_output=True,

@@ -8,17 +8,18 @@ of its own (``HOSTEDSUITE_PROJECT``) with the emulator's account in the environm
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli import cli_command
 
 from .loader import Loader
 
 
 def run_in(project: Path, loader: Loader, *args: str, env: dict[str, str] | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.hostedsuite_pipeline", *args],
+        cli_command(*args),
         cwd=project,
         env=loader.cli_env({**(env or {}), "HOSTEDSUITE_PROJECT": str(project)}),
         capture_output=True,
