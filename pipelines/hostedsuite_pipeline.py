@@ -19,7 +19,8 @@ from typing import Any
 from pipelines import alerts
 from pipelines.commands import COMMANDS, WRITERS
 from pipelines.commands.common import add_access_arguments
-from pipelines.errors import ExitCode, describe_failure
+from pipelines.errors import ExitCode
+from pipelines.failures import describe_failure
 from pipelines.hostedsuite.client import redact
 from pipelines.known_settings import check_settings
 from pipelines.plan import execute

@@ -34,7 +34,8 @@ import dlt
 from pipelines import alerts
 from pipelines.config import DEFAULT_PIPELINES_DIR
 from pipelines.destinations import Destination, configured_destination
-from pipelines.errors import ExitCode, RunError, describe_failure
+from pipelines.errors import ExitCode, RunError
+from pipelines.failures import describe_failure
 from pipelines.pipeline import make_pipeline, run_lock
 from pipelines.redaction import scrub_trace
 
