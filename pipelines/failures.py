@@ -16,6 +16,10 @@ from dlt.common.configuration.exceptions import (
 from pipelines.errors import ExitCode, RunError
 from pipelines.hostedsuite.client import ApiError, AuthError, ConfigError, HostedSuiteError
 
+# What DuckDB's postgres extension says when a lake's catalog refuses or cannot be reached
+# (dlt may wrap it in an error of its own).
+CATALOG_UNREACHABLE = ("Unable to connect to Postgres", "password authentication failed")
+
 
 def describe_failure(
     exc: BaseException, step: str | None = None, committed: Sequence[Any] = ()
@@ -55,10 +59,15 @@ def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | N
     if type(current).__name__ == "OperationalError" and "psycopg2" in type(current).__module__:
         first = str(current).strip().splitlines()[0] if str(current).strip() else ""
         return ExitCode.DESTINATION, f"cannot reach the PostgreSQL warehouse: {first}"
-    if "duckdb" in type(current).__module__ and "Unable to connect to Postgres" in str(current):
-        return ExitCode.DESTINATION, "cannot reach the DuckLake catalog (PostgreSQL): " + (
-            str(current).strip().splitlines()[0]
-        )
+    said = [line.strip() for line in str(current).splitlines() if line.strip()]
+    refused = [line for line in said if any(sign in line for sign in CATALOG_UNREACHABLE)]
+    if refused:
+        # the line that says why, wherever dlt's wrapper put it
+        return ExitCode.DESTINATION, f"cannot reach the DuckLake catalog (PostgreSQL): {refused[0]}"
+    if "duckdb" in type(current).__module__ and type(current).__name__ == "HTTPException":
+        # the lake's data path in a bucket: missing, refused, unreachable
+        first = str(current).strip().splitlines()[0]
+        return ExitCode.DESTINATION, f"cannot write the lake's data path: {first}"
     if "duckdb" in type(current).__module__ and "lock" in str(current).lower():
         return ExitCode.DESTINATION, (
             "the DuckDB file is locked by another process (an open analyst session?); "

@@ -172,15 +172,9 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
     """One load package: a pending package first, then extract/normalize/load the source."""
     finished_pending = finish_pending(pipeline)
     policy = configured_policy()
-    source = hostedsuite(
-        **source_kwargs,
-        stored_hashes=lambda start, end: stored_call_hashes(pipeline, start, end),
-        privacy=policy,
-        erased=lambda: checked_privacy(pipeline, policy),
-    )
     # None (dlt's own default, typed without it): each item format in its native file format
     file_format = kind_of(pipeline).loader_file_format
-    pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
+    pipeline.run(source_for(pipeline, source_kwargs, policy), loader_file_format=file_format)  # type: ignore[arg-type]
     if pipeline.default_schema_name and not _has_policy_record(pipeline):
         with pipeline.sql_client() as sql:
             record_policy(sql, pipeline.dataset_name, policy)
@@ -198,6 +192,17 @@ def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadRes
         unchanged_calls=int(state.get(UNCHANGED_CALLS_STATE) or 0),
         changed_calls=int(state.get(CHANGED_CALLS_STATE) or 0),
         new_calls=int(state.get(NEW_CALLS_STATE) or 0),
+    )
+
+
+def source_for(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any], policy: PrivacyPolicy) -> Any:
+    """The source of one batch into ``pipeline``: what the warehouse holds (to rewrite only the
+    calls that changed), the privacy ``policy``, and the erasure list the warehouse keeps."""
+    return hostedsuite(
+        **source_kwargs,
+        stored_hashes=lambda start, end: stored_call_hashes(pipeline, start, end),
+        privacy=policy,
+        erased=lambda: checked_privacy(pipeline, policy),
     )
 
 

@@ -36,6 +36,7 @@ import pipelines.hostedsuite as source_module  # patched: the name the source ca
 from pipelines import hostedsuite_pipeline as cli
 from pipelines import serving
 from pipelines.destinations import kind_of
+from pipelines.privacy import configured_policy
 from pipelines.steps import backfill as backfill_step
 from pipelines.steps import load as load_step
 
@@ -78,7 +79,8 @@ def kill_after_normalize() -> None:
     def extract_normalize_then_die(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> Any:
         load_step.finish_pending(pipeline)
         file_format = kind_of(pipeline).loader_file_format
-        pipeline.extract(source_module.hostedsuite(**source_kwargs), loader_file_format=file_format)
+        source = load_step.source_for(pipeline, source_kwargs, configured_policy())
+        pipeline.extract(source, loader_file_format=file_format)
         pipeline.normalize()
         die()
 

@@ -1,7 +1,7 @@
 """A full rebuild under a memory cap several times smaller than its data completes by spilling.
 
 The raw tables hold 300,000 calls and 1.2 million interactions, made with SQL; the transforms
-run on a DuckDB connection capped at 100 MB with one thread (as the load's cap applies to every
+run on a DuckDB connection capped at 150 MB with one thread (as the load's cap applies to every
 step). With nowhere to spill they run out of memory, which shows the work does not fit the cap;
 with a temporary folder beside the file every model must finish, by spilling what does not fit.
 The row counts are what the generator made.
@@ -20,7 +20,7 @@ from .raw_fixture import create_raw_tables
 
 CALLS = 300_000
 EVENTS_PER_CALL = 4
-CAP_MB = 100
+CAP_MB = 150
 
 GENERATE = f"""
 INSERT INTO hostedsuite.calls
