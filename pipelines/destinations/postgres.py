@@ -37,7 +37,11 @@ class Postgres(Destination):
         with pipeline.sql_client() as sql:
             dsn = sql.credentials.to_native_representation()
         dataset = pipeline.dataset_name
-        notes = vacuum_postgres(dsn, (dataset, f"{dataset}_staging", *ANALYTICS_SCHEMAS))
+        # dlt's staging tables keep the last load's rows (as they were sent) until the next
+        # load empties them: emptied now, or their rows and their statistics would keep them
+        notes = vacuum_postgres(
+            dsn, (dataset, f"{dataset}_staging", *ANALYTICS_SCHEMAS), (f"{dataset}_staging",)
+        )
         return ["purge: every table rewritten (VACUUM FULL, ANALYZE)", *notes]
 
     def location(self) -> str:

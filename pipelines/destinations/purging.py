@@ -62,9 +62,10 @@ def rewrite_duckdb_file(path: Path) -> int:
     return before - path.stat().st_size
 
 
-def vacuum_postgres(dsn: str, schemas: tuple[str, ...]) -> list[str]:
-    """``VACUUM (FULL, ANALYZE)`` of every table in ``schemas``, then of ``pg_statistic`` and a
-    checkpoint where the role may; returns what was not possible, as summary lines."""
+def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...] = ()) -> list[str]:
+    """``TRUNCATE`` of every table in ``emptied``, then ``VACUUM (FULL, ANALYZE)`` of every
+    table in ``schemas``, then of ``pg_statistic`` and a checkpoint where the role may; returns
+    what was not possible, as summary lines."""
     notes = []
     conn = psycopg2.connect(dsn)
     try:
@@ -76,6 +77,13 @@ def vacuum_postgres(dsn: str, schemas: tuple[str, ...]) -> list[str]:
                 (list(schemas),),
             )
             tables = cursor.fetchall()
+            for schema, table in tables:
+                if schema in emptied:
+                    cursor.execute(
+                        pgsql.SQL("TRUNCATE {}.{}").format(
+                            pgsql.Identifier(schema), pgsql.Identifier(table)
+                        )
+                    )
             for schema, table in tables:
                 cursor.execute(
                     pgsql.SQL("VACUUM (FULL, ANALYZE) {}.{}").format(
