@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Final
 
@@ -90,6 +91,16 @@ def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...]
                         pgsql.Identifier(schema), pgsql.Identifier(table)
                     )
                 )
+            # An autovacuum ANALYZE that began before the rewrite samples the old rows and
+            # writes them into pg_statistic when it ends, possibly after the vacuum above:
+            # wait for the database's autovacuum workers, then sample every table again.
+            notes += _wait_for_autovacuum(cursor)
+            for schema, table in tables:
+                cursor.execute(
+                    pgsql.SQL("ANALYZE {}.{}").format(
+                        pgsql.Identifier(schema), pgsql.Identifier(table)
+                    )
+                )
             for statement, why in (
                 ("VACUUM FULL pg_catalog.pg_statistic", "pg_statistic (sampled values)"),
                 ("CHECKPOINT", "the checkpoint"),
@@ -102,6 +113,25 @@ def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...]
     finally:
         conn.close()
     return notes
+
+
+AUTOVACUUM_WAIT_SECONDS: Final = 120.0
+
+
+def _wait_for_autovacuum(cursor: Any) -> list[str]:
+    """Waits (bounded) until no autovacuum worker runs in this database; a note if one still
+    does at the deadline."""
+    deadline = time.monotonic() + AUTOVACUUM_WAIT_SECONDS
+    while True:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE backend_type = 'autovacuum worker' AND datname = current_database()"
+        )
+        if cursor.fetchone()[0] == 0:
+            return []
+        if time.monotonic() >= deadline:
+            return ["purge: an autovacuum worker was still running; its statistics may lag"]
+        time.sleep(0.2)
 
 
 def compact_lake(sql: Any, catalog_dsn: str, catalog_schema: str) -> list[str]:
