@@ -197,23 +197,32 @@ def staffing_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any
 
 
 def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Publishes the serving copy of the warehouse at ``path`` as a load does, then removes it
-    (so every run measures a first publish next to a freshly written warehouse)."""
+    """Publishes a whole serving copy of the warehouse at ``path`` (as the first publish, or
+    one after an erasure, does), at a path of its own, then removes it."""
+    import shutil
+
     import pendulum
 
-    from pipelines.serving import default_serving_path, publish
+    from pipelines.serving import publish
+    from pipelines.serving_generations import Generations
+    from transforms import DuckDBExecutor
 
     live = Path(path)
-    serving = default_serving_path(live)
-
-    def checkpoint() -> None:
-        with duckdb.connect(path) as con:
-            con.execute("CHECKPOINT")
-
-    published = publish(live, serving, checkpoint, {}, lambda: pendulum.now("UTC"))
+    serving = live.with_name("bench-publish.duckdb")
+    with duckdb.connect(path) as con:
+        published = publish(
+            live,
+            serving,
+            DuckDBExecutor(con),
+            "hostedsuite",
+            {},
+            lambda: pendulum.now("UTC"),
+            full=True,
+        )
     with duckdb.connect(str(serving), read_only=True) as con:
         calls = con.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
     serving.unlink()
+    shutil.rmtree(Generations(serving).folder)
     return {
         "seconds": published.seconds,
         "calls": calls[0] if calls else 0,

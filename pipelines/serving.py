@@ -4,29 +4,34 @@ DuckDB lets one process write a file, or many read it, never both: an analyst's 
 the live warehouse would block every load. So the live file is the pipeline's alone, and after
 every run that changed it the pipeline publishes a copy at one stable path, which analysts open.
 
-Publishing, under the run lock (no other run writes the live file meanwhile):
+The serving path is a symbolic link to a generation file in a hidden folder beside it
+(``serving_generations.py``). Publishing, under the run lock (no other run writes the live file
+meanwhile):
 
 1. ``CHECKPOINT`` the live warehouse, so the ``.duckdb`` file alone holds every committed row;
-2. copy it beside the serving path (``.<name>.publishing``) with ``copy_file_range``: the kernel
-   copies without passing the bytes through this process, and reflinks where the file system
-   can (XFS, Btrfs), so the copy then costs no data I/O at all;
-3. stamp ``analytics.load_health`` in the copy with the time of publication;
-4. ``fsync`` the copy, make it read-only, ``rename`` it over the serving path, ``fsync`` the
-   folder. ``rename`` is atomic: a reader opens either the old copy or the new one, never a
-   half-written file. A session already open keeps the old file (its inode lives on until it
-   closes) and the data it opened; a new connection sees the new copy.
+2. bring the previous generation up to date (``serving_delta.py``): attached to the pipeline's
+   own connection, only the rows that changed since it was published are replaced, in one
+   transaction. It is not the file the serving path points to, so no new session can open it
+   meanwhile; if an analyst still holds it open (DuckDB's lock says so), or the update could be
+   wrong (see ``serving_delta``), or a run asks for a full copy (after an erasure), the whole
+   warehouse is copied instead into a new generation, beside it (``.<name>.publishing``, with
+   ``copy_file_range``: in-kernel, a reflink on XFS and Btrfs);
+3. stamp ``analytics.load_health`` in it with the time of publication;
+4. ``fsync`` it, make it read-only, point the serving path at it (a new link renamed over the
+   path: atomic), ``fsync`` the folder. A reader opens either the old generation or the new
+   one, never a half-written file. A session already open keeps the file it opened and the data
+   it saw; a new connection sees the new generation. Older generations than the previous one are
+   deleted (a session holding one keeps reading it until it closes).
 
-A crash at any point leaves the previous serving copy untouched; the temporary file has a fixed
-name, so the next publish replaces it rather than leaving a new one each time.
+A crash at any point leaves the serving path on its generation, untouched; the next publish
+updates or replaces the other one again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
-import shutil
 import stat
 import time
 from collections.abc import Callable
@@ -37,11 +42,24 @@ from typing import Any
 
 import duckdb
 
-from pipelines import load_health
-
-# Free space asked for beyond the size of the copy: DuckDB's stamp of load_health and its WAL.
-SPACE_MARGIN_BYTES = 16 * 1024 * 1024
-COPY_CHUNK_BYTES = 1 << 30
+from pipelines import serving_delta
+from pipelines import sql_literals as lit
+from pipelines.serving_delta import DeltaResult, Executor, Mark
+from pipelines.serving_files import (
+    copy_file,
+    discard,
+    make_durable_read_only,
+    make_writable,
+    os_message,
+    point_link,
+    remove,
+    require_space,
+    stamp_load_health,
+    wal,
+    written_bytes,
+)
+from pipelines.serving_generations import Generations
+from transforms import scope_log
 
 
 class PublishError(Exception):
@@ -61,11 +79,27 @@ class Published:
     seconds: float
     size_bytes: int
     published_at: datetime
+    # bytes this process wrote to publish, after the warehouse's own checkpoint (None: the
+    # kernel does not say)
+    written_bytes: int | None = None
+    # the rows the update replaced; None: the whole file was copied, and why
+    delta: DeltaResult | None = None
+    why_copied: str = ""
 
     def line(self) -> str:
+        how = (
+            f"updated {self.delta.raw_calls:,} calls' rows"
+            if self.delta is not None
+            else f"copied whole: {self.why_copied}"
+        )
+        written = (
+            f", {self.written_bytes / 1e6:,.1f} MB written"
+            if self.written_bytes is not None
+            else ""
+        )
         return (
             f"serving: {self.path}  (published {self.published_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"in {self.seconds:.2f} s, {self.size_bytes / 1e6:,.0f} MB)"
+            f"in {self.seconds:.2f} s, {self.size_bytes / 1e6:,.0f} MB; {how}{written})"
         )
 
 
@@ -80,7 +114,7 @@ def default_serving_path(warehouse: str | Path) -> Path:
 
 
 def temp_path(serving: Path) -> Path:
-    """Where a copy is built: beside the serving path (same file system, so ``rename`` is
+    """Where a whole copy is built: beside the serving path (same file system, so ``rename`` is
     atomic), hidden, and always the same name so a crashed publish leaves at most one."""
     return serving.with_name(f".{serving.name}.publishing")
 
@@ -88,36 +122,108 @@ def temp_path(serving: Path) -> Path:
 def publish(
     warehouse: Path,
     serving: Path,
-    checkpoint: Callable[[], None],
+    execute: Executor,
+    raw_schema: str,
     health: dict[str, Any],
     now: Callable[[], datetime],
+    full: bool = False,
 ) -> Published:
     """Publishes ``warehouse`` at ``serving``; raises ``PublishError`` in one line.
 
-    ``checkpoint`` flushes the live warehouse's WAL into its file (through the pipeline's own
-    connection); ``health`` holds the pipeline's view of the last load for ``load_health``.
+    ``execute``: the pipeline's own connection to the live warehouse; ``health``: the pipeline's
+    view of the last load for ``load_health``; ``full``: copy the whole file and delete every
+    other generation (after an erasure, none may keep what was erased).
     """
     started = time.perf_counter()
+    before: int | None = None
+    generations = Generations(serving)
     temp = temp_path(serving)
     try:
         check_serving_target(serving)
-        serving.parent.mkdir(parents=True, exist_ok=True)
-        _remove(temp, _wal(temp))
-        checkpoint()
-        _require_space(warehouse, serving.parent)
-        _copy_file(warehouse, temp)
+        generations.folder.mkdir(parents=True, exist_ok=True)
+        remove(temp, wal(temp))
+        # before anything is copied, so that the copy's log is the warehouse's
+        _prune_log(execute, generations)
+        execute.execute_sql("CHECKPOINT")
+        # what publishing writes, not the warehouse's own WAL that the checkpoint wrote out
+        before = written_bytes()
+        mark = serving_delta.mark(execute, raw_schema)
+        previous = generations.current()
+        updated, why = (
+            (None, "asked for") if full else (None, "no earlier generation fit to update")
+        )
+        target = None if full else generations.reusable(warehouse.stat().st_size)
+        if target is not None:
+            updated, why = _update(execute, raw_schema, target.path, target.mark)
+        if updated is not None and target is not None:
+            path = target.path
+        else:
+            path = _copy_whole(warehouse, generations.new_path(), temp)
         published_at = now()
-        _stamp_load_health(temp, health, published_at)
-        _make_durable_read_only(temp)
-        _swap_in(temp, serving)
+        stamp_load_health(path, health, published_at)
+
+        make_durable_read_only(path)
+        generations.record(path, mark)
+        point_link(serving, path)
+        generations.keep_only(path, None if full else previous)
     except OSError as exc:
-        _discard(temp, _wal(temp))
-        raise PublishError(_os_message(exc, serving)) from None
+        discard(temp, wal(temp))
+        raise PublishError(os_message(exc, serving)) from None
     except duckdb.Error as exc:
-        _discard(temp, _wal(temp))
+        discard(temp, wal(temp))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PublishError(f"cannot publish the serving copy {serving}: {first}") from None
-    return Published(serving, time.perf_counter() - started, serving.stat().st_size, published_at)
+    after = written_bytes()
+    return Published(
+        serving,
+        time.perf_counter() - started,
+        serving.stat().st_size,
+        published_at,
+        None if before is None or after is None else after - before,
+        updated,
+        why,
+    )
+
+
+def _update(
+    execute: Executor, raw_schema: str, path: Path, since: Mark
+) -> tuple[DeltaResult | None, str]:
+    """Brings the generation at ``path`` up to date; (None, why) when it may not."""
+    try:
+        make_writable(path)
+        execute.execute_sql(f"ATTACH {lit.text(str(path))} AS {serving_delta.ALIAS}")
+    except Exception as exc:
+        with contextlib.suppress(OSError):
+            make_durable_read_only(path)
+        if "lock" in str(exc).lower():
+            return None, "an analyst holds the earlier generation open"
+        return None, _first(exc)
+    try:
+        result = serving_delta.bring_up_to_date(execute, raw_schema, since)
+        if isinstance(result, str):
+            return None, result
+        execute.execute_sql(f"CHECKPOINT {serving_delta.ALIAS}")
+        return result, ""
+    finally:
+        execute.execute_sql(f"DETACH {serving_delta.ALIAS}")
+
+
+def _copy_whole(warehouse: Path, path: Path, temp: Path) -> Path:
+    require_space(warehouse, path.parent)
+    copy_file(warehouse, temp)
+    os.replace(temp, path)
+    return path
+
+
+def _prune_log(execute: Executor, generations: Generations) -> None:
+    """Keeps in the warehouse's refresh log only what a generation on disk may still need."""
+    seqs = [m.refresh.seq for m in generations.marks() if m.refresh is not None]
+    scope_log.prune(execute, min(seqs) if seqs else None)
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # Bytes 8..11 of every DuckDB database file (its storage header).
@@ -161,110 +267,6 @@ def check_serving_target(serving: Path) -> None:
         conn.close()
     if published != (1,):
         raise refusal
-
-
-def _wal(path: Path) -> Path:
-    return path.with_name(path.name + ".wal")
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _discard(*paths: Path) -> None:
-    """Best-effort clean-up after a failure: the failure itself is what gets reported."""
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _require_space(warehouse: Path, folder: Path) -> None:
-    """Fails before writing when the copy cannot fit: filling the disk would also stop the
-    next load of the live warehouse, which usually shares it."""
-    need = warehouse.stat().st_size + SPACE_MARGIN_BYTES
-    free = shutil.disk_usage(folder).free
-    if free < need:
-        raise OSError(
-            errno.ENOSPC,
-            f"needs {need / 1e6:,.0f} MB free, {free / 1e6:,.0f} MB left",
-        )
-
-
-def _copy_file(source: Path, target: Path) -> None:
-    """Copies with ``copy_file_range`` (in-kernel; a reflink on XFS/Btrfs); falls back to
-    ``shutil.copyfile`` where the kernel or file system refuses it (e.g. across devices)."""
-    with source.open("rb") as src, target.open("wb") as dst:
-        remaining = os.fstat(src.fileno()).st_size
-        try:
-            while remaining > 0:
-                copied = os.copy_file_range(
-                    src.fileno(), dst.fileno(), min(remaining, COPY_CHUNK_BYTES)
-                )
-                if copied == 0:
-                    break
-                remaining -= copied
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-    shutil.copyfile(source, target)
-
-
-def _stamp_load_health(copy: Path, health: dict[str, Any], published_at: datetime) -> None:
-    """Writes ``analytics.load_health`` in the copy (``load_health.stamp_published``)."""
-    conn = duckdb.connect(str(copy))
-    try:
-        present = {row[0] for row in conn.execute(load_health.COLUMNS_SQL).fetchall()}
-        load_health.stamp_published(conn.execute, present, health, published_at)
-        conn.execute("CHECKPOINT")
-    finally:
-        conn.close()
-
-
-def _make_durable_read_only(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    # Read-only on disk: a session opened read-write by mistake fails at once (except for
-    # root) instead of writing into a copy that the next publish replaces. Only the write bits
-    # go: the copy was created with the umask applied (``_copy_file`` opens it 0o666 & ~umask),
-    # and it holds callers' names and numbers, so whoever the umask shuts out stays out.
-    path.chmod(stat.S_IMODE(path.stat().st_mode) & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-
-
-def _swap_in(temp: Path, serving: Path) -> None:
-    """Renames the new copy over the serving path and makes the rename durable.
-
-    A read-write session on the old copy (root ignores the read-only mode) leaves a WAL next to
-    the serving path; DuckDB would replay it onto the *new* file when a reader opens it, so it
-    is removed just before and just after the rename.
-    """
-    _remove(_wal(serving))
-    os.replace(temp, serving)
-    _remove(_wal(serving))
-    folder = os.open(serving.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def _os_message(exc: OSError, serving: Path) -> str:
-    reason = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is exhausted",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EROFS: "the file system is read-only",
-        errno.ENOTDIR: "a part of the path is not a folder",
-    }.get(exc.errno or 0, exc.strerror or type(exc).__name__)
-    # _require_space says how much was needed; the kernel's own ENOSPC says nothing more.
-    detail = f" ({exc.strerror})" if exc.strerror and "needs" in exc.strerror else ""
-    return f"cannot publish the serving copy {serving}: {reason}{detail}"
 
 
 # ------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from .project import (
 )
 from .refresh import models_sql_hash, newest_load_id, plan_refresh, write_state
 from .result import RawTablesMissing, TransformCheckError, TransformResult
+from .scope_log import record_refresh
 from .settings import MetricSettings
 
 
@@ -51,6 +52,7 @@ def run_transforms(
     full: bool = False,
     dialect: DialectName | None = None,
     ducklake: bool = False,
+    scope_log: bool = False,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
 
@@ -62,6 +64,8 @@ def run_transforms(
     findings tables must survive for the analyst to read); reconciliation findings are only
     reported in the result. ``dialect``: the destination's (asked of the server when None).
     ``ducklake``: the connection's current database is a DuckLake; see ``incremental_build.py``.
+    ``scope_log``: log what the refresh replaced (``scope_log.py``; DuckDB only), for the copy
+    that is kept in step with the warehouse.
     """
     started = time.perf_counter()
     sql = Dialect(dialect or detect_dialect(execute))
@@ -89,6 +93,8 @@ def run_transforms(
         else:
             build = build_incremental_on_lake if ducklake else build_incremental
             build(execute, raw, columns, settings, plan.watermark, result, sql)
+        if scope_log:
+            record_refresh(execute, plan.full)
         result.checks = run_checks(execute, raw, columns, not plan.full, sql.name)
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:

@@ -31,6 +31,9 @@ class Destination(ABC):
     loader_file_format: ClassVar[TLoaderFileFormat | None]
     # The transforms write each catalog entry once per transaction (DuckLake's visibility bug).
     transforms_write_once: ClassVar[bool] = False
+    # Whether the transforms log each refresh's scope (transforms/scope_log.py): DuckDB's
+    # serving copy is kept in step from it.
+    logs_refresh_scope: ClassVar[bool] = False
 
     def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
         """``duckdb_file``, ``serving``: ``--duckdb`` and ``--serving``, DuckDB's alone."""
@@ -71,7 +74,8 @@ class Destination(ABC):
         self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
     ) -> list[str]:
         """Makes this run's data what analysts see; returns the summary lines. ``now``:
-        whatever the publishing schedule says (an erasure must reach analysts at once)."""
+        whatever the publishing schedule says, and nothing published before may survive (an
+        erasure must reach analysts at once, and no older copy may keep what it erased)."""
 
     @abstractmethod
     def purge(self, pipeline: dlt.Pipeline) -> list[str]:

@@ -29,6 +29,7 @@ from pipelines.destinations.duckdb_merge import use_duckdb_merge_corrections
 from pipelines.destinations.purging import rewrite_duckdb_file
 from pipelines.destinations.serving_copy import (
     check_serving_copy,
+    prune_refresh_log,
     publish_copy,
     serving_target,
 )
@@ -46,6 +47,7 @@ MERGE_SQL_DLT_VERSION: Final = "1.31.0"
 class DuckDb(Destination):
     name: ClassVar[str] = "duckdb"
     loader_file_format: ClassVar[TLoaderFileFormat] = "parquet"
+    logs_refresh_scope: ClassVar[bool] = True
 
     def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
         # absolute: a relative setting means a file in the project (a run works there), and
@@ -84,6 +86,7 @@ class DuckDb(Destination):
         self, pipeline: dlt.Pipeline, health: dict[str, Any], now: bool = False
     ) -> list[str]:
         if self.serving is None:
+            prune_refresh_log(pipeline)
             return []
         return publish_copy(pipeline, self.serving, health, now)
 

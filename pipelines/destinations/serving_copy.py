@@ -1,8 +1,8 @@
 """The DuckDB warehouse's serving copy for analysts: which file, how often, and the summary line.
 
-``pipelines/serving.py`` does the file work (checkpoint, copy, rename) and knows nothing of dlt;
-this module reads the ``[serving]`` configuration and hands it the pipeline's connection and
-the health to stamp.
+``pipelines/serving.py`` publishes (update or copy, stamp, link) and knows nothing of dlt; this
+module reads the ``[serving]`` configuration and hands it the pipeline's connection and the
+health to stamp. With publishing off, the transforms' refresh log is pruned here instead.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pipelines.serving import (
     default_serving_path,
     publish,
 )
+from transforms import scope_log
 
 logger = logging.getLogger("hostedsuite")
 
@@ -70,7 +71,8 @@ def publish_copy(
     pipeline: dlt.Pipeline, target: ServingTarget, health: dict[str, Any], now: bool = False
 ) -> list[str]:
     """Publishes the serving copy after a run that changed the warehouse (under the run lock);
-    ``now``: even when ``every_n_runs`` would skip this run.
+    ``now``: even when ``every_n_runs`` would skip this run, as a whole copy, deleting every
+    older generation.
 
     Raises ``RunError(PUBLISH)`` when it fails: the run has committed; the next run publishes
     again, even when ``every_n_runs`` would skip it.
@@ -87,13 +89,16 @@ def publish_copy(
         ]
     logger.info("publishing the serving copy %s", target.path)
     try:
-        published = publish(
-            target.warehouse,
-            target.path,
-            checkpoint=lambda: _checkpoint(pipeline),
-            health=health,
-            now=lambda: pendulum.now("UTC"),
-        )
+        with pipeline.sql_client() as sql:
+            published = publish(
+                target.warehouse,
+                target.path,
+                sql,
+                pipeline.dataset_name,
+                health=health,
+                now=lambda: pendulum.now("UTC"),
+                full=now,
+            )
     except NotAServingCopy as exc:
         schedule.record(ok=False)
         raise RunError(ExitCode.BAD_CONFIG, f"{exc}; the run itself committed") from None
@@ -106,7 +111,8 @@ def publish_copy(
     return [published.line()]
 
 
-def _checkpoint(pipeline: dlt.Pipeline) -> None:
-    """Writes the WAL into the warehouse file, so that the file alone is the whole database."""
+def prune_refresh_log(pipeline: dlt.Pipeline) -> None:
+    """With publishing off no generation needs the refresh log (``transforms/scope_log.py``):
+    all but its newest line goes, so it does not grow run after run."""
     with pipeline.sql_client() as sql:
-        sql.execute_sql("CHECKPOINT")
+        scope_log.prune(sql, None)

@@ -50,6 +50,7 @@ def transform(
             settings=MetricSettings.from_dlt_config(),
             full=full,
             ducklake=destination.transforms_write_once,
+            scope_log=destination.logs_refresh_scope,
         )
 
 

@@ -7,7 +7,9 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``transforms``: when the transforms start building ``analytics.fct_calls`` (full rebuild) or
   replacing its rows (incremental refresh);
 - ``second_batch``: in the extract of the second batch of a long load or backfill;
-- ``publish``: half-way through copying the warehouse into the serving copy's temporary file.
+- ``publish``: half-way through copying the warehouse into the serving copy's temporary file;
+- ``publish_update``: when an earlier generation of the serving copy has had its changed rows
+  replaced, before that transaction commits.
 
 ``hold:<point>`` (``transforms`` or ``publish``) pauses the run there instead of killing it: the
 driver creates ``$HOLD_DIR/held`` and goes on once ``$HOLD_DIR/release`` exists, so that a test
@@ -34,7 +36,7 @@ from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
 import pipelines.hostedsuite as source_module  # patched: the name the source calls
 from pipelines import hostedsuite_pipeline as cli
-from pipelines import serving
+from pipelines import serving, serving_delta
 from pipelines.destinations import kind_of
 from pipelines.privacy import configured_policy
 from pipelines.steps import backfill as backfill_step
@@ -144,17 +146,25 @@ def kill_while_publishing() -> None:
             os.fsync(dst.fileno())
         die()
 
-    serving._copy_file = copy_half_then_die
+    serving.copy_file = copy_half_then_die  # type: ignore[attr-defined]
+
+
+def kill_while_updating() -> None:
+    def updated_then_die(*args: Any) -> Any:
+        die()
+
+    # called after every table's rows were replaced, before the commit
+    serving_delta._differing_counts = updated_then_die  # type: ignore[assignment]
 
 
 def hold_before_publishing() -> None:
-    original = serving._copy_file
+    original = serving_delta.mark
 
-    def hold_then_copy(source: Any, target: Any) -> None:
+    def hold_then_mark(*args: Any) -> Any:
         hold()
-        original(source, target)
+        return original(*args)
 
-    serving._copy_file = hold_then_copy
+    serving_delta.mark = hold_then_mark  # type: ignore[assignment]
 
 
 HOLDS = {
@@ -163,6 +173,7 @@ HOLDS = {
 }
 POINTS = {
     "publish": kill_while_publishing,
+    "publish_update": kill_while_updating,
     "second_batch": kill_in_second_batch,
     "extract": kill_during_extract,
     "after_normalize": kill_after_normalize,

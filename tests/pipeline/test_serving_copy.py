@@ -154,7 +154,11 @@ def test_kill_while_publishing_keeps_the_old_copy_and_the_next_run_publishes(
     assert rerun.returncode == 0, rerun.stderr
     assert not temp_copy(loader).exists()
     assert_matches_truth(serving, loader.emulator.truth())
-    assert sorted(p.name for p in serving.parent.iterdir() if "serving" in p.name) == [serving.name]
+    # the serving path, and its folder of generations: the killed copy's file is gone
+    assert sorted(p.name for p in serving.parent.iterdir() if "serving" in p.name) == [
+        f".{serving.name}.generations",
+        serving.name,
+    ]
 
 
 def _in_mount_namespace(script: str) -> list[str]:
@@ -239,7 +243,7 @@ def test_full_disk_fails_the_publish_after_the_load_and_the_next_run_retries(
     assert rows(loader.duckdb_path, "SELECT count(*) FROM hostedsuite.calls") == [(825,)]
     assert_matches_truth(tmp_path / "published.duckdb", loader.emulator.truth())
     listing = (tmp_path / "listing").read_text().split()
-    assert sorted(listing) == [".", "..", serving.name]
+    assert sorted(listing) == [".", "..", f".{serving.name}.generations", serving.name]
 
 
 def test_unwritable_serving_folder_fails_in_one_line_with_its_own_exit_code(

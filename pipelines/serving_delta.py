@@ -1,0 +1,272 @@
+"""Bringing an older serving copy up to date in SQL, by what changed since it was published.
+
+A scheduled run changes a few thousand rows of a warehouse that may hold 10M calls; copying the
+whole file to publish them would write gigabytes every five minutes. An older copy that no
+analyst holds open is instead attached to the pipeline's own connection and brought level with
+the warehouse, table by table:
+
+- the raw calls and their children: the calls whose rows (or children's rows) a load wrote
+  after the copy's newest load id are replaced (dlt stamps every merged row with its load's id,
+  and load ids only grow);
+- dlt's ``_dlt_loads`` and ``_dlt_pipeline_state``: the rows of those later loads;
+- the per-call and per-day transform tables: the calls and center-days that every refresh after
+  the copy's own replaced (``transforms/scope_log.py``);
+- every other table (dimensions, settings, checks, health, dlt's staging): replaced whole;
+  each is small, bounded by centers, days or one load.
+
+It refuses (and the caller copies the whole file instead) whenever that could be wrong: the two
+catalogs differ in any table, column, view, macro, index or sequence; a full rebuild ran since
+the copy; the refresh log no longer reaches back to it. After the update, every table must have
+as many rows in the copy as in the warehouse. All of it is one transaction on the copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Protocol
+
+from pipelines import sql_literals as lit
+from transforms.dialect import Dialect
+from transforms.project import CALL_TABLES, INTERMEDIATE_SCHEMA, MODELS
+from transforms.scope_log import (
+    LOG_CALLS,
+    LOG_DAYS,
+    LoggedRefresh,
+    covers_since,
+    newest_refresh,
+)
+
+ALIAS: Final = "serving_generation"
+_CHANGED_RAW: Final = "temp.main.publish_changed_raw_calls"
+_CHANGED_CALLS: Final = "temp.main.publish_changed_calls"
+_CHANGED_DAYS: Final = "temp.main.publish_changed_days"
+# dlt's bookkeeping tables that grow by a row per load: only the later loads' rows are copied
+_PER_LOAD: Final = {"_dlt_loads": "load_id", "_dlt_pipeline_state": "_dlt_load_id"}
+# A copy's load_health has a column the warehouse's lacks (published_at): it is replaced by the
+# warehouse's and stamped again after the update (``load_health.stamp_published``).
+RESTAMPED: Final = ("analytics", "load_health")
+# Recreated whole (or dropped) as the warehouse has them, and left out of the shape comparison:
+# the refresh's scratch tables, which a full rebuild drops and the next refresh creates again,
+# and the stamped load_health.
+RECREATED: Final = (
+    RESTAMPED,
+    (INTERMEDIATE_SCHEMA, "affected_calls"),
+    (INTERMEDIATE_SCHEMA, "affected_days"),
+)
+
+
+class Executor(Protocol):
+    def execute_sql(self, sql: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Mark:
+    """What the warehouse reflected when a copy was published: its newest load id and the last
+    refresh of its transforms (None: nothing of either yet)."""
+
+    raw_load_id: str | None
+    refresh: LoggedRefresh | None
+
+    def as_json(self) -> dict[str, Any]:
+        refresh = self.refresh
+        return {
+            "raw_load_id": self.raw_load_id,
+            "refresh_seq": refresh.seq if refresh else None,
+            "refreshed_at": refresh.refreshed_at.isoformat() if refresh else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Mark:
+        refresh = None
+        if data.get("refresh_seq") is not None and data.get("refreshed_at"):
+            refresh = LoggedRefresh(
+                int(data["refresh_seq"]), datetime.fromisoformat(str(data["refreshed_at"]))
+            )
+        raw = data.get("raw_load_id")
+        return cls(str(raw) if raw is not None else None, refresh)
+
+
+@dataclass(frozen=True)
+class DeltaResult:
+    """What an update replaced: raw calls, transformed calls and center-days, whole tables."""
+
+    raw_calls: int
+    calls: int
+    days: int
+    whole_tables: int
+
+
+def mark(execute: Executor, raw_schema: str) -> Mark:
+    """The warehouse's mark now (after its checkpoint, under the run lock)."""
+    loads = execute.execute_sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        f"AND table_schema = {lit.text(raw_schema)} AND table_name = '_dlt_loads'"
+    )
+    raw_load_id = None
+    if loads and loads[0][0]:
+        rows = execute.execute_sql(f'SELECT max(load_id) FROM "{raw_schema}"._dlt_loads')
+        raw_load_id = str(rows[0][0]) if rows and rows[0][0] is not None else None
+    return Mark(raw_load_id, newest_refresh(execute))
+
+
+def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaResult | str:
+    """Updates the copy attached as ``ALIAS`` to the warehouse's current rows, in one
+    transaction; or returns why it may not (nothing written then)."""
+    if since.raw_load_id is None or since.refresh is None:
+        return "the copy predates the change log"
+    if not covers_since(execute, since.refresh):
+        return "a full rebuild since the copy, or the change log no longer reaches it"
+    live = _current_database(execute)
+    ours, theirs = set(_catalog(execute, live)), set(_catalog(execute, ALIAS))
+    if ours != theirs:
+        first = min(ours ^ theirs, key=repr)
+        what = f"{first[0]} {first[1]}.{first[2]}"
+        return f"the warehouse's tables or views changed shape since the copy ({what})"
+    _scope_tables(execute, raw_schema, since)
+    execute.execute_sql("BEGIN TRANSACTION")
+    try:
+        whole = _recreate(execute, live)
+        for schema, table in _tables(execute, live):
+            if (schema, table) in RECREATED:
+                continue
+            condition = _condition(raw_schema, schema, table, since)
+            target = f'{ALIAS}."{schema}"."{table}"'
+            source = f'"{live}"."{schema}"."{table}"'
+            where = f" WHERE {condition}" if condition else ""
+            whole += condition is None
+            execute.execute_sql(f"DELETE FROM {target}{where}")
+            execute.execute_sql(f"INSERT INTO {target} SELECT * FROM {source}{where}")
+        differing = _differing_counts(execute, live)
+        if differing:
+            raise _Mismatch(f"row counts differ after the update in {', '.join(differing[:3])}")
+        execute.execute_sql("COMMIT")
+    except _Mismatch as exc:
+        execute.execute_sql("ROLLBACK")
+        return str(exc)
+    except BaseException:
+        # a failed statement may have ended the transaction already; its error is the one to see
+        with contextlib.suppress(Exception):
+            execute.execute_sql("ROLLBACK")
+        raise
+    counts = execute.execute_sql(
+        f"SELECT (SELECT count(*) FROM {_CHANGED_RAW}), (SELECT count(*) FROM {_CHANGED_CALLS}), "
+        f"(SELECT count(*) FROM {_CHANGED_DAYS})"
+    )
+    raw_calls, calls, days = counts[0] if counts else (0, 0, 0)
+    return DeltaResult(int(raw_calls), int(calls), int(days), whole)
+
+
+class _Mismatch(Exception):
+    pass
+
+
+def _recreate(execute: Executor, live: str) -> int:
+    """Makes each ``RECREATED`` table in the copy what it is in the warehouse, or absent."""
+    present = set(_tables(execute, live))
+    for schema, table in RECREATED:
+        target = f'{ALIAS}."{schema}"."{table}"'
+        if (schema, table) in present:
+            execute.execute_sql(f'CREATE SCHEMA IF NOT EXISTS {ALIAS}."{schema}"')
+            execute.execute_sql(
+                f'CREATE OR REPLACE TABLE {target} AS SELECT * FROM "{live}"."{schema}"."{table}"'
+            )
+        else:
+            execute.execute_sql(f"DROP TABLE IF EXISTS {target}")
+    return len(RECREATED)
+
+
+def _current_database(execute: Executor) -> str:
+    rows = execute.execute_sql("SELECT current_database()")
+    return str(rows[0][0])
+
+
+def _scope_tables(execute: Executor, raw_schema: str, since: Mark) -> None:
+    """The changed raw calls, transformed calls and center-days since ``since``, as temporary
+    tables (the connection's own memory: nothing is written to either file)."""
+    assert since.raw_load_id is not None and since.refresh is not None
+    raw = f'"{raw_schema}"'
+    after = lit.text(since.raw_load_id)
+    changed = " UNION ".join(
+        f"SELECT {'id' if table == 'calls' else 'call_id'} AS call_id FROM {raw}.{table} "
+        f"WHERE _dlt_load_id > {after}"
+        for table in CALL_TABLES
+    )
+    seq = since.refresh.seq
+    for name, query in (
+        (_CHANGED_RAW, changed),
+        (_CHANGED_CALLS, f"SELECT DISTINCT call_id FROM {LOG_CALLS} WHERE refresh_seq > {seq}"),
+        (
+            _CHANGED_DAYS,
+            f"SELECT DISTINCT center_id, local_date FROM {LOG_DAYS} WHERE refresh_seq > {seq}",
+        ),
+    ):
+        execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {name.split('.')[-1]} AS {query}")
+
+
+def _condition(raw_schema: str, schema: str, table: str, since: Mark) -> str | None:
+    """The rows of ``schema.table`` that may differ from the copy's; None: all of them."""
+    if schema == raw_schema:
+        if table == "calls":
+            return f"id IN (SELECT call_id FROM {_CHANGED_RAW})"
+        if table in CALL_TABLES:
+            return f"call_id IN (SELECT call_id FROM {_CHANGED_RAW})"
+        if table in _PER_LOAD:
+            return f"{_PER_LOAD[table]} > {lit.text(str(since.raw_load_id))}"
+        return None
+    for model in MODELS:
+        if (model.schema, model.name) == (schema, table) and model.materialization == "table":
+            if model.incremental_key == "call":
+                return f"call_id IN (SELECT call_id FROM {_CHANGED_CALLS})"
+            if model.incremental_key == "day":
+                return Dialect("duckdb").day_keys(_CHANGED_DAYS)
+    return None
+
+
+def _tables(execute: Executor, database: str) -> list[tuple[str, str]]:
+    rows = execute.execute_sql(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        f"WHERE database_name = {lit.text(database)} AND NOT temporary ORDER BY 1, 2"
+    )
+    return [(str(schema), str(table)) for schema, table in rows or []]
+
+
+def _catalog(execute: Executor, database: str) -> list[tuple[Any, ...]]:
+    """Every table's and view's columns (name, type, nullability, position), and every view,
+    macro, index and sequence of ``database`` by name, in a comparable form."""
+    name = lit.text(database)
+    queries = (
+        "SELECT 'column', schema_name, table_name, column_index::VARCHAR, column_name, "
+        f"data_type || is_nullable::VARCHAR FROM duckdb_columns() WHERE database_name = {name}",
+        # Views and macros by name: their columns are above, and DuckDB prints a view's SQL
+        # differently once it was read back from a file (", " for "CROSS JOIN"). Their text
+        # changes only with the transforms' SQL, which makes the refresh a full rebuild.
+        "SELECT 'view', schema_name, view_name, '', '', '' FROM duckdb_views() "
+        f"WHERE database_name = {name} AND NOT internal",
+        "SELECT 'macro', schema_name, function_name, '', '', '' "
+        f"FROM duckdb_functions() WHERE database_name = {name} AND NOT internal",
+        "SELECT 'index', schema_name, index_name, table_name, '', coalesce(sql, '') "
+        f"FROM duckdb_indexes() WHERE database_name = {name}",
+        "SELECT 'sequence', schema_name, sequence_name, '', '', '' "
+        f"FROM duckdb_sequences() WHERE database_name = {name}",
+    )
+    rows: list[tuple[Any, ...]] = []
+    for query in queries:
+        rows += [tuple(row) for row in execute.execute_sql(query) or []]
+    left_out = {("column", *t) for t in RECREATED}
+    return sorted((r for r in rows if r[:3] not in left_out), key=repr)
+
+
+def _differing_counts(execute: Executor, live: str) -> list[str]:
+    differing = []
+    for schema, table in _tables(execute, live):
+        if (schema, table) in RECREATED:
+            continue
+        rows = execute.execute_sql(
+            f'SELECT (SELECT count(*) FROM "{live}"."{schema}"."{table}"), '
+            f'(SELECT count(*) FROM {ALIAS}."{schema}"."{table}")'
+        )
+        if not rows or rows[0][0] != rows[0][1]:
+            differing.append(f"{schema}.{table}")
+    return differing

@@ -1,0 +1,117 @@
+"""The change log of the refreshes: which calls and center-days each refresh replaced.
+
+A refresh rewrites only the rows of its scope (``intermediate.affected_calls`` and
+``affected_days``), and the next refresh overwrites those scope tables. Whoever keeps a copy of
+the marts in step with the warehouse (the DuckDB serving copy: ``pipelines/serving_delta.py``)
+needs the union of the scopes of every refresh since the copy was made, so each refresh appends
+its scope here, numbered, in its own transaction. A full rebuild is logged as such: everything
+may have changed. The reader prunes what no copy needs any more (``prune``).
+
+Three small tables in ``intermediate`` (DuckDB only; no personal data, ids and days alone):
+
+- ``refresh_log``: ``refresh_seq`` (1, 2, ... in commit order), ``is_full``, ``refreshed_at``;
+- ``refresh_log_calls``: ``refresh_seq``, ``call_id`` (the calls whose per-call rows it replaced);
+- ``refresh_log_days``: ``refresh_seq``, ``center_id``, ``local_date`` (the center-days whose
+  rows it replaced, a NULL field matching NULL as in ``Dialect.day_keys``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from .project import INTERMEDIATE_SCHEMA, SqlExecutor
+
+LOG_TABLE: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log"
+LOG_CALLS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_calls"
+LOG_DAYS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_days"
+LOG_TABLES: Final = (LOG_TABLE, LOG_CALLS, LOG_DAYS)
+
+_CREATE: Final = (
+    f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} "
+    "(refresh_seq BIGINT NOT NULL, is_full BOOLEAN NOT NULL, refreshed_at TIMESTAMP NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {LOG_CALLS} (refresh_seq BIGINT NOT NULL, call_id VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {LOG_DAYS} "
+    "(refresh_seq BIGINT NOT NULL, center_id VARCHAR, local_date DATE)",
+)
+
+
+@dataclass(frozen=True)
+class LoggedRefresh:
+    """One refresh in the log: its number and when it committed (together, an identity that a
+    log dropped and started again cannot repeat)."""
+
+    seq: int
+    refreshed_at: datetime
+
+
+def record_refresh(execute: SqlExecutor, full: bool) -> None:
+    """Appends this refresh to the log, inside the refresh's transaction: its scope (the
+    incremental build's scope tables) or, for a full rebuild, the mark that everything changed."""
+    for statement in _CREATE:
+        execute.execute_sql(statement)
+    rows = execute.execute_sql(f"SELECT coalesce(max(refresh_seq), 0) + 1 FROM {LOG_TABLE}")
+    seq = int(rows[0][0]) if rows else 1
+    execute.execute_sql(
+        f"INSERT INTO {LOG_TABLE} VALUES ({seq}, {str(full).lower()}, now()::TIMESTAMP)"
+    )
+    if full:
+        return
+    execute.execute_sql(
+        f"INSERT INTO {LOG_CALLS} SELECT DISTINCT {seq}, call_id "
+        f"FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt"
+    )
+    execute.execute_sql(
+        f"INSERT INTO {LOG_DAYS} SELECT DISTINCT {seq}, center_id, local_date "
+        f"FROM {INTERMEDIATE_SCHEMA}.affected_days"
+    )
+
+
+def newest_refresh(execute: SqlExecutor) -> LoggedRefresh | None:
+    """The last refresh logged, or None when the log is absent or empty."""
+    if not _log_exists(execute):
+        return None
+    rows = execute.execute_sql(
+        f"SELECT refresh_seq, refreshed_at FROM {LOG_TABLE} ORDER BY refresh_seq DESC LIMIT 1"
+    )
+    return LoggedRefresh(int(rows[0][0]), rows[0][1]) if rows else None
+
+
+def covers_since(execute: SqlExecutor, since: LoggedRefresh) -> bool:
+    """Whether the log still holds ``since`` itself (so it was neither pruned nor dropped and
+    started again) and no full rebuild after it: then the union of the scopes after it is
+    everything the refreshes changed since."""
+    if not _log_exists(execute):
+        return False
+    rows = execute.execute_sql(
+        f"SELECT count(*) FILTER (WHERE refresh_seq = {since.seq} "
+        f"AND refreshed_at = '{since.refreshed_at.isoformat(sep=' ')}'::TIMESTAMP), "
+        f"count(*) FILTER (WHERE refresh_seq > {since.seq} AND is_full) FROM {LOG_TABLE}"
+    )
+    return rows is not None and len(rows) == 1 and tuple(rows[0]) == (1, 0)
+
+
+def prune(execute: SqlExecutor, keep_from: int | None) -> None:
+    """Deletes the log's entries before refresh ``keep_from`` (None: every entry but the
+    newest refresh's own line, which numbering goes on from)."""
+    if not _log_exists(execute):
+        return
+    if keep_from is None:
+        rows = execute.execute_sql(f"SELECT max(refresh_seq) FROM {LOG_TABLE}")
+        newest = rows[0][0] if rows else None
+        keep_from = int(newest) + 1 if newest is not None else 0
+        execute.execute_sql(f"DELETE FROM {LOG_TABLE} WHERE refresh_seq < {keep_from - 1}")
+    else:
+        execute.execute_sql(f"DELETE FROM {LOG_TABLE} WHERE refresh_seq < {keep_from}")
+    for table in (LOG_CALLS, LOG_DAYS):
+        execute.execute_sql(f"DELETE FROM {table} WHERE refresh_seq < {keep_from}")
+
+
+def _log_exists(execute: SqlExecutor) -> bool:
+    rows = execute.execute_sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+        f"'{INTERMEDIATE_SCHEMA}' AND table_name = 'refresh_log' "
+        "AND table_catalog = current_database()"
+    )
+    return rows is not None and len(rows) == 1 and rows[0][0] == 1
