@@ -149,21 +149,7 @@ def test_erasure_leaves_no_trace_in_the_servers_files(
     assert {r[0] for r in marts} == remaining
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "postgres",
-            marks=pytest.mark.xfail(
-                reason="in full-suite runs (never alone) plain caller names stay in one relation "
-                "file of the database after privacy-apply; not yet found which (see the closing "
-                "note of 2026-12-05): the message names the relation",
-                strict=False,
-            ),
-        ),
-        "ducklake",
-    ],
-)
+@pytest.mark.parametrize("name", ["postgres", "ducklake"])
 def test_privacy_apply_leaves_no_plain_value_in_the_servers_files(
     name: str,
     emulator_factory: Callable[..., Emulator],
@@ -192,6 +178,10 @@ def test_privacy_apply_leaves_no_plain_value_in_the_servers_files(
     assert "caller_number -> hash" in applied
     postgres_server.sql("CHECKPOINT")
     found = holding(files_under(*folders), [*plain, *(digits(n) for n in numbers)])
+    if found and name == "postgres":
+        # Seen in full-suite runs only, never alone (closing notes of 2026-12-05): the reason
+        # names the relation files, so that the run's summary (-rx) says where they stay.
+        pytest.xfail(f"plain values stay in {relations(postgres_dsn, found)}: {sorted(found)[:3]}")
     assert found == {}, (relations(postgres_dsn, found), found)
 
 
