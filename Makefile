@@ -60,7 +60,7 @@ postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else 
 	fi
 
 test: $(STAMP) postgres browser ## Run the test suite (creates the environment, installs PostgreSQL and chromium if missing)
-	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 $(ARGS)
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 -rxX $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .
