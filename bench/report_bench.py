@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench.harness import DATA_START, ROOT, Ratios, Row, run_child, source_options
 from hostedsuite_emulator import Emulator
-from pipelines.report import build_report
+from pipelines.report.build import build_report
 
 CALLS = 1_000_000
 SEED = 3  # the 1M-call load row's data

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipelines import alerts
-from pipelines.commands import COMMANDS, WRITERS
+from pipelines.commands import BY_NAME, COMMANDS
 from pipelines.commands.common import add_access_arguments
 from pipelines.errors import ExitCode
 from pipelines.failures import describe_failure
@@ -40,7 +40,31 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.BAD_CONFIG)
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _CommandNotFound(Exception):
+    """The first look at the arguments found no command (``_Parser`` reports why)."""
+
+
+class _FirstLook(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        raise _CommandNotFound(message)
+
+
+def chosen_command(argv: Sequence[str] | None) -> str | None:
+    """The command named in ``argv`` (None: sys.argv), if any: the parser imports its module
+    alone (see ``pipelines.commands``); every other command is listed by name and help."""
+    first_look = _FirstLook(add_help=False)
+    first_look.add_argument("--project")
+    first_look.add_argument("command", nargs="?")
+    try:
+        known, _ = first_look.parse_known_args(argv)
+    except _CommandNotFound:
+        return None
+    return known.command if known.command in BY_NAME else None
+
+
+def build_parser(command_name: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; ``command_name``'s alone gets its arguments (importing its
+    module), the one that parses: the others are never used."""
     parser = _Parser(prog="hostedsuite", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--project",
@@ -51,10 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_access_arguments(access)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
-        parents = [access] if command in WRITERS else []
-        command_parser = sub.add_parser(command.NAME, parents=parents, help=command.HELP)
-        command.add_arguments(command_parser)
-        command_parser.set_defaults(module=command)
+        if command.name != command_name:
+            sub.add_parser(command.name, help=command.help)
+            continue
+        parents = [access] if command.writes else []
+        command_parser = sub.add_parser(command.name, parents=parents, help=command.help)
+        module = command.module()
+        module.add_arguments(command_parser)
+        command_parser.set_defaults(module=module)
     return parser
 
 
@@ -68,7 +96,7 @@ def configure_logging(quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(chosen_command(argv)).parse_args(argv)
     configure_logging(args.quiet)
     command = args.module
     try:

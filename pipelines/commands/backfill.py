@@ -24,7 +24,6 @@ from pipelines.validation import (
 )
 
 NAME = "backfill"
-HELP = "load a date range"
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from pipelines.validation import Range, check_option
 logger = logging.getLogger("hostedsuite")
 
 NAME = "demo"
-HELP = "load the bundled emulator into DuckDB"
 DEMO_CALLS = Range(int, 1, 5_000_000)
 DEMO_DATA_START = "2024-03-01"  # 45 days across the US, EU and Sydney DST changes
 DEMO_WORKDIR = "var/demo"

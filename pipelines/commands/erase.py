@@ -14,7 +14,6 @@ from pipelines.steps.erase import Erase
 from pipelines.steps.publish import Publish
 
 NAME = "erase"
-HELP = "erase one caller's calls everywhere (raw tables, marts, serving copy, PostgreSQL, lake)"
 
 
 @dataclass(frozen=True)

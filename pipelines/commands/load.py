@@ -15,7 +15,6 @@ from pipelines.steps.transform import Transform
 from pipelines.validation import WORKERS, check_instant, check_option
 
 NAME = "load"
-HELP = "incremental load"
 
 
 @dataclass(frozen=True)

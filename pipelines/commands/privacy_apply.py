@@ -12,7 +12,6 @@ from pipelines.steps.privacy_apply import PrivacyApply
 from pipelines.steps.publish import Publish
 
 NAME = "privacy-apply"
-HELP = "rewrite the stored history under [privacy] (keep->hash, keep->drop, hash->drop)"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from pipelines.steps.reconcile import Reconcile
 from pipelines.validation import WORKERS, check_option
 
 NAME = "reconcile"
-HELP = "mark calls of a range that the API no longer returns as deleted"
 
 
 @dataclass(frozen=True)

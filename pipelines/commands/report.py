@@ -16,7 +16,6 @@ from pipelines.plan import Plan
 from pipelines.steps.report import WriteReport, report_target_pct
 
 NAME = "report"
-HELP = "write the self-contained HTML call-center report"
 # What `make demo` publishes (its --workdir default): the fallback on a fresh clone.
 DEMO_SERVING_COPY = Path("var/demo") / "warehouse.serving.duckdb"
 

@@ -20,7 +20,6 @@ from pipelines.errors import ExitCode, RunError
 from pipelines.plan import Plan, RunContext, StepResult
 
 NAME = "sql"
-HELP = "the DuckDB CLI, read-only, on the serving copy (prompt, -c SQL, or SQL on stdin)"
 
 
 @dataclass(frozen=True)

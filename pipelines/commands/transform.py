@@ -11,7 +11,6 @@ from pipelines.steps.publish import Publish
 from pipelines.steps.transform import Transform
 
 NAME = "transform"
-HELP = "refresh the analytics schema (what changed)"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from pipelines.steps.verify import Verify
 from pipelines.validation import WORKERS, check_option
 
 NAME = "verify"
-HELP = "compare API counts per center-day"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dlt.common.destination import TLoaderFileFormat
 from pipelines.config import DATASET_NAME, where
 from pipelines.destinations.base import Destination
 from pipelines.destinations.duckdb_merge import use_duckdb_merge_corrections
-from pipelines.destinations.purging import rewrite_duckdb_file
+from pipelines.destinations.duckdb_rewrite import rewrite_duckdb_file
 from pipelines.destinations.serving_copy import (
     check_serving_copy,
     prune_refresh_log,

@@ -3,8 +3,8 @@ their old versions unrecoverable from the warehouse's own files. Each destinatio
 calls one of these.
 
 - DuckDB keeps deleted rows in free blocks of the file, and old values in its column
-  statistics: the file is rewritten (``COPY FROM DATABASE`` into a new file, renamed over the
-  old one), so it holds nothing but the current rows.
+  statistics: the file is rewritten (``duckdb_rewrite.py``: apart, so that a DuckDB run does
+  not import PostgreSQL's driver).
 - PostgreSQL keeps dead tuples in its pages until they are reused: ``VACUUM FULL`` rewrites
   each table (the old files are unlinked), ``ANALYZE`` replaces the sampled values in
   ``pg_statistic``, whose old versions a ``VACUUM FULL`` of it removes (a superuser's right),
@@ -18,13 +18,9 @@ calls one of these.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
-from pathlib import Path
 from typing import Any, Final
 
-import duckdb
 import psycopg2
 from psycopg2 import sql as pgsql
 
@@ -32,35 +28,6 @@ from pipelines import sql_literals as lit
 
 # The schemas our pipeline writes (raw, dlt's staging, the transforms').
 ANALYTICS_SCHEMAS: Final = ("staging", "intermediate", "analytics")
-
-
-def rewrite_duckdb_file(path: Path) -> int:
-    """Rewrites the DuckDB file at ``path`` with only its current rows; returns the bytes it
-    shrank by. The file's mode is kept (the umask decided it)."""
-    temp = path.with_name(f".{path.name}.rewriting")
-    for leftover in (temp, Path(f"{temp}.wal")):
-        leftover.unlink(missing_ok=True)
-    before = path.stat().st_size
-    conn = duckdb.connect(str(path))
-    try:
-        conn.execute("CHECKPOINT")
-        source = str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]
-        conn.execute(f"ATTACH {lit.text(str(temp))} AS purged_copy")
-        conn.execute(f'COPY FROM DATABASE "{source}" TO purged_copy')
-        conn.execute("DETACH purged_copy")
-    finally:
-        conn.close()
-    os.chmod(temp, path.stat().st_mode & 0o7777)
-    with temp.open("rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    return before - path.stat().st_size
 
 
 def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...] = ()) -> list[str]:

@@ -7,6 +7,7 @@ just published (from the warehouse itself when publishing is off).
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -15,8 +16,12 @@ from typing import Final
 from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import RunContext, StepResult
-from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult, build_report
+from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult
 from pipelines.report_registry import remember_report
+
+# The report's builder (its queries, charts and HTML), imported by name when a report is written
+# (issue #22): a scheduled load without [report] after_load has no use for it.
+REPORT_BUILDER: Final = "pipelines.report.build"
 
 # The [report] settings this module reads (and the only ones: see pipelines/known_settings.py).
 REPORT_PATH: Final = "report.path"
@@ -103,9 +108,10 @@ def after_load_steps() -> tuple[ReportAfterLoad, ...]:
 def write_report(
     db: Path, out: Path, start: date | None, end: date | None, target_pct: float
 ) -> ReportResult:
-    """``build_report``, its errors as ``RunError``."""
+    """``build.build_report``, its errors as ``RunError``."""
     try:
-        written = build_report(db, out, start, end, target_pct)
+        build_report = importlib.import_module(REPORT_BUILDER).build_report
+        written: ReportResult = build_report(db, out, start, end, target_pct)
         remember_report(db, out)
         return written
     except ReportError as exc:
