@@ -110,6 +110,11 @@ def test_each_publish_after_the_first_updates_the_earlier_generation(loader_fact
         assert "updated " in line, line
     # updates alternate between the two files
     assert targets[-1] == targets[-3] != targets[-2]
+    # a full rebuild replaces every mart row: the earlier generation is not updated but copied
+    full = loader.cli("transform", "--full")
+    assert full.returncode == 0, full.stderr
+    assert "copied whole: a full rebuild since the copy" in full.stdout, full.stdout
+    assert differences(loader.duckdb_path, serving) == {}
     # and the analysts' view is the emulator's truth
     conn = duckdb.connect(str(serving), read_only=True)
     try:
