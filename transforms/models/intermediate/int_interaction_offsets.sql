@@ -19,6 +19,20 @@ calls as (
 
 ),
 
+next_events as (
+
+    -- each event's successor by seq, joined rather than found by lead() over the call: the seqs
+    -- of a call are 0, 1, 2, ... (the API's list order), and a hash join spills to disk where
+    -- the window over every interaction of a big history did not fit the memory cap
+    select
+        call_id,
+        seq - 1 as seq,
+        started_at_utc as next_started_at_utc
+
+    from interactions
+
+),
+
 offsets as (
 
     select
@@ -29,12 +43,14 @@ offsets as (
         interactions.started_at_local,
         interactions.description,
         {{ epoch(interactions.started_at_utc) }} - {{ epoch(calls.start_time_utc) }} as offset_seconds,
-        {{ epoch(lead(interactions.started_at_utc) over by_call) }}
+        {{ epoch(next_events.next_started_at_utc) }}
             - {{ epoch(interactions.started_at_utc) }} as seconds_to_next
 
     from interactions
     left join calls on interactions.call_id = calls.call_id
-    window by_call as (partition by interactions.call_id order by interactions.seq)
+    left join next_events
+        on interactions.call_id = next_events.call_id
+        and interactions.seq = next_events.seq
 
 )
 
