@@ -248,12 +248,14 @@ def profile_rows(
             )
     process = next(s["seconds"] for s in spans if s["depth"] == -1)
     rest = process - sum(s["seconds"] for s in top)
+    # not done.rss_mb: resetting VmHWM resets what the kernel reports as ru_maxrss too
+    peak = max(s.get("peak_mb", 0.0) for s in spans)
     rows["profile10m_rest"] = Row(
         "  profile of one 10M run: the rest (setup, summary)",
         0,
         seconds=[rest],
-        note=f"(this run: {done.seconds:.2f} s process start to exit, {done.rss_mb:,.0f} MB "
-        f"peak, {done.written_mb:,.1f} MB written)",
+        note=f"(this run: {done.seconds:.2f} s process start to exit, {peak:,.0f} MB peak, "
+        f"{done.written_mb:,.1f} MB written)",
     )
     return rows
 

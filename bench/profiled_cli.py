@@ -6,7 +6,8 @@ table's replace, checks and state; the checkpoint before the copy) wrapped in ti
 span records its seconds, the bytes this process wrote meanwhile (``/proc/self/io``
 ``write_bytes``: pages dirtied, all threads) and its peak RSS (VmHWM, reset at the span's start
 through ``/proc/self/clear_refs``; a span's peak includes its inner spans'). Written as JSON
-to ``out.json``; the CLI's exit code is this process's.
+to ``out.json``; the CLI's exit code is this process's. The reset resets the kernel's
+``ru_maxrss`` of this process too: its peak is the largest span's.
 """
 
 from __future__ import annotations
