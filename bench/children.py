@@ -201,6 +201,7 @@ def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]
     (so every run measures a first publish next to a freshly written warehouse)."""
     import pendulum
 
+    from pipelines.config import PIPELINE_NAME
     from pipelines.serving import default_serving_path, publish
 
     live = Path(path)
@@ -210,7 +211,9 @@ def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]
         with duckdb.connect(path) as con:
             con.execute("CHECKPOINT")
 
-    published = publish(live, serving, checkpoint, {}, lambda: pendulum.now("UTC"))
+    # stamping load_health needs the pipeline's name; the rest of a health may be missing
+    health = {"pipeline_name": PIPELINE_NAME}
+    published = publish(live, serving, checkpoint, health, lambda: pendulum.now("UTC"))
     with duckdb.connect(str(serving), read_only=True) as con:
         calls = con.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
     serving.unlink()

@@ -159,6 +159,7 @@ def full_rebuild(
     if done.returncode == 0:
         row.note = f"(completed; {_peak_goal(done)}; {history})"
         return rows
+    row.calls = 0  # no rate for a run that did not finish
     row.note = (
         f"(FAILED, exit {done.returncode}: {done.error_line()}; the rows below ran on marts "
         f"rebuilt with memory_limit {RAISED_MEMORY_LIMIT}; {history})"
