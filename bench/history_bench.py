@@ -67,6 +67,8 @@ def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
 
 
 def history_rows(runs: int) -> dict[str, Row]:
+    """The 100k reference, then the 10M-call history built, rebuilt and measured; the work
+    folder (several GB) is removed at the end, whatever happened."""
     rows = {"scheduled10m_ref100k": reference_100k(runs)}
     workdir = Path(tempfile.mkdtemp(prefix="hs-bench-10m-"))
     warehouse = workdir / "w.duckdb"

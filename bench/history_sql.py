@@ -3,7 +3,8 @@
 A year of calls loaded through the pipeline becomes ``copies + 1`` years: copy ``k`` (1..copies)
 of every call gets a new id (a UUID derived from the old id and ``k``) and a start time ``k``
 years earlier; its interactions and completed forms follow it (``call_id`` remapped, each
-interaction moved by its call's own shift, so it stays where it was within the call). Local
+interaction moved by its call's own shift, so it stays where it was within the call; the child
+tables are keyed by ``call_id`` and ``seq``, and no raw call table has dlt's ``_dlt_id``). Local
 wall-clock columns are the shifted instant in the call's zone (``calls.time_zone_id``), as a load
 writes them. Centers, clients, agents and caller numbers stay: repeat callers and the centers'
 zones stay as realistic as the year they come from. ``_dlt_load_id`` stays the source row's:
