@@ -203,6 +203,7 @@ def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]
 
     import pendulum
 
+    from pipelines.config import PIPELINE_NAME
     from pipelines.serving import publish
     from pipelines.serving_generations import Generations
     from transforms import DuckDBExecutor
@@ -215,7 +216,8 @@ def publish_copy(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]
             serving,
             DuckDBExecutor(con),
             "hostedsuite",
-            {},
+            # stamping load_health needs the pipeline's name; the rest of a health may be missing
+            {"pipeline_name": PIPELINE_NAME},
             lambda: pendulum.now("UTC"),
             full=True,
         )

@@ -58,10 +58,13 @@ class Row:
     note: str = ""
     # Size of the file a row wrote (the serving copy), MB.
     copy_mb: list[float] = field(default_factory=list)
+    # Bytes the measured process wrote (its I/O accounting, bench/cron.py), MB.
+    written_mb: list[float] = field(default_factory=list)
 
     @property
     def median_seconds(self) -> float:
-        return statistics.median(self.seconds)
+        """The median of the runs; NaN for a row that is not a time (a size, a share)."""
+        return statistics.median(self.seconds) if self.seconds else float("nan")
 
     @property
     def per_call(self) -> float:
@@ -245,14 +248,13 @@ def write_results(rows: dict[str, Row], runs: int, total: float, ratios: Ratios)
     header = f"{'row':<58} {'calls':>9} {'median s':>9} {'calls/s':>9} {'peak MB':>8}  ratio"
     lines = [header, "-" * len(header)]
     for key, row in rows.items():
-        rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls else "-"
+        timed = bool(row.seconds)
+        rate = f"{row.calls / row.median_seconds:,.0f}" if row.calls and timed else "-"
+        median = f"{row.median_seconds:>9.2f}" if timed else f"{'-':>9}"
         shown = f"{values[key][0]} = {values[key][1]:.2f}" if key in values else ""
         shown = " ".join(part for part in (shown, targets.get(key, ""), row.note) if part)
         peak = f"{max(row.rss_mb):.0f}" if row.rss_mb else "-"
-        lines.append(
-            f"{row.name:<58} {row.calls:>9,} {row.median_seconds:>9.2f} {rate:>9} "
-            f"{peak:>8}  {shown}"
-        )
+        lines.append(f"{row.name:<58} {row.calls:>9,} {median} {rate:>9} {peak:>8}  {shown}")
     if "ours20" in values and "ref2" in values:
         lines.append(
             f"ours is {1 / values['ours20'][1]:.1f}x faster than reference 2 per call at 20k "
@@ -270,7 +272,8 @@ def write_results(rows: dict[str, Row], runs: int, total: float, ratios: Ratios)
         json.dumps(
             {
                 "rows": {
-                    k: asdict(r) | {"median_seconds": r.median_seconds} for k, r in rows.items()
+                    k: asdict(r) | {"median_seconds": r.median_seconds if r.seconds else None}
+                    for k, r in rows.items()
                 },
                 "ratios": {k: v[1] for k, v in values.items()},
                 "targets": {k: r.target for k, r in ratios.items() if r.target is not None},

@@ -11,7 +11,14 @@ import argparse
 import time
 from collections.abc import Callable
 
-from bench import destinations_bench, ducklake_bench, load_bench, report_bench, serving_bench
+from bench import (
+    destinations_bench,
+    ducklake_bench,
+    history_bench,
+    load_bench,
+    report_bench,
+    serving_bench,
+)
 from bench.harness import Ratios, Row, write_results
 
 Section = Callable[[argparse.Namespace, dict[str, Row]], Ratios]
@@ -21,6 +28,7 @@ SECTIONS: dict[str, Section] = {
     "load": load_bench.section,
     "serving": serving_bench.section,
     "report": report_bench.section,
+    "history10m": history_bench.section,
     "destinations": destinations_bench.section,
     "ducklake": ducklake_bench.section,
 }
@@ -33,11 +41,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=8, help="N for the latency rows")
     parser.add_argument("--skip-1m", action="store_true", help="skip the 1M-call rows")
     parser.add_argument(
+        "--skip-10m", action="store_true", help="skip the 10M-call rows (history10m)"
+    )
+    parser.add_argument(
         "--only",
         choices=("all", *SECTIONS),
         default="all",
         help="one section: load (the 100k/20k loads and the 1M load and transforms), serving "
-        "(scheduled runs and publishing), report (the HTML report at 1M), destinations "
+        "(scheduled runs and publishing), report (the HTML report at 1M), history10m (a 10M-call "
+        "warehouse: scheduled runs, bytes written, their profile, full rebuild, report, disk), "
+        "destinations "
         "(PostgreSQL against DuckDB), ducklake (a DuckLake against DuckDB)",
     )
     args = parser.parse_args(argv)
