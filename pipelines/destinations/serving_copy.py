@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import dlt
 import pendulum
+from dlt.destinations.exceptions import DatabaseException
 
 from pipelines.config import checked_setting, configured_text
 from pipelines.errors import ExitCode, RunError
@@ -106,6 +107,15 @@ def publish_copy(
         schedule.record(ok=False)
         raise RunError(
             ExitCode.PUBLISH, f"{exc}; the run itself committed, the next run publishes again"
+        ) from None
+    except DatabaseException as exc:
+        # the update of an earlier generation runs on dlt's client, which wraps DuckDB's errors
+        schedule.record(ok=False)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunError(
+            ExitCode.PUBLISH,
+            f"cannot publish the serving copy {target.path}: {first}; the run itself "
+            "committed, the next run publishes again",
         ) from None
     schedule.record(ok=True)
     return [published.line()]
