@@ -31,9 +31,14 @@ ANALYTICS_SCHEMAS: Final = ("staging", "intermediate", "analytics")
 
 
 def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...] = ()) -> list[str]:
-    """``TRUNCATE`` of every table in ``emptied``, then ``VACUUM (FULL, ANALYZE)`` of every
+    """Every table in ``emptied`` recreated empty, then ``VACUUM (FULL, ANALYZE)`` of every
     table in ``schemas``, then of ``pg_statistic`` and a checkpoint where the role may; returns
-    what was not possible, as summary lines."""
+    what was not possible, as summary lines.
+
+    Emptied tables are recreated rather than truncated: ``ANALYZE`` of an empty table leaves its
+    statistics as they were, so a truncated table kept the sampled values of its last rows in
+    ``pg_statistic`` (seen: callers' names, after ``privacy-apply``). A new table has none, and
+    recreating one needs only its owner's rights."""
     notes = []
     conn = psycopg2.connect(dsn)
     try:
@@ -47,11 +52,7 @@ def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...]
             tables = cursor.fetchall()
             for schema, table in tables:
                 if schema in emptied:
-                    cursor.execute(
-                        pgsql.SQL("TRUNCATE {}.{}").format(
-                            pgsql.Identifier(schema), pgsql.Identifier(table)
-                        )
-                    )
+                    _recreate_empty(cursor, schema, table)
             for schema, table in tables:
                 cursor.execute(
                     pgsql.SQL("VACUUM (FULL, ANALYZE) {}.{}").format(
@@ -80,6 +81,28 @@ def vacuum_postgres(dsn: str, schemas: tuple[str, ...], emptied: tuple[str, ...]
     finally:
         conn.close()
     return notes
+
+
+def _recreate_empty(cursor: Any, schema: str, table: str) -> None:
+    """Replaces ``schema.table`` by an empty table of the same definition, in one transaction."""
+    new = f"{table}__emptied"
+    names = {
+        "old": pgsql.SQL("{}.{}").format(pgsql.Identifier(schema), pgsql.Identifier(table)),
+        "new": pgsql.SQL("{}.{}").format(pgsql.Identifier(schema), pgsql.Identifier(new)),
+        "table": pgsql.Identifier(table),
+    }
+    cursor.execute("BEGIN")
+    try:
+        for statement in (
+            "CREATE TABLE {new} (LIKE {old} INCLUDING ALL)",
+            "DROP TABLE {old}",
+            "ALTER TABLE {new} RENAME TO {table}",
+        ):
+            cursor.execute(pgsql.SQL(statement).format(**names))
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    cursor.execute("COMMIT")
 
 
 AUTOVACUUM_WAIT_SECONDS: Final = 120.0
