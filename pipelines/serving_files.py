@@ -85,11 +85,7 @@ def stamp_load_health(copy: Path, health: dict[str, Any], published_at: datetime
 
 
 def make_durable_read_only(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_path(path)
     # Read-only on disk: a session opened read-write by mistake fails at once (except for
     # root) instead of writing into a copy that a later publish updates. Only the write bits
     # go: the copy was created with the umask applied (``copy_file`` opens it 0o666 & ~umask),
@@ -117,11 +113,12 @@ def point_link(serving: Path, target: Path) -> None:
     remove(wal(serving))
     os.replace(link, serving)
     remove(wal(serving))
-    fsync_folder(serving.parent)
+    fsync_path(serving.parent)
 
 
-def fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """``fsync`` of a file, or of a folder (which makes a rename in it durable)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

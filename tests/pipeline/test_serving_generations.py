@@ -8,6 +8,7 @@ copy was brought up to date.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -37,6 +38,15 @@ def load(loader: Loader) -> str:
     lines = [line for line in run.stdout.splitlines() if line.startswith("serving: ")]
     assert len(lines) == 1, run.stdout
     return lines[0]
+
+
+def settled(loader_factory: Callable[..., Loader], calls: int, seed: int) -> Loader:
+    """A warehouse loaded, then loaded again (late edits) until a publish updated a generation:
+    both generations exist and the next publish updates the earlier one."""
+    loader = loader_factory(calls=calls, seed=seed)
+    load(loader)
+    settle(loader)
+    return loader
 
 
 def settle(loader: Loader) -> None:
@@ -125,10 +135,8 @@ def test_each_publish_after_the_first_updates_the_earlier_generation(loader_fact
 
 
 def test_a_held_earlier_generation_is_copied_around_not_written(loader_factory, tmp_path) -> None:
-    loader = loader_factory(calls=600, seed=52)
+    loader = settled(loader_factory, 600, 52)
     serving = serving_path(loader)
-    load(loader)
-    settle(loader)
     # the analyst opens the current generation and keeps it open ...
     stop = tmp_path / "held.stop"
     held = Helper("tests.pipeline.analyst_driver", ["held", str(serving), str(stop)], stop)
@@ -152,10 +160,8 @@ def test_a_held_earlier_generation_is_copied_around_not_written(loader_factory, 
 def test_kill_while_updating_keeps_the_current_copy_and_the_next_run_catches_up(
     loader_factory,
 ) -> None:
-    loader = loader_factory(calls=800, seed=53)
+    loader = settled(loader_factory, 800, 53)
     serving = serving_path(loader)
-    load(loader)
-    settle(loader)
     before_target = os.path.realpath(serving)
     before = differences(loader.duckdb_path, serving)
     assert before == {}
@@ -179,10 +185,8 @@ def test_kill_while_updating_keeps_the_current_copy_and_the_next_run_catches_up(
 def test_a_generation_written_into_since_its_publish_is_replaced_not_updated(
     loader_factory,
 ) -> None:
-    loader = loader_factory(calls=600, seed=54)
+    loader = settled(loader_factory, 600, 54)
     serving = serving_path(loader)
-    load(loader)
-    settle(loader)
     current = Path(os.path.realpath(serving))
     earlier = next(p for p in generations(loader).glob("*.duckdb") if p != current)
     # someone with the rights (root, or after a chmod) deletes rows in the earlier generation
@@ -198,11 +202,9 @@ def test_a_generation_written_into_since_its_publish_is_replaced_not_updated(
 
 
 def test_an_erasure_leaves_one_generation_without_the_caller(loader_factory) -> None:
-    loader = loader_factory(calls=600, seed=55)
+    loader = settled(loader_factory, 600, 55)
     serving = serving_path(loader)
     env = {"PRIVACY__HASH_KEY": KEY}
-    load(loader)
-    settle(loader)
     caller = distinctive_callers(loader.emulator.truth().calls, 1)[0]
     # both generations hold the caller before the erasure
     files = sorted(generations(loader).glob("*.duckdb"))
