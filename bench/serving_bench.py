@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.cron import first_load, per_5_minutes, scheduled_runs, written_note
+from bench.cron import WARM_UP_RUNS, first_load, per_5_minutes, scheduled_runs, written_note
 from bench.harness import (
     Ratio,
     Ratios,
@@ -67,7 +67,7 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
                 f"(+{per_5_min} calls, 48 h re-read, transforms, publish; "
                 f"{written_note(scheduled, file_mb)} of {file_mb:,.0f} MB{goal})"
             )
-            total = calls + runs * per_5_min
+            total = calls + (runs + WARM_UP_RUNS) * per_5_min
             options = {**source_options(emulator), "duckdb": str(warehouse)}
             rows = {"scheduled": scheduled}
             rows["publish"] = measure(
