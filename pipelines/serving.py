@@ -161,7 +161,6 @@ def publish(
             path = _copy_whole(warehouse, generations.new_path(), temp)
         published_at = now()
         stamp_load_health(path, health, published_at)
-
         make_durable_read_only(path)
         generations.record(path, mark)
         point_link(serving, path)
