@@ -88,7 +88,8 @@ class Published:
 
     def line(self) -> str:
         how = (
-            f"updated {self.delta.raw_calls:,} calls' rows"
+            f"updated {self.delta.raw_calls:,} calls' rows, {self.delta.calls:,} calls and "
+            f"{self.delta.days:,} center-days of the marts"
             if self.delta is not None
             else f"copied whole: {self.why_copied}"
         )
@@ -149,13 +150,12 @@ def publish(
         before = written_bytes()
         mark = serving_delta.mark(execute, raw_schema)
         previous = generations.current()
-        updated, why = (
-            (None, "asked for") if full else (None, "no earlier generation fit to update")
-        )
+        updated: DeltaResult | None = None
+        why = "asked for" if full else "no earlier generation fit to update"
         target = None if full else generations.reusable(warehouse.stat().st_size)
         if target is not None:
             updated, why = _update(execute, raw_schema, target.path, target.mark)
-        if updated is not None and target is not None:
+        if target is not None and updated is not None:
             path = target.path
         else:
             path = _copy_whole(warehouse, generations.new_path(), temp)

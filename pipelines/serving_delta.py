@@ -90,12 +90,11 @@ class Mark:
 
 @dataclass(frozen=True)
 class DeltaResult:
-    """What an update replaced: raw calls, transformed calls and center-days, whole tables."""
+    """What an update replaced: the raw calls, and the calls and center-days of the marts."""
 
     raw_calls: int
     calls: int
     days: int
-    whole_tables: int
 
 
 def mark(execute: Executor, raw_schema: str) -> Mark:
@@ -127,7 +126,7 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
     _scope_tables(execute, raw_schema, since)
     execute.execute_sql("BEGIN TRANSACTION")
     try:
-        whole = _recreate(execute, live)
+        _recreate(execute, live)
         for schema, table in _tables(execute, live):
             if (schema, table) in RECREATED:
                 continue
@@ -135,7 +134,6 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
             target = f'{ALIAS}."{schema}"."{table}"'
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
-            whole += condition is None
             execute.execute_sql(f"DELETE FROM {target}{where}")
             execute.execute_sql(f"INSERT INTO {target} SELECT * FROM {source}{where}")
         differing = _differing_counts(execute, live)
@@ -155,14 +153,14 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
         f"(SELECT count(*) FROM {_CHANGED_DAYS})"
     )
     raw_calls, calls, days = counts[0] if counts else (0, 0, 0)
-    return DeltaResult(int(raw_calls), int(calls), int(days), whole)
+    return DeltaResult(int(raw_calls), int(calls), int(days))
 
 
 class _Mismatch(Exception):
     pass
 
 
-def _recreate(execute: Executor, live: str) -> int:
+def _recreate(execute: Executor, live: str) -> None:
     """Makes each ``RECREATED`` table in the copy what it is in the warehouse, or absent."""
     present = set(_tables(execute, live))
     for schema, table in RECREATED:
@@ -174,7 +172,6 @@ def _recreate(execute: Executor, live: str) -> int:
             )
         else:
             execute.execute_sql(f"DROP TABLE IF EXISTS {target}")
-    return len(RECREATED)
 
 
 def _current_database(execute: Executor) -> str:

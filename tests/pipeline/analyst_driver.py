@@ -59,7 +59,7 @@ def report(event: dict[str, Any]) -> None:
 
 
 def held(path: str, stop: Path) -> None:
-    conn = duckdb.connect(path, read_only=True)
+    conn = connect(path, read_only=True)
     while not stop.exists():
         try:
             report({"held_calls": int(conn.execute(SNAPSHOT_SQL).fetchone()[0])})  # type: ignore[index]
@@ -72,7 +72,7 @@ def held(path: str, stop: Path) -> None:
 def fresh(path: str, stop: Path) -> None:
     while not stop.exists():
         try:
-            with duckdb.connect(path, read_only=True) as conn:
+            with connect(path, read_only=True) as conn:
                 calls, published_at, staged = conn.execute(SNAPSHOT_SQL).fetchone()  # type: ignore[misc]
                 violations = {
                     name: int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
@@ -87,8 +87,16 @@ def fresh(path: str, stop: Path) -> None:
         time.sleep(0.05)
 
 
+def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """DuckDB draws a progress bar on stdout for a statement that runs over 2 s (as on a loaded
+    machine): stdout is this driver's channel of one event per line, so the bar is off."""
+    conn = duckdb.connect(path, read_only=read_only)
+    conn.execute("SET enable_progress_bar = false")
+    return conn
+
+
 def careless(path: str, stop: Path) -> None:
-    conn = duckdb.connect(path)  # read-write: root ignores the copy's read-only mode
+    conn = connect(path, read_only=False)  # read-write: root ignores the copy's read-only mode
     conn.execute("CREATE TABLE main.my_scratch AS SELECT 1 AS x")
     conn.execute("INSERT INTO main.my_scratch VALUES (2)")
     report({"opened": True})
