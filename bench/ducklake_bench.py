@@ -169,7 +169,7 @@ def lake_transforms(url: str, options: dict[str, Any]) -> dict[str, Any]:
     for table in RAW_TABLES:
         conn.execute(f"CREATE TABLE hostedsuite.{table} AS SELECT * FROM raw.hostedsuite.{table}")
     started = time.perf_counter()
-    run_transforms(DuckDBExecutor(conn), full=True, ducklake=True)
+    run_transforms(DuckDBExecutor(conn), full=True)
     seconds = time.perf_counter() - started
     calls = conn.execute("SELECT count(*) FROM analytics.fct_calls").fetchone()
     conn.close()

@@ -16,8 +16,10 @@ from .project import (
     GRAIN_KEYS,
     Severity,
     SqlExecutor,
+    affected_keys,
     fill_template,
     literal,
+    renamed,
     render,
     sql_body,
     table_keys,
@@ -51,16 +53,24 @@ def load_checks(
     columns: dict[str, set[str]],
     incremental: bool = False,
     dialect: DialectName = "duckdb",
+    new_rows: dict[str, str] | None = None,
 ) -> list[Check]:
-    """Every check; ``incremental``: those of the per-call tables read the affected calls only."""
+    """Every check; ``incremental``: those of the per-call tables read the affected calls only,
+    from ``new_rows`` (``schema.table`` -> the temporary table of its rebuilt calls' rows)
+    when given."""
     checks: list[Check] = []
     incremental_keys = table_keys()
+    new_rows = new_rows if incremental else None
     grain_unique = (CHECKS_DIR / "grain_unique.template.sql").read_text(encoding="utf-8")
     grain_not_null = (CHECKS_DIR / "grain_not_null.template.sql").read_text(encoding="utf-8")
     for table, keys in GRAIN_KEYS.items():
         source = f"{ANALYTICS_SCHEMA}.{table}"
         if incremental and incremental_keys.get(table) == "call":
-            source = f"(SELECT * FROM {source} WHERE {AFFECTED_CALLS}) AS {table}"
+            source = (
+                f"{new_rows[source]} AS {table}"
+                if new_rows
+                else f"(SELECT * FROM {source} WHERE {AFFECTED_CALLS}) AS {table}"
+            )
         variables = {
             "table": source,
             "table_name": table,
@@ -85,6 +95,8 @@ def load_checks(
         if severity not in ("error", "warn") or "check" not in header or "table" not in header:
             raise ValueError(f"{path.name}: needs '-- check:', '-- table:' and '-- severity:'")
         sql = render(text, raw, columns, incremental, dialect)
+        if new_rows and incremental_keys.get(header["table"]) == "call":
+            sql = renamed(sql, new_rows)
         checks.append(Check(header["check"], severity, header["table"], sql))
     return checks
 
@@ -95,6 +107,7 @@ def run_checks(
     columns: dict[str, set[str]],
     incremental: bool = False,
     dialect: DialectName = "duckdb",
+    new_rows: dict[str, str] | None = None,
 ) -> list[CheckOutcome]:
     """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
 
@@ -103,16 +116,19 @@ def run_checks(
     key needs a rebuilt call on one side (only rebuilt calls' rows were inserted). Their findings
     must carry the call_id (every such check does). The checks of the aggregate and small tables
     stay global: they read far fewer rows than fct_calls, and a day-keyed finding has no column
-    to replace it by.
+    to replace it by. ``new_rows`` (DuckDB): the per-call checks read the rebuilt calls' new
+    rows there rather than search the marts for them (see ``load_checks``).
     """
     checked_at = datetime.now(UTC).isoformat()
-    checks = load_checks(raw, columns, incremental, dialect)
+    checks = load_checks(raw, columns, incremental, dialect, new_rows)
     statements = Dialect(dialect)
     keys = table_keys()
     per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
-    # every call the refresh read: the read-only ones' rows did not change, so replacing their
-    # findings too is harmless, and it lets each check filter on the same set as the models
-    affected = AFFECTED_CALLS
+    # Without new_rows: every call the refresh read; the read-only ones' rows did not change,
+    # so replacing their findings too is harmless, and it lets each check filter on the same set
+    # as the models. With new_rows, which hold the rebuilt calls only: those calls, so that the
+    # read-only calls' findings are kept, not dropped.
+    affected = affected_keys("call", dialect) if new_rows else AFFECTED_CALLS
 
     def select(check: Check) -> str:
         sql = (

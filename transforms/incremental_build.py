@@ -1,18 +1,18 @@
 """The incremental refresh: replaces, in every table, the rows of the calls and center-days the
-loads since the watermark could have changed (scope in ``transforms/incremental``), on DuckDB
-and PostgreSQL, and on a DuckLake, which needs each catalog entry written once per transaction.
-Whether a refresh may be incremental, and from which watermark, is ``refresh.py``'s.
+loads since the watermark could have changed (scope in ``transforms/incremental``). PostgreSQL
+restricts the views themselves for the refresh; DuckDB and DuckLake read the scope from the
+connection's temporary objects (see ``build_incremental_in_temp``). Whether a refresh may be
+incremental, and from which watermark, is ``refresh.py``'s.
 """
 
 from __future__ import annotations
-
-import re
 
 from .dialect import Dialect, fill_helpers
 from .materialize import create_model, create_views, execute_statements
 from .project import (
     INTERMEDIATE_SCHEMA,
     MODELS,
+    STAGING_SCHEMA,
     IncrementalKey,
     Model,
     SqlExecutor,
@@ -22,6 +22,7 @@ from .project import (
     literal,
     model_sql,
     number_literal,
+    renamed,
     render,
     sql_body,
 )
@@ -79,15 +80,17 @@ def _replace_affected_rows(
     columns: dict[str, set[str]],
     sql: Dialect,
     views: dict[str, str] | None = None,
+    kept: dict[str, str] | None = None,
 ) -> None:
     """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
-    names in place of the models' own (see ``_scope_views``)."""
+    names in place of the models' own (see ``_scope_views``); ``kept``: where the per-call
+    tables' new rows are kept (see ``scope_tables``)."""
     days = sql_body(incremental_sql("affected_days"))
     days_added = False
     for model in MODELS:
         if model.materialization == "view":
             continue
-        rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
+        rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
         if model.incremental_key == "full":
             create_model(execute, model, rendered, sql)
             continue
@@ -95,7 +98,9 @@ def _replace_affected_rows(
         if model.incremental_key == "day" and not days_added:
             execute.execute_sql(f"INSERT INTO {INTERMEDIATE_SCHEMA}.affected_days\n{days}")
             days_added = True
-        _replace_keys(execute, model, rendered, sql)
+        _replace_keys(
+            execute, model, rendered, sql, (kept or {}).get(f"{model.schema}.{model.name}")
+        )
 
 
 def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
@@ -113,28 +118,40 @@ def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
         result.days_rebuilt = int(days_rebuilt or 0)
 
 
-def _replace_keys(execute: SqlExecutor, model: Model, rendered: str, sql: Dialect) -> None:
-    """Deletes the table's rows of the affected keys and inserts the model's rows for them."""
+def _replace_keys(
+    execute: SqlExecutor, model: Model, rendered: str, sql: Dialect, kept: str | None = None
+) -> None:
+    """Deletes the table's rows of the affected keys and inserts the model's rows for them;
+    ``kept``: a temporary table that holds those new rows afterwards."""
     key: IncrementalKey = model.incremental_key
     keys = affected_keys(key, sql.name)
     table = f"{model.schema}.{model.name}"
     # the same filter on both: what is deleted is exactly what the model may insert again
-    execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
     rows = f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
+    if kept is not None:
+        execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {kept} AS\n{rows}")
+        rows = f"SELECT * FROM {kept}"
+    execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
 
 
-# --- DuckLake: every catalog entry is written at most once per transaction -------------------
-# DuckLake (duckdb 1.4.4, ducklake extension 1.4.4.20260205) loses sight, until the commit, of
-# the entries created or replaced in a transaction between two writes of another entry: "create
-# or replace view a; create table b; create or replace view a" then fails on "b does not exist"
-# (tests/destinations/test_ducklake_transforms.py). The incremental refresh above replaces each
-# view three times, so on a lake the restricted views are the connection's temporary views
-# instead, and the lake's own views are not touched: the plan is incremental only when the SQL
-# hash, which covers their rendered text, is unchanged, so they are already what they would be.
+# --- DuckDB and DuckLake: the scope in the connection's temporary objects --------------------
+# On DuckDB the restricted inputs are the connection's temporary objects, and the persistent
+# views are not touched: the plan is incremental only when the SQL hash, which covers their
+# rendered text, is unchanged, so they already are what they would be. Two reasons:
+# - cost: the staging models are temporary *tables*, so the raw tables (10M calls, 30M
+#   interactions a year and a half in) are searched for the scope's calls once per refresh, not
+#   once per model that reads them; the per-call tables' new rows are kept in temporary tables
+#   too, where the per-call checks read them (``checks.run_checks``) instead of searching the
+#   marts again.
+# - DuckLake (duckdb 1.4.4, ducklake extension 1.4.4.20260205) loses sight, until the commit, of
+#   the entries created or replaced in a transaction between two writes of another entry:
+#   "create or replace view a; create table b; create or replace view a" then fails on "b does
+#   not exist" (tests/destinations/test_ducklake_transforms.py), so it must not replace a view
+#   three times as the PostgreSQL path above does.
 
 
-def build_incremental_on_lake(
+def build_incremental_in_temp(
     execute: SqlExecutor,
     raw: str,
     columns: dict[str, set[str]],
@@ -142,29 +159,37 @@ def build_incremental_on_lake(
     watermark: str,
     result: TransformResult,
     sql: Dialect,
-) -> None:
-    """``build_incremental`` that writes each lake entry once (see above)."""
+) -> dict[str, str]:
+    """``build_incremental`` with the scope in temporary objects (see above); returns the
+    per-call tables' temporary copies of their new rows (``schema.table`` -> name)."""
     views = _scope_views()
     _create_scope_tables(execute, raw, settings, watermark, sql)
     for model in MODELS:
         if model.materialization == "view":
-            rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views)
+            rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views)
             name = views[f"{model.schema}.{model.name}"]
-            execute.execute_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{sql_body(rendered)}")
-    _replace_affected_rows(execute, raw, columns, sql, views)
+            # staging is read by several models: its rows are searched for once
+            kind = "TABLE" if model.schema == STAGING_SCHEMA else "VIEW"
+            execute.execute_sql(f"CREATE OR REPLACE TEMP {kind} {name} AS\n{sql_body(rendered)}")
+    kept = scope_tables()
+    _replace_affected_rows(execute, raw, columns, sql, views, kept)
     _count_affected(execute, result)
+    return kept
 
 
 def _scope_views() -> dict[str, str]:
-    """``schema.view`` of each view model -> the name of its restricted temporary view."""
+    """``schema.view`` of each view model -> its restricted temporary view (or table)."""
     return {
-        f"{m.schema}.{m.name}": f"scope_{m.schema}_{m.name}"
+        f"{m.schema}.{m.name}": f"temp.main.scope_{m.schema}_{m.name}"
         for m in MODELS
         if m.materialization == "view"
     }
 
 
-def _renamed(sql: str, views: dict[str, str]) -> str:
-    for qualified, name in views.items():
-        sql = re.sub(rf"(?<![\w.]){re.escape(qualified)}\b", f"temp.main.{name}", sql)
-    return sql
+def scope_tables() -> dict[str, str]:
+    """``schema.table`` of each per-call table -> the temporary table of its new rows."""
+    return {
+        f"{m.schema}.{m.name}": f"temp.main.new_rows_{m.schema}_{m.name}"
+        for m in MODELS
+        if m.materialization == "table" and m.incremental_key == "call"
+    }

@@ -243,6 +243,13 @@ def render(
     return sql
 
 
+def renamed(sql: str, names: dict[str, str]) -> str:
+    """``sql`` reading ``names``' values in place of its keys (``schema.object`` references)."""
+    for qualified, name in names.items():
+        sql = re.sub(rf"(?<![\w.]){re.escape(qualified)}\b", name, sql)
+    return sql
+
+
 def model_files() -> set[Path]:
     """Every model file on disk (a test asserts each is in ``MODELS``)."""
     return set(MODELS_DIR.glob("*/*.sql"))

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from .checks import run_checks
 from .dialect import Dialect, DialectName, detect_dialect
 from .full_build import build_full
-from .incremental_build import build_incremental, build_incremental_on_lake
+from .incremental_build import build_incremental, build_incremental_in_temp
 from .materialize import execute_statements
 from .project import (
     ANALYTICS_SCHEMA,
@@ -51,7 +51,6 @@ def run_transforms(
     settings: MetricSettings | None = None,
     full: bool = False,
     dialect: DialectName | None = None,
-    ducklake: bool = False,
     scope_log: bool = False,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
@@ -63,7 +62,6 @@ def run_transforms(
     same changes. Grain-check failures raise ``TransformCheckError`` after the commit (the
     findings tables must survive for the analyst to read); reconciliation findings are only
     reported in the result. ``dialect``: the destination's (asked of the server when None).
-    ``ducklake``: the connection's current database is a DuckLake; see ``incremental_build.py``.
     ``scope_log``: log what the refresh replaced (``scope_log.py``; DuckDB only), for the copy
     that is kept in step with the warehouse.
     """
@@ -88,14 +86,19 @@ def run_transforms(
         _write_settings(execute, settings, sql)
         result.refresh = "full" if plan.full else "incremental"
         result.reason = plan.reason
+        # where the per-call tables' new rows are kept for the checks (DuckDB's refresh)
+        new_rows: dict[str, str] = {}
         if plan.full:
             build_full(execute, raw, columns, existing, sql)
+        elif sql.is_duckdb:
+            new_rows = build_incremental_in_temp(
+                execute, raw, columns, settings, plan.watermark, result, sql
+            )
         else:
-            build = build_incremental_on_lake if ducklake else build_incremental
-            build(execute, raw, columns, settings, plan.watermark, result, sql)
+            build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
         if scope_log:
             record_refresh(execute, plan.full)
-        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name)
+        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name, new_rows)
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:
             result.row_counts[table] = scalar(

@@ -29,8 +29,6 @@ class Destination(ABC):
     name: ClassVar[str]
     # How normalized rows reach it; None: each item format in its native writer's format.
     loader_file_format: ClassVar[TLoaderFileFormat | None]
-    # The transforms write each catalog entry once per transaction (DuckLake's visibility bug).
-    transforms_write_once: ClassVar[bool] = False
     # Whether the transforms log each refresh's scope (transforms/scope_log.py): DuckDB's
     # serving copy is kept in step from it.
     logs_refresh_scope: ClassVar[bool] = False

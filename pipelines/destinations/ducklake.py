@@ -104,8 +104,6 @@ class DuckLake(Destination):
 
     name: ClassVar[str] = DESTINATION
     loader_file_format: ClassVar[TLoaderFileFormat] = "parquet"
-    # see transforms/runner.py: one write of each catalog entry per transaction
-    transforms_write_once: ClassVar[bool] = True
     # no constraints in a lake; verify's DELETE keeps its key unique
     verify_primary_key: ClassVar[bool] = False
 

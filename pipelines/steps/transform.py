@@ -49,7 +49,6 @@ def transform(
             raw_schema=pipeline.dataset_name,
             settings=MetricSettings.from_dlt_config(),
             full=full,
-            ducklake=destination.transforms_write_once,
             scope_log=destination.logs_refresh_scope,
         )
 

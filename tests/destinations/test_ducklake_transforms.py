@@ -106,7 +106,7 @@ def test_incremental_refresh_on_a_lake_equals_a_full_rebuild(
 
     duck.load()
     copy_raw(lake_conn, duck.duckdb_path)
-    assert run_transforms(lake, ducklake=True).refresh == "full"
+    assert run_transforms(lake).refresh == "full"
 
     # new calls, late edits, one call losing its forms and all interactions but one
     emulator.advance(minutes=90, new_calls=40)
@@ -118,7 +118,7 @@ def test_incremental_refresh_on_a_lake_equals_a_full_rebuild(
     )
     duck.load()
     copy_raw(lake_conn, duck.duckdb_path)
-    result = run_transforms(lake, ducklake=True)
+    result = run_transforms(lake)
     assert result.refresh == "incremental" and result.calls_rebuilt >= 40
     interactions = lake_conn.execute(
         "SELECT interaction_count FROM analytics.fct_calls WHERE call_id = ?", [edited[0]]

@@ -74,3 +74,28 @@ def test_a_call_without_local_time_fails_the_refresh_too(raw_db: duckdb.DuckDBPy
     with pytest.raises(TransformCheckError, match=r"not_null_fct_call_metrics_daily \(1 rows\)"):
         run_transforms(execute)
     assert_equals_full_rebuild(raw_db)
+
+
+def test_an_edit_that_moves_a_call_far_is_refreshed_like_a_full_rebuild(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """c01 (+13125550001, 2024-03-10 05:50 UTC) is a repeat call: c04, the same digits, comes
+    2 h 20 min later. An edit moves c04 ten days later, past the 168 h window: c01 stops being a
+    repeat call although c01 itself did not change. Only c04's old start time is near c01, so
+    the refresh must look around both of c04's versions, not only where it is now."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    assert fetch(
+        raw_db, "SELECT is_repeat_call FROM analytics.fct_calls WHERE call_id = 'c01'"
+    ) == [(True,)]
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET start_time = start_time + INTERVAL 10 DAY, "
+        "start_time_local = start_time_local + INTERVAL 10 DAY, _dlt_load_id = 'load2' "
+        "WHERE id = 'c04'"
+    )
+    result = run_transforms(execute)
+    assert result.refresh == "incremental"
+    assert fetch(
+        raw_db, "SELECT is_repeat_call FROM analytics.fct_calls WHERE call_id = 'c01'"
+    ) == [(False,)]
+    assert_equals_full_rebuild(raw_db)

@@ -36,18 +36,47 @@ changed_ids as (
 
 ),
 
-changed_versions as (
+old_versions as (
 
-    -- before the edit, as the marts have it, and after, as staging has it
+    -- before the edit, as the marts have it
     select call_id, caller_number, start_time_utc
     from analytics.fct_calls
     where call_id in (select call_id from changed_ids)
 
+),
+
+changed_range as (
+
+    -- The changed calls' start times, before and after the edit (the raw row is the call after
+    -- it), widened by the repeat window: every call read below starts in it. A range on the
+    -- start time is what lets the staging reads skip most of history (the raw table is in load
+    -- order, so its zone maps hold) before the view's casts and trims run on its rows.
+    select
+        {{ add_seconds(min(start_time_utc), -{{ repeat_window_seconds }}) }} as first_start_utc,
+        {{ add_seconds(max(start_time_utc), {{ repeat_window_seconds }}) }} as last_start_utc
+    from (
+        select start_time_utc from old_versions
+        union all
+        select cast(start_time as timestamptz)
+        from {{ raw }}.calls
+        where cast(id as varchar) in (select call_id from changed_ids)
+    ) as versions
+
+),
+
+changed_versions as (
+
+    select call_id, caller_number, start_time_utc from old_versions
+
     union all
 
+    -- after the edit, as staging has it
     select call_id, caller_number, start_time_utc
     from staging.stg_calls
-    where call_id in (select call_id from changed_ids)
+    where
+        call_id in (select call_id from changed_ids)
+        and start_time_utc between (select first_start_utc from changed_range)
+        and (select last_start_utc from changed_range)
 
 ),
 
@@ -81,7 +110,9 @@ nearby_calls as (
         nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), '') as caller_digits
     from staging.stg_calls
     where
-        cast(floor({{ epoch(start_time_utc) }} / 86400) as bigint)
+        start_time_utc between (select first_start_utc from changed_range)
+        and (select last_start_utc from changed_range)
+        and cast(floor({{ epoch(start_time_utc) }} / 86400) as bigint)
         in (select utc_day from days_in_reach)
 
 ),
