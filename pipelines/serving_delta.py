@@ -29,7 +29,7 @@ from typing import Any, Final, Protocol
 
 from pipelines import sql_literals as lit
 from transforms.dialect import Dialect
-from transforms.project import CALL_TABLES, INTERMEDIATE_SCHEMA, MODELS
+from transforms.project import CALL_TABLES, INTERMEDIATE_SCHEMA, MODELS, has_null_dates
 from transforms.scope_log import (
     LOG_CALLS,
     LOG_DAYS,
@@ -124,13 +124,14 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
         what = f"{first[0]} {first[1]}.{first[2]}"
         return f"the warehouse's tables or views changed shape since the copy ({what})"
     _scope_tables(execute, raw_schema, since)
+    null_dates = has_null_dates(execute, _CHANGED_DAYS)
     execute.execute_sql("BEGIN TRANSACTION")
     try:
         _recreate(execute, live)
         for schema, table in _tables(execute, live):
             if (schema, table) in RECREATED:
                 continue
-            condition = _condition(raw_schema, schema, table, since)
+            condition = _condition(raw_schema, schema, table, since, null_dates)
             target = f'{ALIAS}."{schema}"."{table}"'
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
@@ -206,8 +207,11 @@ def _scope_tables(execute: Executor, raw_schema: str, since: Mark) -> None:
         execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {name.split('.')[-1]} AS {query}")
 
 
-def _condition(raw_schema: str, schema: str, table: str, since: Mark) -> str | None:
-    """The rows of ``schema.table`` that may differ from the copy's; None: all of them."""
+def _condition(
+    raw_schema: str, schema: str, table: str, since: Mark, null_dates: bool
+) -> str | None:
+    """The rows of ``schema.table`` that may differ from the copy's; None: all of them.
+    ``null_dates``: whether a changed center-day has no date (``Dialect.day_keys``)."""
     if schema == raw_schema:
         if table == "calls":
             return f"id IN (SELECT call_id FROM {_CHANGED_RAW})"
@@ -221,7 +225,7 @@ def _condition(raw_schema: str, schema: str, table: str, since: Mark) -> str | N
             if model.incremental_key == "call":
                 return f"call_id IN (SELECT call_id FROM {_CHANGED_CALLS})"
             if model.incremental_key == "day":
-                return Dialect("duckdb").day_keys(_CHANGED_DAYS)
+                return Dialect("duckdb").day_keys(_CHANGED_DAYS, null_dates)
     return None
 
 

@@ -146,12 +146,20 @@ class Dialect:
         # columns are in the query's order (the SQL hash makes any change a full rebuild)
         return f"INSERT INTO {table} BY NAME" if self.is_duckdb else f"INSERT INTO {table}"
 
-    def day_keys(self, days_table: str) -> str:
-        """(center_id, local_date) is among ``days_table``'s, NULLs matching NULLs."""
+    def day_keys(self, days_table: str, null_dates: bool = True) -> str:
+        """(center_id, local_date) is among ``days_table``'s, NULLs matching NULLs;
+        ``null_dates``: whether ``days_table`` may hold a NULL date (False: it holds none)."""
         if self.is_duckdb:
-            # struct equality matches NULL fields
+            # Struct equality matches NULL fields. Without NULL dates, a plain semi join on the
+            # date comes first: DuckDB hands the dates' range to the scan, whose zone maps then
+            # skip the row groups of other days (a 10M-call fct_calls: 2 ms instead of 0.3 s
+            # counted, far more when every column is read). "OR local_date IS NULL" would stop
+            # that, so a day without a date (a grain error) takes the slow form.
+            by_date = (
+                "" if null_dates else (f"local_date IN (SELECT local_date FROM {days_table}) AND ")
+            )
             return (
-                "struct_pack(center_id, local_date) IN "
+                f"{by_date}struct_pack(center_id, local_date) IN "
                 f"(SELECT struct_pack(center_id, local_date) FROM {days_table})"
             )
         # a row value IN would never match a NULL: NULL becomes a value no real row holds

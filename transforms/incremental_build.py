@@ -18,6 +18,7 @@ from .project import (
     SqlExecutor,
     affected_keys,
     fill_template,
+    has_null_dates,
     incremental_sql,
     literal,
     model_sql,
@@ -87,20 +88,22 @@ def _replace_affected_rows(
     tables' new rows are kept (see ``scope_tables``)."""
     days = sql_body(incremental_sql("affected_days"))
     days_added = False
+    null_dates = True
     for model in MODELS:
         if model.materialization == "view":
-            continue
-        rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
-        if model.incremental_key == "full":
-            create_model(execute, model, rendered, sql)
             continue
         # every "day" table reads fct_calls, which MODELS builds before them
         if model.incremental_key == "day" and not days_added:
             execute.execute_sql(f"INSERT INTO {INTERMEDIATE_SCHEMA}.affected_days\n{days}")
             days_added = True
-        _replace_keys(
-            execute, model, rendered, sql, (kept or {}).get(f"{model.schema}.{model.name}")
-        )
+            null_dates = has_null_dates(execute, f"{INTERMEDIATE_SCHEMA}.affected_days")
+        rendered = render(model_sql(model), raw, columns, True, sql.name, null_dates)
+        rendered = renamed(rendered, views or {})
+        if model.incremental_key == "full":
+            create_model(execute, model, rendered, sql)
+            continue
+        kept_rows = (kept or {}).get(f"{model.schema}.{model.name}")
+        _replace_keys(execute, model, rendered, sql, kept_rows, null_dates)
 
 
 def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
@@ -119,12 +122,18 @@ def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
 
 
 def _replace_keys(
-    execute: SqlExecutor, model: Model, rendered: str, sql: Dialect, kept: str | None = None
+    execute: SqlExecutor,
+    model: Model,
+    rendered: str,
+    sql: Dialect,
+    kept: str | None = None,
+    null_dates: bool = True,
 ) -> None:
     """Deletes the table's rows of the affected keys and inserts the model's rows for them;
-    ``kept``: a temporary table that holds those new rows afterwards."""
+    ``kept``: a temporary table that holds those new rows afterwards; ``null_dates``: whether
+    the affected days may hold a NULL date (see ``Dialect.day_keys``)."""
     key: IncrementalKey = model.incremental_key
-    keys = affected_keys(key, sql.name)
+    keys = affected_keys(key, sql.name, null_dates)
     table = f"{model.schema}.{model.name}"
     # the same filter on both: what is deleted is exactly what the model may insert again
     rows = f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"

@@ -215,11 +215,13 @@ def render(
     columns: dict[str, set[str]],
     incremental: bool = False,
     dialect: DialectName = "duckdb",
+    null_dates: bool = True,
 ) -> str:
     """Substitutes the placeholders (see the module docstring); unknown placeholders fail.
 
     ``incremental``: restrict to the refresh's scope tables rather than reading everything.
-    ``dialect``: the destination whose SQL the helpers write.
+    ``dialect``: the destination whose SQL the helpers write. ``null_dates``: whether the
+    affected days may hold a NULL date (see ``Dialect.day_keys``).
     """
 
     def column(match: re.Match[str]) -> str:
@@ -234,13 +236,18 @@ def render(
             f"(select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
         )
 
-    affected_days = affected_keys("day", dialect) if incremental else "true"
+    affected_days = affected_keys("day", dialect, null_dates) if incremental else "true"
     sql = _COL_PLACEHOLDER.sub(column, _RAW_PLACEHOLDER.sub(raw, sql))
     sql = _AFFECTED_CALLS_PLACEHOLDER.sub(affected_calls, sql)
     sql = fill_helpers(_AFFECTED_DAYS_PLACEHOLDER.sub(affected_days, sql), dialect)
     if "{{" in sql:
         raise ValueError(f"unknown placeholder in SQL: {sql[sql.index('{{') :][:60]!r}")
     return sql
+
+
+def has_null_dates(execute: SqlExecutor, days_table: str) -> bool:
+    """Whether a table of center-days holds a day without a date (see ``Dialect.day_keys``)."""
+    return scalar(execute, f"SELECT count(*) FROM {days_table} WHERE local_date IS NULL") > 0
 
 
 def renamed(sql: str, names: dict[str, str]) -> str:
@@ -295,7 +302,7 @@ def quote_identifier(identifier: str) -> str:
     return f'"{identifier}"'
 
 
-def affected_keys(key: IncrementalKey, dialect: DialectName) -> str:
+def affected_keys(key: IncrementalKey, dialect: DialectName, null_dates: bool = True) -> str:
     """The rows an incremental refresh replaces, per IncrementalKey. Column names unqualified:
     the same condition serves the DELETE and the filter on the model's rows. Days match NULL
     fields (``Dialect.day_keys``), so a call without a local date (a grain-check error) is
@@ -306,7 +313,7 @@ def affected_keys(key: IncrementalKey, dialect: DialectName) -> str:
             "WHERE is_rebuilt)"
         )
     if key == "day":
-        return Dialect(dialect).day_keys(f"{INTERMEDIATE_SCHEMA}.affected_days")
+        return Dialect(dialect).day_keys(f"{INTERMEDIATE_SCHEMA}.affected_days", null_dates)
     raise ValueError(f"a {key!r} table is rebuilt whole")
 
 
