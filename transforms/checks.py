@@ -14,10 +14,12 @@ from .project import (
     ANALYTICS_SCHEMA,
     CHECKS_DIR,
     GRAIN_KEYS,
+    INTERMEDIATE_SCHEMA,
     Severity,
     SqlExecutor,
     affected_keys,
     fill_template,
+    has_null_dates,
     literal,
     renamed,
     render,
@@ -30,12 +32,15 @@ _HEADER: Final = re.compile(r"^--\s*(check|severity|table):\s*(\S+)\s*$", re.MUL
 
 @dataclass(frozen=True)
 class Check:
-    """A check query returning (table_name, record_key, call_id, details) per failing row."""
+    """A check query returning (table_name, record_key, call_id, details) per failing row, and
+    also (center_id, local_date) if ``has_day``: the grain checks, whose day-keyed findings an
+    incremental refresh replaces by center-day."""
 
     name: str
     severity: Severity
     table_name: str
     sql: str
+    has_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,17 @@ def load_checks(
     checks: list[Check] = []
     incremental_keys = table_keys()
     new_rows = new_rows if incremental else None
-    grain_unique = (CHECKS_DIR / "grain_unique.template.sql").read_text(encoding="utf-8")
-    grain_not_null = (CHECKS_DIR / "grain_not_null.template.sql").read_text(encoding="utf-8")
+    template_sql = {
+        kind: (CHECKS_DIR / f"grain_{kind}.template.sql").read_text(encoding="utf-8")
+        for kind in ("unique", "not_null")
+    }
     for table, keys in GRAIN_KEYS.items():
         source = f"{ANALYTICS_SCHEMA}.{table}"
-        if incremental and incremental_keys.get(table) == "call":
-            source = (
-                f"{new_rows[source]} AS {table}"
-                if new_rows
-                else f"(SELECT * FROM {source} WHERE {AFFECTED_CALLS}) AS {table}"
-            )
+        key = incremental_keys.get(table)
+        if new_rows and key in ("call", "day"):
+            source = f"{new_rows[source]} AS {table}"
+        elif incremental and key == "call":
+            source = f"(SELECT * FROM {source} WHERE {AFFECTED_CALLS}) AS {table}"
         variables = {
             "table": source,
             "table_name": table,
@@ -79,13 +85,15 @@ def load_checks(
             "key_text": " || '|' || ".join(f"coalesce(cast({k} AS VARCHAR), '∅')" for k in keys),
             "any_key_null": " OR ".join(f"{k} IS NULL" for k in keys),
             "call_id": "call_id" if "call_id" in keys else "NULL",
+            "center_id": "center_id" if key == "day" else "NULL",
         }
-        checks.append(
-            Check(f"unique_{table}", "error", table, fill_template(grain_unique, variables))
-        )
-        checks.append(
-            Check(f"not_null_{table}", "error", table, fill_template(grain_not_null, variables))
-        )
+        for kind, template in template_sql.items():
+            # a day table's row has its day; a duplicated key (a group) has one day too, as
+            # every day-table key holds center_id and the local day or an interval within it
+            date = "local_date" if kind == "not_null" or "local_date" in keys else "min(local_date)"
+            variables["local_date"] = date if key == "day" else "NULL"
+            sql = fill_template(template, variables)
+            checks.append(Check(f"{kind}_{table}", "error", table, sql, has_day=True))
     for path in sorted(CHECKS_DIR.glob("*.sql")):
         if path.name.endswith(".template.sql"):
             continue
@@ -124,6 +132,13 @@ def run_checks(
     statements = Dialect(dialect)
     keys = table_keys()
     per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
+    # On DuckDB, the day tables' grain checks read their affected days' new rows and replace
+    # those days' findings; elsewhere they run over whole tables.
+    per_day = {c.name for c in checks if new_rows and keys.get(c.table_name) == "day"}
+    days = f"{INTERMEDIATE_SCHEMA}.affected_days"
+    day_affected = (
+        Dialect(dialect).day_keys(days, has_null_dates(execute, days)) if per_day else "false"
+    )
     # Without new_rows: every call the refresh read; the read-only ones' rows did not change,
     # so replacing their findings too is harmless, and it lets each check filter on the same set
     # as the models. With new_rows, which hold the rebuilt calls only: those calls, so that the
@@ -135,22 +150,33 @@ def run_checks(
             f"SELECT {literal(check.name)} AS check_name, {literal(check.severity)} AS severity, "
             "cast(f.table_name AS VARCHAR) AS table_name, "
             "cast(f.record_key AS VARCHAR) AS record_key, "
-            "cast(f.call_id AS VARCHAR) AS call_id, cast(f.details AS VARCHAR) AS details "
-            f"FROM (\n{sql_body(check.sql)}\n) AS f"
+            "cast(f.call_id AS VARCHAR) AS call_id, "
+            + (
+                "cast(f.center_id AS VARCHAR) AS center_id, "
+                "cast(f.local_date AS DATE) AS local_date"
+                if check.has_day
+                else "cast(NULL AS VARCHAR) AS center_id, cast(NULL AS DATE) AS local_date"
+            )
+            + f", cast(f.details AS VARCHAR) AS details FROM (\n{sql_body(check.sql)}\n) AS f"
         )
         # the outer filter keeps the DELETE below and the INSERT symmetric whatever the check's
         # own SQL restricts (its {{ affected_calls }} placeholder is what makes it fast)
-        return f"SELECT * FROM ({sql}) AS f WHERE {affected}" if check.name in per_call else sql
+        if check.name in per_call:
+            return f"SELECT * FROM ({sql}) AS f WHERE {affected}"
+        if check.name in per_day:
+            return f"SELECT * FROM ({sql}) AS f WHERE {day_affected}"
+        return sql
 
     # One statement for all checks: fewer passes, and it sidesteps a DuckDB 1.4 problem seen on
     # 1M calls where rows appended by a later INSERT (after several empty ones) were invisible
     # to a SELECT in the same transaction.
     findings = "\nUNION ALL\n".join(select(check) for check in checks)
     if incremental:
-        replaced = ", ".join(literal(name) for name in sorted(per_call)) or "NULL"
+        replaced = ", ".join(literal(name) for name in sorted(per_call | per_day)) or "NULL"
+        by_day = ", ".join(literal(name) for name in sorted(per_day)) or "NULL"
         execute.execute_sql(
             f"DELETE FROM {ANALYTICS_SCHEMA}.dq_findings WHERE check_name NOT IN ({replaced}) "
-            f"OR {affected}"
+            f"OR {affected} OR (check_name IN ({by_day}) AND {day_affected})"
         )
         insert = statements.insert_by_name(f"{ANALYTICS_SCHEMA}.dq_findings")
         execute.execute_sql(f"{insert}\n{findings}")

@@ -196,9 +196,10 @@ def _scope_views() -> dict[str, str]:
 
 
 def scope_tables() -> dict[str, str]:
-    """``schema.table`` of each per-call table -> the temporary table of its new rows."""
+    """``schema.table`` of each per-call and per-day table -> the temporary table of its new
+    rows."""
     return {
         f"{m.schema}.{m.name}": f"temp.main.new_rows_{m.schema}_{m.name}"
         for m in MODELS
-        if m.materialization == "table" and m.incremental_key == "call"
+        if m.materialization == "table" and m.incremental_key in ("call", "day")
     }

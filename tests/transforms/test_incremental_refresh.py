@@ -99,3 +99,32 @@ def test_an_edit_that_moves_a_call_far_is_refreshed_like_a_full_rebuild(
         raw_db, "SELECT is_repeat_call FROM analytics.fct_calls WHERE call_id = 'c01'"
     ) == [(False,)]
     assert_equals_full_rebuild(raw_db)
+
+
+def test_a_day_finding_stays_while_other_days_are_refreshed(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """A refresh checks the day tables over its own center-days and replaces only their
+    findings: c08's day-keyed finding (no local date) stays while c05's day (C1 2024-03-10) is
+    refreshed, and the findings carry the day they are about."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET start_time_local = NULL, _dlt_load_id = 'load2' "
+        "WHERE id = 'c08'"
+    )
+    with pytest.raises(TransformCheckError):
+        run_transforms(execute)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 77, _dlt_load_id = 'load3' "
+        "WHERE id = 'c05'"
+    )
+    with pytest.raises(TransformCheckError, match=r"not_null_fct_call_metrics_daily \(1 rows\)"):
+        run_transforms(execute)
+    findings = fetch(
+        raw_db,
+        "SELECT center_id, local_date FROM analytics.dq_findings "
+        "WHERE check_name = 'not_null_fct_call_metrics_daily'",
+    )
+    assert findings == [("C1", None)]
+    assert_equals_full_rebuild(raw_db)

@@ -5,6 +5,8 @@ select
     '{{ table_name }}' as table_name,
     {{ key_text }} as record_key,
     {{ call_id }} as call_id,
+    {{ center_id }} as center_id,
+    {{ local_date }} as local_date,
     'a key column of (' || '{{ key_columns }}' || ') is NULL' as details
 
 from {{ table }}
