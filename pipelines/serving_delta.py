@@ -41,6 +41,8 @@ from transforms.scope_log import (
 ALIAS: Final = "serving_generation"
 _CHANGED_RAW: Final = "temp.main.publish_changed_raw_calls"
 _CHANGED_CALLS: Final = "temp.main.publish_changed_calls"
+# the changed calls the copy may hold rows of: those a refresh found already in the marts
+_OLD_CALLS: Final = "temp.main.publish_old_calls"
 _CHANGED_DAYS: Final = "temp.main.publish_changed_days"
 # dlt's bookkeeping tables that grow by a row per load: only the later loads' rows are copied
 _PER_LOAD: Final = {"_dlt_loads": "load_id", "_dlt_pipeline_state": "_dlt_load_id"}
@@ -136,7 +138,8 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
             fresh = _fresh_rows(raw_schema, schema, table, since)
-            execute.execute_sql(f"DELETE FROM {target}{where}")
+            stale = _stale_rows(schema, table) or condition
+            execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
             execute.execute_sql(
                 f"INSERT INTO {target} SELECT * FROM {source}{where}"
                 + (f" AND {fresh}" if fresh and condition else "")
@@ -200,6 +203,11 @@ def _scope_tables(execute: Executor, raw_schema: str, since: Mark) -> None:
         (_CHANGED_RAW, changed),
         (_CHANGED_CALLS, f"SELECT DISTINCT call_id FROM {LOG_CALLS} WHERE refresh_seq > {seq}"),
         (
+            _OLD_CALLS,
+            f"SELECT DISTINCT call_id FROM {LOG_CALLS} "
+            f"WHERE refresh_seq > {seq} AND NOT coalesce(is_new, false)",
+        ),
+        (
             _CHANGED_DAYS,
             f"SELECT DISTINCT center_id, local_date FROM {LOG_DAYS} WHERE refresh_seq > {seq}",
         ),
@@ -226,6 +234,18 @@ def _condition(
                 return f"call_id IN (SELECT call_id FROM {_CHANGED_CALLS})"
             if model.incremental_key == "day":
                 return Dialect("duckdb").day_keys(_CHANGED_DAYS, null_dates)
+    return None
+
+
+def _stale_rows(schema: str, table: str) -> str | None:
+    """The copy's rows of a per-call table to delete, where narrower than ``_condition``: a call
+    that a refresh since the copy found new to the marts has no rows in the copy (the copy was
+    the warehouse then) unless a later refresh found it already there, which lists it again.
+    Most scheduled runs only add calls: their copies' deletes then search nothing. None: use
+    ``_condition``."""
+    for model in MODELS:
+        if (model.schema, model.name) == (schema, table) and model.incremental_key == "call":
+            return f"call_id IN (SELECT call_id FROM {_OLD_CALLS})"
     return None
 
 

@@ -25,6 +25,7 @@ from .project import (
     number_literal,
     renamed,
     render,
+    replaced_keys,
     sql_body,
 )
 from .result import TransformResult
@@ -134,13 +135,15 @@ def _replace_keys(
     the affected days may hold a NULL date (see ``Dialect.day_keys``)."""
     key: IncrementalKey = model.incremental_key
     keys = affected_keys(key, sql.name, null_dates)
+    replaced = replaced_keys(key, sql.name, null_dates)
     table = f"{model.schema}.{model.name}"
-    # the same filter on both: what is deleted is exactly what the model may insert again
+    # the same filter on both (new calls have no rows to delete): what is deleted is exactly
+    # what the model may insert again
     rows = f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
     if kept is not None:
         execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {kept} AS\n{rows}")
         rows = f"SELECT * FROM {kept}"
-    execute.execute_sql(f"DELETE FROM {table} WHERE {keys}")
+    execute.execute_sql(f"DELETE FROM {table} WHERE {replaced}")
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
 
 

@@ -302,6 +302,17 @@ def quote_identifier(identifier: str) -> str:
     return f'"{identifier}"'
 
 
+def replaced_keys(key: IncrementalKey, dialect: DialectName, null_dates: bool = True) -> str:
+    """The rows an incremental refresh deletes: ``affected_keys`` but for the calls new to the
+    per-call tables, which have none (``affected_calls.is_new``)."""
+    if key == "call":
+        return (
+            f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls "
+            "WHERE is_rebuilt AND NOT is_new)"
+        )
+    return affected_keys(key, dialect, null_dates)
+
+
 def affected_keys(key: IncrementalKey, dialect: DialectName, null_dates: bool = True) -> str:
     """The rows an incremental refresh replaces, per IncrementalKey. Column names unqualified:
     the same condition serves the DELETE and the filter on the model's rows. Days match NULL

@@ -10,7 +10,8 @@ may have changed. The reader prunes what no copy needs any more (``prune``).
 Three small tables in ``intermediate`` (DuckDB only; no personal data, ids and days alone):
 
 - ``refresh_log``: ``refresh_seq`` (1, 2, ... in commit order), ``is_full``, ``refreshed_at``;
-- ``refresh_log_calls``: ``refresh_seq``, ``call_id`` (the calls whose per-call rows it replaced);
+- ``refresh_log_calls``: ``refresh_seq``, ``call_id`` (the calls whose per-call rows it replaced),
+  ``is_new`` (the per-call tables held no rows of the call before: none to delete);
 - ``refresh_log_days``: ``refresh_seq``, ``center_id``, ``local_date`` (the center-days whose
   rows it replaced, a NULL field matching NULL as in ``Dialect.day_keys``).
 """
@@ -32,6 +33,8 @@ _CREATE: Final = (
     f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} "
     "(refresh_seq BIGINT NOT NULL, is_full BOOLEAN NOT NULL, refreshed_at TIMESTAMP NOT NULL)",
     f"CREATE TABLE IF NOT EXISTS {LOG_CALLS} (refresh_seq BIGINT NOT NULL, call_id VARCHAR)",
+    # added after the log's first release: a call logged before it counts as not new
+    f"ALTER TABLE {LOG_CALLS} ADD COLUMN IF NOT EXISTS is_new BOOLEAN DEFAULT false",
     f"CREATE TABLE IF NOT EXISTS {LOG_DAYS} "
     "(refresh_seq BIGINT NOT NULL, center_id VARCHAR, local_date DATE)",
 )
@@ -59,8 +62,8 @@ def record_refresh(execute: SqlExecutor, full: bool) -> None:
     if full:
         return
     execute.execute_sql(
-        f"INSERT INTO {LOG_CALLS} SELECT DISTINCT {seq}, call_id "
-        f"FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt"
+        f"INSERT INTO {LOG_CALLS} (refresh_seq, call_id, is_new) SELECT DISTINCT {seq}, call_id, "
+        f"is_new FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt"
     )
     execute.execute_sql(
         f"INSERT INTO {LOG_DAYS} SELECT DISTINCT {seq}, center_id, local_date "

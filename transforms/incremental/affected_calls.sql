@@ -1,5 +1,6 @@
 -- grain: one row per call an incremental refresh reads (call_id); is_rebuilt: its rows in the
--- per-call tables are replaced (else it is only read, as context for the repeat-call window)
+-- per-call tables are replaced (else it is only read, as context for the repeat-call window);
+-- is_new: the per-call tables have no rows of it yet
 -- The runner fills {{ watermark }} (the newest raw _dlt_load_id the marts reflect) and
 -- {{ repeat_window_seconds }}; staging.stg_calls is the unrestricted view here.
 --
@@ -135,11 +136,20 @@ same_caller as (
 
 final as (
 
-    select call_id, bool_or(is_rebuilt) as is_rebuilt
+    -- is_new: a changed call the marts do not hold yet, so it has no rows to delete (the
+    -- refresh then skips searching the tables for them: most scheduled runs only add calls).
+    -- The calls read around them are never taken for new.
+    select call_id, bool_or(is_rebuilt) as is_rebuilt, bool_and(is_new) as is_new
     from (
-        select call_id, true as is_rebuilt from changed_ids
+        select
+            call_id,
+            true as is_rebuilt,
+            not exists (
+                select 1 from old_versions where old_versions.call_id = changed_ids.call_id
+            ) as is_new
+        from changed_ids
         union all
-        select call_id, is_rebuilt from same_caller
+        select call_id, is_rebuilt, false from same_caller
     ) as scope
     group by call_id
 
