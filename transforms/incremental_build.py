@@ -6,10 +6,14 @@ Whether a refresh may be incremental, and from which watermark, is ``refresh.py`
 
 from __future__ import annotations
 
-import re
-
 from .dialect import Dialect, fill_helpers
-from .materialize import create_model, create_views, execute_statements
+from .materialize import (
+    create_model,
+    create_views,
+    execute_statements,
+    renamed,
+    scope_view_names,
+)
 from .project import (
     INTERMEDIATE_SCHEMA,
     MODELS,
@@ -81,13 +85,13 @@ def _replace_affected_rows(
     views: dict[str, str] | None = None,
 ) -> None:
     """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
-    names in place of the models' own (see ``_scope_views``)."""
+    names in place of the models' own (see ``materialize.scope_view_names``)."""
     days = sql_body(incremental_sql("affected_days"))
     days_added = False
     for model in MODELS:
         if model.materialization == "view":
             continue
-        rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
+        rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views or {})
         if model.incremental_key == "full":
             create_model(execute, model, rendered, sql)
             continue
@@ -144,27 +148,12 @@ def build_incremental_on_lake(
     sql: Dialect,
 ) -> None:
     """``build_incremental`` that writes each lake entry once (see above)."""
-    views = _scope_views()
+    views = scope_view_names()
     _create_scope_tables(execute, raw, settings, watermark, sql)
     for model in MODELS:
         if model.materialization == "view":
-            rendered = _renamed(render(model_sql(model), raw, columns, True, sql.name), views)
+            rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views)
             name = views[f"{model.schema}.{model.name}"]
             execute.execute_sql(f"CREATE OR REPLACE TEMP VIEW {name} AS\n{sql_body(rendered)}")
     _replace_affected_rows(execute, raw, columns, sql, views)
     _count_affected(execute, result)
-
-
-def _scope_views() -> dict[str, str]:
-    """``schema.view`` of each view model -> the name of its restricted temporary view."""
-    return {
-        f"{m.schema}.{m.name}": f"scope_{m.schema}_{m.name}"
-        for m in MODELS
-        if m.materialization == "view"
-    }
-
-
-def _renamed(sql: str, views: dict[str, str]) -> str:
-    for qualified, name in views.items():
-        sql = re.sub(rf"(?<![\w.]){re.escape(qualified)}\b", f"temp.main.{name}", sql)
-    return sql

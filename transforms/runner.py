@@ -43,6 +43,7 @@ from .refresh import models_sql_hash, newest_load_id, plan_refresh, write_state
 from .result import RawTablesMissing, TransformCheckError, TransformResult
 from .scope_log import record_refresh
 from .settings import MetricSettings
+from .sliced_build import build_sliced, call_slice_count
 
 
 def run_transforms(
@@ -53,6 +54,7 @@ def run_transforms(
     dialect: DialectName | None = None,
     ducklake: bool = False,
     scope_log: bool = False,
+    slice_calls: int | None = None,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
 
@@ -65,7 +67,8 @@ def run_transforms(
     reported in the result. ``dialect``: the destination's (asked of the server when None).
     ``ducklake``: the connection's current database is a DuckLake; see ``incremental_build.py``.
     ``scope_log``: log what the refresh replaced (``scope_log.py``; DuckDB only), for the copy
-    that is kept in step with the warehouse.
+    that is kept in step with the warehouse. ``slice_calls``: a full rebuild on a DuckDB file
+    (not a lake) runs in slices of about this many calls (``sliced_build.py``); None: in one go.
     """
     started = time.perf_counter()
     sql = Dialect(dialect or detect_dialect(execute))
@@ -89,7 +92,7 @@ def run_transforms(
         result.refresh = "full" if plan.full else "incremental"
         result.reason = plan.reason
         if plan.full:
-            build_full(execute, raw, columns, existing, sql)
+            _build_full(execute, raw, columns, existing, sql, result, slice_calls, ducklake)
         else:
             build = build_incremental_on_lake if ducklake else build_incremental
             build(execute, raw, columns, settings, plan.watermark, result, sql)
@@ -105,6 +108,28 @@ def run_transforms(
     if result.errors:
         raise TransformCheckError(result)
     return result
+
+
+def _build_full(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    existing: dict[tuple[str, str], str],
+    sql: Dialect,
+    result: TransformResult,
+    slice_calls: int | None,
+    ducklake: bool,
+) -> None:
+    # Slices need DuckDB's hash() and temporary objects, and a lake writes each entry once per
+    # transaction (see incremental_build.py); one slice is the rebuild in one go.
+    slices = 1
+    if slice_calls is not None and sql.is_duckdb and not ducklake:
+        slices = call_slice_count(execute, raw, slice_calls)
+    if slices == 1:
+        build_full(execute, raw, columns, existing, sql)
+        return
+    result.day_slices = build_sliced(execute, raw, columns, existing, slices, slice_calls or 1)
+    result.call_slices = slices
 
 
 @contextmanager
