@@ -8,9 +8,9 @@ with exit code 2 and a "did you mean" hint on any other.
 
 The known keys come from the code, so they cannot drift: the source's and the client's
 parameters (dlt injects each of them from ``[sources.hostedsuite]``), the transforms'
-``MetricSettings`` fields, and the ``[serving]``, ``[report]``, ``[pipeline]`` and ``[alerts]``
-keys their readers declare. dlt's own sections (``runtime``, ``destination``, ``load``, ...)
-stay dlt's.
+``MetricSettings`` fields and ``rebuild_slice_calls``, and the ``[serving]``, ``[report]``,
+``[pipeline]`` and ``[alerts]`` keys their readers declare. dlt's own sections (``runtime``,
+``destination``, ``load``, ...) stay dlt's.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pipelines.hostedsuite import hostedsuite, make_client
 from pipelines.project import SETTINGS_DIR
 from pipelines.steps.report import REPORT_SETTINGS
 from transforms.settings import CONFIG_SECTION as TRANSFORMS_SECTION
-from transforms.settings import MetricSettings
+from transforms.settings import REBUILD_SLICE_CALLS, MetricSettings
 
 SOURCE_SECTION: Final = "sources.hostedsuite"
 SETTINGS_FILES: Final = ("config.toml", "secrets.toml")
@@ -41,7 +41,8 @@ def known_settings() -> dict[str, frozenset[str]]:
     """Our sections and the keys the code reads in each."""
     return {
         SOURCE_SECTION: _parameters(hostedsuite) | _parameters(make_client),
-        TRANSFORMS_SECTION: frozenset(f.name for f in fields(MetricSettings)),
+        TRANSFORMS_SECTION: frozenset(f.name for f in fields(MetricSettings))
+        | {REBUILD_SLICE_CALLS},
         **_by_section((*SERVING_SETTINGS, *REPORT_SETTINGS, *PIPELINE_SETTINGS, *ALERTS_SETTINGS)),
     }
 

@@ -19,6 +19,8 @@ from pipelines.hostedsuite import parse_instant
 from pipelines.hostedsuite.client import ConfigError
 from pipelines.privacy import configured_policy
 from transforms import MetricSettings
+from transforms.settings import CONFIG_SECTION as TRANSFORMS_SECTION
+from transforms.settings import REBUILD_SLICE_CALLS
 
 HOURS_A_YEAR: Final = 8784.0  # a leap year
 # More windows than this in one backfill is a mistake (a year of 1-minute windows is 527k).
@@ -60,6 +62,9 @@ SOURCE_RANGES: Final[dict[str, Range]] = {
     "request_timeout": Range(float, 0, 3600, above_low=True),
     "window_margin_hours": Range(float, 0, 48),
 }
+# [transforms] rebuild_slice_calls: calls per slice of a full rebuild (DuckDB file)
+SLICE_CALLS: Final = Range(int, 1, 1_000_000_000)
+SLICE_CALLS_KEY: Final = f"{TRANSFORMS_SECTION}.{REBUILD_SLICE_CALLS}"
 SOURCE_TEXTS: Final = ("base_url", "customer_name", "user_name", "default_timezone")
 WAIT_SECONDS: Final = Range(float, 0, 86_400)
 
@@ -74,6 +79,7 @@ def check_configured_settings() -> None:
     if start is not None:
         check_instant(start, "sources.hostedsuite.start_date")
     configured_policy()  # [privacy]: a treatment per field, and the key a hash needs
+    configured_number(SLICE_CALLS_KEY, SLICE_CALLS)
     try:
         MetricSettings.from_dlt_config()
     except (ValueError, TypeError) as exc:

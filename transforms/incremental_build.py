@@ -8,11 +8,16 @@ incremental, and from which watermark, is ``refresh.py``'s.
 from __future__ import annotations
 
 from .dialect import Dialect, fill_helpers
-from .materialize import create_model, create_views, execute_statements
+from .materialize import (
+    create_model,
+    create_scope_copy,
+    create_views,
+    execute_statements,
+    scope_view_names,
+)
 from .project import (
     INTERMEDIATE_SCHEMA,
     MODELS,
-    STAGING_SCHEMA,
     IncrementalKey,
     Model,
     SqlExecutor,
@@ -85,8 +90,8 @@ def _replace_affected_rows(
     kept: dict[str, str] | None = None,
 ) -> None:
     """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
-    names in place of the models' own (see ``_scope_views``); ``kept``: where the per-call
-    tables' new rows are kept (see ``scope_tables``)."""
+    names in place of the models' own (see ``materialize.scope_view_names``); ``kept``: where
+    the per-call and per-day tables' new rows are kept (see ``scope_tables``)."""
     days = sql_body(incremental_sql("affected_days"))
     days_added = False
     null_dates = True
@@ -173,29 +178,19 @@ def build_incremental_in_temp(
     sql: Dialect,
 ) -> dict[str, str]:
     """``build_incremental`` with the scope in temporary objects (see above); returns the
-    per-call tables' temporary copies of their new rows (``schema.table`` -> name)."""
-    views = _scope_views()
+    per-call and per-day tables' temporary copies of their new rows (``schema.table`` ->
+    name)."""
+    views = scope_view_names()
     _create_scope_tables(execute, raw, settings, watermark, sql)
     for model in MODELS:
         if model.materialization == "view":
             rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views)
             name = views[f"{model.schema}.{model.name}"]
-            # staging is read by several models: its rows are searched for once
-            kind = "TABLE" if model.schema == STAGING_SCHEMA else "VIEW"
-            execute.execute_sql(f"CREATE OR REPLACE TEMP {kind} {name} AS\n{sql_body(rendered)}")
+            create_scope_copy(execute, model, name, sql_body(rendered))
     kept = scope_tables()
     _replace_affected_rows(execute, raw, columns, sql, views, kept)
     _count_affected(execute, result)
     return kept
-
-
-def _scope_views() -> dict[str, str]:
-    """``schema.view`` of each view model -> its restricted temporary view (or table)."""
-    return {
-        f"{m.schema}.{m.name}": f"temp.main.scope_{m.schema}_{m.name}"
-        for m in MODELS
-        if m.materialization == "view"
-    }
 
 
 def scope_tables() -> dict[str, str]:

@@ -8,7 +8,8 @@ Placeholders substituted in the models:
   column only once it has seen a non-null value, so an optional field (or the tombstone flag of
   a child table) may legitimately be missing;
 * ``{{ affected_calls:column }}`` -> ``true`` in a full rebuild, else "``column`` is one of the
-  calls the refresh reads" (``intermediate.affected_calls``);
+  calls the refresh reads" (``intermediate.affected_calls``); in one slice of a full rebuild
+  in slices (``sliced_build.py``), "``column`` is one of this slice's calls" (``CallSlice``);
 * ``{{ affected_days }}`` -> ``true`` in a full rebuild, else "(center_id, local_date) is one of
   the center-days the refresh replaces" (``intermediate.affected_days``);
 * ``{{ helper(args) }}`` -> the destination's SQL for a construct DuckDB and PostgreSQL write
@@ -165,6 +166,18 @@ _AFFECTED_DAYS_PLACEHOLDER: Final = re.compile(r"\{\{\s*affected_days\s*\}\}")
 _TEMPLATE_VAR: Final = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
+@dataclass(frozen=True)
+class CallSlice:
+    """A slice of the calls: those whose id ``table`` lists (its column ``call_id``). Every row
+    of a call, in any table, holds the same id, so lands in the same slice (a duplicated id
+    too)."""
+
+    table: str
+
+    def predicate(self, column: str) -> str:
+        return f'cast("{column}" as varchar) IN (SELECT call_id FROM {self.table})'
+
+
 class SqlExecutor(Protocol):
     """What the runner needs from a connection; dlt's ``pipeline.sql_client()`` provides it.
 
@@ -216,12 +229,14 @@ def render(
     incremental: bool = False,
     dialect: DialectName = "duckdb",
     null_dates: bool = True,
+    call_slice: CallSlice | None = None,
 ) -> str:
     """Substitutes the placeholders (see the module docstring); unknown placeholders fail.
 
     ``incremental``: restrict to the refresh's scope tables rather than reading everything.
     ``dialect``: the destination whose SQL the helpers write. ``null_dates``: whether the
-    affected days may hold a NULL date (see ``Dialect.day_keys``).
+    affected days may hold a NULL date (see ``Dialect.day_keys``). ``call_slice``: restrict the
+    calls to one slice instead (DuckDB; the days as ``incremental`` says).
     """
 
     def column(match: re.Match[str]) -> str:
@@ -229,6 +244,8 @@ def render(
         return f'"{name}"' if name in columns.get(table, set()) else "NULL"
 
     def affected_calls(match: re.Match[str]) -> str:
+        if call_slice is not None:
+            return call_slice.predicate(match[1])
         if not incremental:
             return "true"
         return (

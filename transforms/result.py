@@ -25,6 +25,9 @@ class TransformResult:
     calls_rebuilt: int = 0
     calls_read_only: int = 0
     days_rebuilt: int = 0
+    # full rebuilds in slices (sliced_build.py): slices of calls and of center-days; 1: in one go
+    call_slices: int = 1
+    day_slices: int = 1
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -73,7 +76,12 @@ def format_summary(result: TransformResult) -> list[str]:
             f"center-days rebuilt ({result.calls_read_only:,} calls read for repeat calls)"
         )
     else:
-        lines.append(f"  full rebuild: {result.reason}")
+        sliced = (
+            f" (in {result.call_slices} slices of calls, {result.day_slices} of center-days)"
+            if result.call_slices > 1
+            else ""
+        )
+        lines.append(f"  full rebuild: {result.reason}{sliced}")
     lines += [f"  {table}: {count:,} rows" for table, count in result.row_counts.items()]
     for check in result.failed_checks:
         lines.append(

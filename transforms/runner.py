@@ -43,6 +43,7 @@ from .refresh import models_sql_hash, newest_load_id, plan_refresh, write_state
 from .result import RawTablesMissing, TransformCheckError, TransformResult
 from .scope_log import record_refresh
 from .settings import MetricSettings
+from .sliced_build import build_sliced, call_slice_count
 
 
 def run_transforms(
@@ -52,6 +53,7 @@ def run_transforms(
     full: bool = False,
     dialect: DialectName | None = None,
     scope_log: bool = False,
+    slice_calls: int | None = None,
 ) -> TransformResult:
     """Refreshes ``staging``, ``intermediate`` and ``analytics`` from ``raw_schema``, then checks.
 
@@ -63,7 +65,8 @@ def run_transforms(
     findings tables must survive for the analyst to read); reconciliation findings are only
     reported in the result. ``dialect``: the destination's (asked of the server when None).
     ``scope_log``: log what the refresh replaced (``scope_log.py``; DuckDB only), for the copy
-    that is kept in step with the warehouse.
+    that is kept in step with the warehouse. ``slice_calls``: a full rebuild on a DuckDB file
+    (not a lake) runs in slices of about this many calls (``sliced_build.py``); None: in one go.
     """
     started = time.perf_counter()
     sql = Dialect(dialect or detect_dialect(execute))
@@ -89,7 +92,7 @@ def run_transforms(
         # where the per-call tables' new rows are kept for the checks (DuckDB's refresh)
         new_rows: dict[str, str] = {}
         if plan.full:
-            build_full(execute, raw, columns, existing, sql)
+            _build_full(execute, raw, columns, existing, sql, result, slice_calls)
         elif sql.is_duckdb:
             new_rows = build_incremental_in_temp(
                 execute, raw, columns, settings, plan.watermark, result, sql
@@ -108,6 +111,28 @@ def run_transforms(
     if result.errors:
         raise TransformCheckError(result)
     return result
+
+
+def _build_full(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    existing: dict[tuple[str, str], str],
+    sql: Dialect,
+    result: TransformResult,
+    slice_calls: int | None,
+) -> None:
+    # Slices need DuckDB's hash() and temporary objects; the destination asks for them (a DuckDB
+    # file: a lake writes each entry once per transaction, see incremental_build.py). One slice
+    # is the rebuild in one go.
+    slices = 1
+    if slice_calls is not None and sql.is_duckdb:
+        slices = call_slice_count(execute, raw, slice_calls)
+    if slices == 1:
+        build_full(execute, raw, columns, existing, sql)
+        return
+    result.day_slices = build_sliced(execute, raw, columns, existing, slices, slice_calls or 1)
+    result.call_slices = slices
 
 
 @contextmanager

@@ -32,6 +32,9 @@ class Destination(ABC):
     # Whether the transforms log each refresh's scope (transforms/scope_log.py): DuckDB's
     # serving copy is kept in step from it.
     logs_refresh_scope: ClassVar[bool] = False
+    # A full rebuild runs in slices of ``[transforms] rebuild_slice_calls`` calls, so its memory
+    # does not grow with the history (transforms/sliced_build.py; DuckDB's SQL, one file).
+    slices_full_rebuild: ClassVar[bool] = False
 
     def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
         """``duckdb_file``, ``serving``: ``--duckdb`` and ``--serving``, DuckDB's alone."""

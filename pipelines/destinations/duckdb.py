@@ -48,6 +48,7 @@ class DuckDb(Destination):
     name: ClassVar[str] = "duckdb"
     loader_file_format: ClassVar[TLoaderFileFormat] = "parquet"
     logs_refresh_scope: ClassVar[bool] = True
+    slices_full_rebuild: ClassVar[bool] = True
 
     def __init__(self, duckdb_file: str | None = None, serving: str | None = None) -> None:
         # absolute: a relative setting means a file in the project (a run works there), and

@@ -12,7 +12,9 @@ import dlt
 
 from pipelines.destinations import Destination, kind_of
 from pipelines.plan import RunContext, StepResult
+from pipelines.validation import SLICE_CALLS, SLICE_CALLS_KEY, configured_number
 from transforms import MetricSettings, RawTablesMissing, TransformResult, run_transforms
+from transforms.settings import DEFAULT_REBUILD_SLICE_CALLS
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ def transform(
     pipeline: dlt.Pipeline, destination: type[Destination], full: bool = False
 ) -> TransformResult:
     """Runs the transforms on ``pipeline``'s warehouse (``destination``: its kind)."""
+    slice_calls: int | None = None
+    if destination.slices_full_rebuild:
+        slice_calls = configured_number(SLICE_CALLS_KEY, SLICE_CALLS) or DEFAULT_REBUILD_SLICE_CALLS
     with pipeline.sql_client() as client:
         destination.prepare_transforms(client)
         return run_transforms(
@@ -50,6 +55,7 @@ def transform(
             settings=MetricSettings.from_dlt_config(),
             full=full,
             scope_log=destination.logs_refresh_scope,
+            slice_calls=slice_calls,
         )
 
 

@@ -1,9 +1,12 @@
-"""A full rebuild under a memory cap several times smaller than its data completes by spilling.
+"""A full rebuild under a memory cap several times smaller than its data completes by spilling,
+and in slices under a cap at which the rebuild in one go fails even with a folder to spill to.
 
 The raw tables hold 300,000 calls and 1.2 million interactions, made with SQL; the transforms
 run on a DuckDB connection capped at 150 MB with one thread (as the load's cap applies to every
 step). With nowhere to spill they run out of memory, which shows the work does not fit the cap;
 with a temporary folder beside the file every model must finish, by spilling what does not fit.
+At 100 MB the rebuild in one go runs out of memory in int_hold_segments (its window over every
+hold event) although it may spill; in slices of 30,000 calls (``sliced_build.py``) it completes.
 The row counts are what the generator made.
 """
 
@@ -21,6 +24,8 @@ from .raw_fixture import create_raw_tables
 CALLS = 300_000
 EVENTS_PER_CALL = 4
 CAP_MB = 150
+SLICED_CAP_MB = 100
+SLICE_CALLS = 30_000
 
 GENERATE = f"""
 INSERT INTO hostedsuite.calls
@@ -63,15 +68,38 @@ SELECT 'K' || n, 'Client ' || n, 'C' || (n % 3), 'load1', 'cl' || n FROM range(7
 """
 
 
-def _config(temp_directory: str) -> dict[str, str | bool | int | float | list[str]]:
-    return {"memory_limit": f"{CAP_MB}MB", "threads": 1, "temp_directory": temp_directory}
+def _config(
+    temp_directory: str, cap_mb: int = CAP_MB
+) -> dict[str, str | bool | int | float | list[str]]:
+    return {"memory_limit": f"{cap_mb}MB", "threads": 1, "temp_directory": temp_directory}
 
 
-def test_a_full_rebuild_spills_instead_of_failing_under_a_small_cap(tmp_path: Path) -> None:
+def _generated(tmp_path: Path) -> Path:
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as conn:
         create_raw_tables(conn)
         conn.execute(GENERATE)
+    return path
+
+
+def _counts(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            "SELECT 'calls', count(*) FROM analytics.fct_calls UNION ALL "
+            "SELECT 'events', count(*) FROM analytics.fct_call_interactions UNION ALL "
+            "SELECT 'holds', count(*) FROM analytics.fct_hold_segments UNION ALL "
+            "SELECT 'last', count(*) FROM analytics.fct_call_interactions "
+            "WHERE seconds_to_next IS NULL"
+        ).fetchall()
+    )
+
+
+# every call; 4 events each; one hold (Hold..Retrieved) each; the last event has no next
+GENERATED = {"calls": CALLS, "events": CALLS * EVENTS_PER_CALL, "holds": CALLS, "last": CALLS}
+
+
+def test_a_full_rebuild_spills_instead_of_failing_under_a_small_cap(tmp_path: Path) -> None:
+    path = _generated(tmp_path)
 
     # the work does not fit the cap: with nowhere to spill, it runs out of memory
     with (
@@ -83,20 +111,23 @@ def test_a_full_rebuild_spills_instead_of_failing_under_a_small_cap(tmp_path: Pa
     spill = tmp_path / "warehouse.duckdb.tmp"
     with duckdb.connect(str(path), config=_config(str(spill))) as conn:
         result = run_transforms(DuckDBExecutor(conn), full=True)
-        counts = dict(
-            conn.execute(
-                "SELECT 'calls', count(*) FROM analytics.fct_calls UNION ALL "
-                "SELECT 'events', count(*) FROM analytics.fct_call_interactions UNION ALL "
-                "SELECT 'holds', count(*) FROM analytics.fct_hold_segments UNION ALL "
-                "SELECT 'last', count(*) FROM analytics.fct_call_interactions "
-                "WHERE seconds_to_next IS NULL"
-            ).fetchall()
-        )
+        counts = _counts(conn)
     assert result.refresh == "full"
-    # every call; 4 events each; one hold (Hold..Retrieved) each; the last event has no next
-    assert counts == {
-        "calls": CALLS,
-        "events": CALLS * EVENTS_PER_CALL,
-        "holds": CALLS,
-        "last": CALLS,
-    }
+    assert counts == GENERATED
+
+
+def test_a_rebuild_in_slices_completes_where_one_in_one_go_fails(tmp_path: Path) -> None:
+    path = _generated(tmp_path)
+    config = _config(str(tmp_path / "warehouse.duckdb.tmp"), SLICED_CAP_MB)
+    with (
+        duckdb.connect(str(path), config=config) as conn,
+        pytest.raises(duckdb.OutOfMemoryException),
+    ):
+        run_transforms(DuckDBExecutor(conn), full=True)
+
+    with duckdb.connect(str(path), config=config) as conn:
+        result = run_transforms(DuckDBExecutor(conn), full=True, slice_calls=SLICE_CALLS)
+        counts = _counts(conn)
+    assert (result.refresh, result.call_slices) == ("full", CALLS // SLICE_CALLS)
+    assert result.day_slices > 1
+    assert counts == GENERATED

@@ -1,0 +1,223 @@
+"""The full rebuild in slices (DuckDB file): the same tables as ``full_build.build_full``, built
+a slice of the history at a time, so that its memory does not grow with the history.
+
+Built in one go, a 10M-call rebuild ran out of DuckDB's default 1 GB cap in
+``int_hold_segments`` (a window partitioned by call over every hold event) and needed 15 GB
+without a cap. In slices, every statement's working set is one slice's:
+
+1. The per-call tables (``Model.incremental_key == "call"``) are created empty, then filled one
+   slice of the calls at a time: consecutive calls by start time (an id's earliest, so a
+   duplicated id has one slice; ``project.CallSlice``; every row of a call, raw or derived,
+   carries the same id, so lands in the same slice). Slices by time leave the tables in time
+   order, as loads do, so the zone maps of their dates keep serving the incremental refreshes
+   that follow. The models read restricted copies of the views, the connection's temporary
+   objects (``materialize.scope_view_names``; staging as tables, so each slice searches the raw
+   tables once), so the views themselves are created once, unrestricted, exactly as a rebuild
+   in one go leaves them. ``int_repeat_calls`` must see every call (a call's next
+   call may hash to another slice): it is computed once, whole, into a temporary table (its
+   window spills), and each slice reads its own calls' rows of it.
+2. The small tables are rebuilt whole, as in one go.
+3. The day-keyed tables are created empty, then filled a slice of center-days at a time,
+   through the incremental refresh's ``{{ affected_days }}`` placeholder (on a temporary table
+   of the slice's center-days). In one go each of them fitted the cap at 10M calls, but only
+   at 1.1-1.2 GB of process memory; a slice of about as many calls as a call slice keeps the
+   aggregates' hash tables a slice's size, and costs a scan of fct_calls per slice.
+
+Every slice INSERTs its rows, in ``MODELS`` order, in the one transaction of the run.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import pairwise
+from typing import Final
+
+from .dialect import Dialect
+from .full_build import drop_scope_tables, replace_model
+from .materialize import create_scope_copy, drop_scope_copies, scope_view_names
+from .project import (
+    ANALYTICS_SCHEMA,
+    CALL_TABLES,
+    INTERMEDIATE_SCHEMA,
+    MODELS,
+    CallSlice,
+    Model,
+    SqlExecutor,
+    affected_keys,
+    has_null_dates,
+    literal,
+    model_sql,
+    renamed,
+    render,
+    scalar,
+    sql_body,
+)
+
+# The connection's temporary tables (they vanish with it; nothing is written to the file).
+REPEAT_CALLS: Final = "temp.main.slice_repeat_calls"
+CALL_STARTS: Final = "temp.main.slice_call_starts"
+SLICE_CALLS: Final = "temp.main.slice_calls"
+DAY_SLICES: Final = "temp.main.slice_days"
+SLICE_DAYS: Final = "temp.main.slice_affected_days"
+_REPEAT_VIEW: Final = f"{INTERMEDIATE_SCHEMA}.int_repeat_calls"
+
+
+def call_slice_count(execute: SqlExecutor, raw: str, slice_calls: int) -> int:
+    """How many slices of at most about ``slice_calls`` raw calls the history makes (>= 1)."""
+    calls = scalar(execute, f"SELECT count(*) FROM {raw}.calls")
+    return max(1, math.ceil(calls / slice_calls))
+
+
+def build_sliced(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    existing: dict[tuple[str, str], str],
+    slices: int,
+    slice_calls: int,
+) -> int:
+    """Builds every model as ``build_full`` does, the per-call tables in ``slices`` slices of
+    the calls and the day-keyed ones in slices of about ``slice_calls`` calls' center-days;
+    returns the number of day slices. DuckDB only (``hash``, temporary objects)."""
+    sql = Dialect("duckdb")
+    last_per_call = max(i for i, m in enumerate(MODELS) if m.incremental_key == "call")
+    per_call, rest = MODELS[: last_per_call + 1], MODELS[last_per_call + 1 :]
+    for model in per_call:
+        rendered = render(model_sql(model), raw, columns, dialect=sql.name)
+        if model.incremental_key == "full":
+            replace_model(execute, model, rendered, existing, sql)
+        else:
+            replace_model(execute, model, _empty(rendered), existing, sql)
+    execute.execute_sql(
+        f"CREATE OR REPLACE TEMP TABLE {REPEAT_CALLS} AS SELECT * FROM {_REPEAT_VIEW}"
+    )
+    views = scope_view_names()
+    for bounds in _time_ranges(execute, raw, slices):
+        execute.execute_sql(
+            f"CREATE OR REPLACE TEMP TABLE {SLICE_CALLS} AS "
+            f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}"
+        )
+        _fill_call_slice(execute, per_call, raw, columns, views, CallSlice(SLICE_CALLS))
+    for model in rest:
+        rendered = render(model_sql(model), raw, columns, dialect=sql.name)
+        if model.incremental_key == "day":
+            rendered = _empty(rendered)
+        replace_model(execute, model, rendered, existing, sql)
+    day_slices = _fill_day_slices(execute, rest, raw, columns, slice_calls)
+    drop_scope_copies(execute)
+    for table in (REPEAT_CALLS, CALL_STARTS, SLICE_CALLS, DAY_SLICES, SLICE_DAYS):
+        execute.execute_sql(f"DROP TABLE IF EXISTS {table}")
+    drop_scope_tables(execute)
+    return day_slices
+
+
+def _time_ranges(execute: SqlExecutor, raw: str, slices: int) -> list[str]:
+    """Conditions on ``CALL_STARTS.first_start`` that split the calls into ``slices`` runs of
+    consecutive start times of about equal size (the quantiles; calls without a start time, and
+    child rows without a call, go with the first). Calls starting at one instant stay
+    together."""
+    # child rows whose call row is missing are rebuilt too (as in one go): their ids have no
+    # start time and go with the first slice
+    children = " ".join(
+        f"UNION ALL SELECT DISTINCT cast(call_id AS VARCHAR), NULL FROM {raw}.{table}"
+        for table in CALL_TABLES[1:]
+    )
+    execute.execute_sql(
+        f"CREATE OR REPLACE TEMP TABLE {CALL_STARTS} AS SELECT call_id, min(start_time) AS "
+        f"first_start FROM (SELECT cast(id AS VARCHAR) AS call_id, start_time FROM {raw}.calls "
+        f"{children}) AS ids GROUP BY call_id"
+    )
+    fractions = ", ".join(str(k / slices) for k in range(1, slices))
+    rows = execute.execute_sql(
+        f"SELECT list_distinct(quantile_disc(first_start, [{fractions}])) FROM {CALL_STARTS}"
+    )
+    found = rows[0][0] if rows and rows[0][0] is not None else []
+    bounds = [f"{literal(b.isoformat())}::TIMESTAMPTZ" for b in sorted(found)]
+    if not bounds:
+        return ["true"]
+    ranges = [f"(first_start < {bounds[0]} OR first_start IS NULL)"]
+    ranges += [f"first_start >= {lo} AND first_start < {hi}" for lo, hi in pairwise(bounds)]
+    return [*ranges, f"first_start >= {bounds[-1]}"]
+
+
+def _fill_call_slice(
+    execute: SqlExecutor,
+    models: tuple[Model, ...],
+    raw: str,
+    columns: dict[str, set[str]],
+    views: dict[str, str],
+    call_slice: CallSlice,
+) -> None:
+    """Points the temporary views at the slice's calls, then inserts each per-call table's rows
+    of them (a table read by a later model already holds the slice's rows then)."""
+    for model in models:
+        qualified = f"{model.schema}.{model.name}"
+        if model.materialization != "view":
+            continue
+        if qualified == _REPEAT_VIEW:
+            body = f"SELECT * FROM {REPEAT_CALLS} WHERE {call_slice.predicate('call_id')}"
+        else:
+            body = sql_body(_rendered_slice(model, raw, columns, views, call_slice))
+        create_scope_copy(execute, model, views[qualified], body)
+    for model in models:
+        if model.incremental_key == "call":
+            rows = sql_body(_rendered_slice(model, raw, columns, views, call_slice))
+            table = f"{model.schema}.{model.name}"
+            execute.execute_sql(f"INSERT INTO {table} BY NAME\n{rows}")
+
+
+def _rendered_slice(
+    model: Model,
+    raw: str,
+    columns: dict[str, set[str]],
+    views: dict[str, str],
+    call_slice: CallSlice,
+) -> str:
+    return renamed(render(model_sql(model), raw, columns, call_slice=call_slice), views)
+
+
+def _fill_day_slices(
+    execute: SqlExecutor,
+    models: tuple[Model, ...],
+    raw: str,
+    columns: dict[str, set[str]],
+    slice_calls: int,
+) -> int:
+    """Inserts the day-keyed tables' rows a slice of center-days at a time: consecutive
+    center-days (by date) of about ``slice_calls`` calls together, a bigger one alone."""
+    execute.execute_sql(
+        f"CREATE OR REPLACE TEMP TABLE {DAY_SLICES} AS\n"
+        "SELECT center_id, local_date, cast((sum(calls) OVER (ORDER BY local_date NULLS LAST, "
+        "center_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - calls) "
+        f"// {slice_calls} AS BIGINT) AS slice_no\n"
+        "FROM (SELECT center_id, local_date, count(*) AS calls "
+        f"FROM {ANALYTICS_SCHEMA}.fct_calls GROUP BY center_id, local_date) AS days"
+    )
+    numbers = execute.execute_sql(f"SELECT DISTINCT slice_no FROM {DAY_SLICES} ORDER BY 1") or []
+    # the models' {{ affected_days }} and the incremental refresh's filter of their rows, both
+    # on this slice's center-days rather than intermediate.affected_days
+    days = {f"{INTERMEDIATE_SCHEMA}.affected_days": SLICE_DAYS}
+    for (number,) in numbers:
+        execute.execute_sql(
+            f"CREATE OR REPLACE TEMP TABLE {SLICE_DAYS} AS SELECT center_id, local_date "
+            f"FROM {DAY_SLICES} WHERE slice_no = {int(number)}"
+        )
+        null_dates = has_null_dates(execute, SLICE_DAYS)
+        keys = renamed(affected_keys("day", "duckdb", null_dates), days)
+        for model in models:
+            if model.incremental_key != "day":
+                continue
+            rendered = render(model_sql(model), raw, columns, True, "duckdb", null_dates)
+            rendered = renamed(rendered, days)
+            table = f"{model.schema}.{model.name}"
+            execute.execute_sql(
+                f"INSERT INTO {table} BY NAME\n"
+                f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
+            )
+    return len(numbers)
+
+
+def _empty(rendered: str) -> str:
+    """The model's query without rows: its table is created with the columns and types a
+    rebuild in one go gives it, and the slices fill it."""
+    return f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE false"
