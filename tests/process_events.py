@@ -23,8 +23,9 @@ DEADLINE_SECONDS = 300.0  # generous: the machine may be loaded; only a hang rea
 
 
 def answered(event: Event) -> bool:
-    """Whether a helper's event is a result (not ``{"error": ...}``)."""
-    return "error" not in event
+    """Whether a helper's event is a result (not ``{"error": ...}``, nor a line that was not
+    an event at all)."""
+    return "error" not in event and "unparsed" not in event
 
 
 def reports(key: str, value: Any) -> Callable[[Event], bool]:

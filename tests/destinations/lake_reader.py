@@ -51,7 +51,11 @@ def one_round(conn: duckdb.DuckDBPyConnection, version: int | None) -> dict[str,
 
 def connect(catalog: str) -> tuple[duckdb.DuckDBPyConnection, int | None]:
     setup = json.loads(os.environ.get("LAKE_READER_SETUP") or "[]")
-    return attach(duckdb.connect(), catalog, setup)
+    conn = duckdb.connect()
+    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), and
+    # stdout is this reader's one-event-per-line channel to the test
+    conn.execute("SET enable_progress_bar = false")
+    return attach(conn, catalog, setup)
 
 
 def report(event: dict[str, Any]) -> None:
