@@ -61,8 +61,8 @@ def load_checks(
     new_rows: dict[str, str] | None = None,
 ) -> list[Check]:
     """Every check; ``incremental``: those of the per-call tables read the affected calls only,
-    from ``new_rows`` (``schema.table`` -> the temporary table of its rebuilt calls' rows)
-    when given."""
+    from ``new_rows`` (``schema.table`` -> the temporary table of its new rows) when given,
+    where the day tables' grain checks read their new rows too."""
     checks: list[Check] = []
     incremental_keys = table_keys()
     new_rows = new_rows if incremental else None
@@ -122,10 +122,12 @@ def run_checks(
     Incremental: the checks of the per-call tables run over the rebuilt calls only, replacing
     those calls' findings. That is exact: the other calls' rows did not change, and a duplicate
     key needs a rebuilt call on one side (only rebuilt calls' rows were inserted). Their findings
-    must carry the call_id (every such check does). The checks of the aggregate and small tables
-    stay global: they read far fewer rows than fct_calls, and a day-keyed finding has no column
-    to replace it by. ``new_rows`` (DuckDB): the per-call checks read the rebuilt calls' new
-    rows there rather than search the marts for them (see ``load_checks``).
+    must carry the call_id (every such check does). ``new_rows`` (DuckDB): the per-call checks
+    read the rebuilt calls' new rows there rather than search the marts for them, and the day
+    tables' grain checks read the affected center-days' new rows and replace those days'
+    findings, which carry their center_id and local_date (a duplicated key of a day table lies
+    within one center-day). Without it (PostgreSQL) the day tables' checks run over the whole
+    tables; the small tables' checks always do.
     """
     checked_at = datetime.now(UTC).isoformat()
     checks = load_checks(raw, columns, incremental, dialect, new_rows)

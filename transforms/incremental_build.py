@@ -158,9 +158,9 @@ def _replace_keys(
 # rendered text, is unchanged, so they already are what they would be. Two reasons:
 # - cost: the staging models are temporary *tables*, so the raw tables (10M calls, 30M
 #   interactions a year and a half in) are searched for the scope's calls once per refresh, not
-#   once per model that reads them; the per-call tables' new rows are kept in temporary tables
-#   too, where the per-call checks read them (``checks.run_checks``) instead of searching the
-#   marts again.
+#   once per model that reads them; the per-call and per-day tables' new rows are kept in
+#   temporary tables too, where their checks read them (``checks.run_checks``) instead of
+#   searching the marts again.
 # - DuckLake (duckdb 1.4.4, ducklake extension 1.4.4.20260205) loses sight, until the commit, of
 #   the entries created or replaced in a transaction between two writes of another entry:
 #   "create or replace view a; create table b; create or replace view a" then fails on "b does
