@@ -1,13 +1,13 @@
 """``hostedsuite`` with a per-step profile: ``python -m bench.profiled_cli <out.json> <args>``.
 
 Runs the CLI's ``main`` unchanged in this process, with the steps it runs (load, transform,
-publish) and their main parts (dlt's extract, normalize and load; the transforms' scope, each
-table's replace, checks and state; the checkpoint before the copy) wrapped in timed spans. Each
-span records its seconds, the bytes this process wrote meanwhile (``/proc/self/io``
-``write_bytes``: pages dirtied, all threads) and its peak RSS (VmHWM, reset at the span's start
-through ``/proc/self/clear_refs``; a span's peak includes its inner spans'). Written as JSON
-to ``out.json``; the CLI's exit code is this process's. The reset resets the kernel's
-``ru_maxrss`` of this process too: its peak is the largest span's.
+publish) and their main parts (dlt's extract, normalize and load; the transforms' scope, the
+scope's staging tables and views, each table's replace, checks and state; the checkpoint
+before the copy) wrapped in timed spans. Each span records its seconds, the bytes this process
+wrote meanwhile (``/proc/self/io`` ``write_bytes``: pages dirtied, all threads) and its peak RSS
+(VmHWM, reset at the span's start through ``/proc/self/clear_refs``; a span's peak includes its
+inner spans'). Written as JSON to ``out.json``; the CLI's exit code is this process's. The
+reset resets the kernel's ``ru_maxrss`` of this process too: its peak is the largest span's.
 """
 
 from __future__ import annotations
@@ -108,6 +108,7 @@ def instrument(profile: Profile) -> None:
     profile.wrap(runner, "plan_refresh", "plan (full or incremental)")
     profile.wrap(runner, "build_full", "full build")
     profile.wrap(incremental_build, "create_views", "staging views")
+    profile.wrap(incremental_build, "create_scope_copy", lambda _, model, *a, **k: model.name)
     profile.wrap(incremental_build, "_create_scope_tables", "affected calls and days")
     profile.wrap(incremental_build, "create_model", lambda _, model, *a, **k: model.name)
     profile.wrap(incremental_build, "_replace_keys", lambda _, model, *a, **k: model.name)
