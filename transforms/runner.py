@@ -122,9 +122,9 @@ def _build_full(
     result: TransformResult,
     slice_calls: int | None,
 ) -> None:
-    # Slices need DuckDB's hash() and temporary objects; the destination asks for them (a DuckDB
-    # file: a lake writes each entry once per transaction, see incremental_build.py). One slice
-    # is the rebuild in one go.
+    # Slices need DuckDB's quantiles and temporary objects; the destination asks for them (a
+    # DuckDB file: a lake writes each entry once per transaction, see incremental_build.py). One
+    # slice is the rebuild in one go.
     slices = 1
     if slice_calls is not None and sql.is_duckdb:
         slices = call_slice_count(execute, raw, slice_calls)

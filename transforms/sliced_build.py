@@ -14,7 +14,7 @@ without a cap. In slices, every statement's working set is one slice's:
    objects (``materialize.scope_view_names``; staging as tables, so each slice searches the raw
    tables once), so the views themselves are created once, unrestricted, exactly as a rebuild
    in one go leaves them. ``int_repeat_calls`` must see every call (a call's next
-   call may hash to another slice): it is computed once, whole, into a temporary table (its
+   call may be in another slice): it is computed once, whole, into a temporary table (its
    window spills), and each slice reads its own calls' rows of it.
 2. The small tables are rebuilt whole, as in one go.
 3. The day-keyed tables are created empty, then filled a slice of center-days at a time,
@@ -78,7 +78,7 @@ def build_sliced(
 ) -> int:
     """Builds every model as ``build_full`` does, the per-call tables in ``slices`` slices of
     the calls and the day-keyed ones in slices of about ``slice_calls`` calls' center-days;
-    returns the number of day slices. DuckDB only (``hash``, temporary objects)."""
+    returns the number of day slices. DuckDB only (``quantile_disc``, temporary objects)."""
     sql = Dialect("duckdb")
     last_per_call = max(i for i, m in enumerate(MODELS) if m.incremental_key == "call")
     per_call, rest = MODELS[: last_per_call + 1], MODELS[last_per_call + 1 :]
