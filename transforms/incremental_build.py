@@ -16,6 +16,7 @@ from .materialize import (
     scope_view_names,
 )
 from .project import (
+    GRAIN_KEYS,
     INTERMEDIATE_SCHEMA,
     MODELS,
     IncrementalKey,
@@ -194,10 +195,10 @@ def build_incremental_in_temp(
 
 
 def scope_tables() -> dict[str, str]:
-    """``schema.table`` of each per-call and per-day table -> the temporary table of its new
-    rows."""
+    """``schema.table`` of each per-call and per-day table the checks read (the analytics
+    tables of ``GRAIN_KEYS``) -> the temporary table of its new rows."""
     return {
         f"{m.schema}.{m.name}": f"temp.main.new_rows_{m.schema}_{m.name}"
         for m in MODELS
-        if m.materialization == "table" and m.incremental_key in ("call", "day")
+        if m.name in GRAIN_KEYS and m.incremental_key in ("call", "day")
     }

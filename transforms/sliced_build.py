@@ -112,7 +112,8 @@ def build_sliced(
 
 
 def _time_ranges(execute: SqlExecutor, raw: str, slices: int) -> list[str]:
-    """Conditions on ``CALL_STARTS.first_start`` that split the calls into ``slices`` runs of
+    """Fills ``CALL_STARTS`` (each call id and its earliest start), and returns the conditions
+    on its ``first_start`` that split the calls into ``slices`` runs of
     consecutive start times of about equal size (the quantiles; calls without a start time, and
     child rows without a call, go with the first). Calls starting at one instant stay
     together."""
@@ -162,8 +163,8 @@ def _fill_call_slice(
     for model in models:
         if model.incremental_key == "call":
             rows = sql_body(_rendered_slice(model, raw, columns, views, call_slice))
-            table = f"{model.schema}.{model.name}"
-            execute.execute_sql(f"INSERT INTO {table} BY NAME\n{rows}")
+            insert = Dialect("duckdb").insert_by_name(f"{model.schema}.{model.name}")
+            execute.execute_sql(f"{insert}\n{rows}")
 
 
 def _rendered_slice(
@@ -209,10 +210,9 @@ def _fill_day_slices(
                 continue
             rendered = render(model_sql(model), raw, columns, True, "duckdb", null_dates)
             rendered = renamed(rendered, days)
-            table = f"{model.schema}.{model.name}"
+            insert = Dialect("duckdb").insert_by_name(f"{model.schema}.{model.name}")
             execute.execute_sql(
-                f"INSERT INTO {table} BY NAME\n"
-                f"SELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
+                f"{insert}\nSELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
             )
     return len(numbers)
 

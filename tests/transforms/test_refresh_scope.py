@@ -11,7 +11,8 @@ it. Worked out by hand from the 12 calls of ``raw_fixture``:
   next call of c06's caller cannot have changed), so c06 keeps its rows.
 - n01 is new: Kolkata, 2024-03-12 05:00 UTC = 10:30 IST, a number never seen.
 
-Rebuilt calls: c05 and n01. Rebuilt center-days: C1 2024-03-10 and C2 2024-03-12.
+Rebuilt calls: c05 and n01. Rebuilt center-days: C1 2024-03-10 and C2 2024-03-12. Of the two,
+only n01 is new to the marts: the refresh has no old rows of it to delete.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def test_a_refresh_rewrites_only_the_changed_calls_and_their_days(
     result = run_transforms(DuckDBExecutor(raw_db))
 
     assert result.refresh == "incremental"
+    is_new = raw_db.execute(
+        "SELECT call_id, is_new FROM intermediate.affected_calls WHERE is_rebuilt ORDER BY 1"
+    ).fetchall()
+    assert is_new == [("c05", False), ("n01", True)]
     rebuilt_calls = raw_db.execute(
         f"SELECT call_id FROM analytics.fct_calls WHERE hold_count <> {MARK} ORDER BY call_id"
     ).fetchall()

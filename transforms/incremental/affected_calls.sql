@@ -138,8 +138,9 @@ final as (
 
     -- is_new: a changed call the marts do not hold yet, so it has no rows to delete (the
     -- refresh then skips searching the tables for them: most scheduled runs only add calls).
-    -- The calls read around them are never taken for new.
-    select call_id, bool_or(is_rebuilt) as is_rebuilt, bool_and(is_new) as is_new
+    -- Only the changed calls' own row says it (a changed call is also among the calls of its
+    -- number, where nothing is known of it); the calls read around them are never new.
+    select call_id, bool_or(is_rebuilt) as is_rebuilt, bool_or(is_new) as is_new
     from (
         select
             call_id,
