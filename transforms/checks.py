@@ -26,6 +26,7 @@ from .project import (
     sql_body,
     table_keys,
 )
+from .slice_files import SliceFiles
 
 _HEADER: Final = re.compile(r"^--\s*(check|severity|table):\s*(\S+)\s*$", re.MULTILINE)
 
@@ -116,6 +117,7 @@ def run_checks(
     incremental: bool = False,
     dialect: DialectName = "duckdb",
     new_rows: dict[str, str] | None = None,
+    by_file: bool = False,
 ) -> list[CheckOutcome]:
     """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
 
@@ -128,6 +130,10 @@ def run_checks(
     findings, which carry their center_id and local_date (a duplicated key of a day table lies
     within one center-day). Without it (PostgreSQL) the day tables' checks run over the whole
     tables; the small tables' checks always do.
+
+    ``by_file`` (a full rebuild in slices, DuckDB): one check at a time, each into a file
+    (``slice_files``), and ``dq_findings`` from the files, so that the checks' working set is
+    one check's, not every check's at once.
     """
     checked_at = datetime.now(UTC).isoformat()
     checks = load_checks(raw, columns, incremental, dialect, new_rows)
@@ -182,6 +188,17 @@ def run_checks(
         )
         insert = statements.insert_by_name(f"{ANALYTICS_SCHEMA}.dq_findings")
         execute.execute_sql(f"{insert}\n{findings}")
+    elif by_file:
+        with SliceFiles(execute) as files:
+            views = [f"temp.main.check_{number}" for number in range(len(checks))]
+            for view, check in zip(views, checks, strict=True):
+                files.write(view, select(check))
+            union = "\nUNION ALL\n".join(f"SELECT * FROM {view}" for view in views)
+            execute.execute_sql(
+                f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS {union}"
+            )
+            for view in views:
+                execute.execute_sql(f"DROP VIEW {view}")
     else:
         for statement in statements.create_or_replace(
             "TABLE", f"{ANALYTICS_SCHEMA}.dq_findings", findings

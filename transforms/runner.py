@@ -101,7 +101,10 @@ def run_transforms(
             build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
         if scope_log:
             record_refresh(execute, plan.full)
-        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name, new_rows)
+        by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
+        result.checks = run_checks(
+            execute, raw, columns, not plan.full, sql.name, new_rows, by_file
+        )
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:
             result.row_counts[table] = scalar(

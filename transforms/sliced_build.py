@@ -11,11 +11,12 @@ without a cap. In slices, every statement's working set is one slice's:
    carries the same id, so lands in the same slice). Slices by time leave the tables in time
    order, as loads do, so the zone maps of their dates keep serving the incremental refreshes
    that follow. The models read restricted copies of the views, the connection's temporary
-   objects (``materialize.scope_view_names``; staging as tables, so each slice searches the raw
-   tables once), so the views themselves are created once, unrestricted, exactly as a rebuild
-   in one go leaves them. ``int_repeat_calls`` must see every call (a call's next
-   call may be in another slice): it is computed once, whole, into a temporary table (its
-   window spills), and each slice reads its own calls' rows of it.
+   views (``materialize.scope_view_names``; staging's read a Parquet file of the slice's
+   rows, ``slice_files``, so each slice searches the raw tables once), so the views themselves
+   are created once, unrestricted, exactly as a rebuild in one go leaves them.
+   ``int_repeat_calls`` must see every call (a call's next call may be in another slice): it
+   is computed once, whole, into a file (its window spills), and each slice reads its own
+   calls' rows of it.
 2. The small tables are rebuilt whole, as in one go.
 3. The day-keyed tables are created empty, then filled a slice of center-days at a time,
    through the incremental refresh's ``{{ affected_days }}`` placeholder (on a temporary table
@@ -23,7 +24,9 @@ without a cap. In slices, every statement's working set is one slice's:
    at 1.1-1.2 GB of process memory; a slice of about as many calls as a call slice keeps the
    aggregates' hash tables a slice's size, and costs a scan of fct_calls per slice.
 
-Every slice INSERTs its rows, in ``MODELS`` order, in the one transaction of the run.
+Every slice INSERTs its rows, in ``MODELS`` order, in the one transaction of the run. What a
+slice only reads is in files outside it (``slice_files``: a transaction keeps every temporary
+table it replaced until its end).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from typing import Final
 
 from .dialect import Dialect
 from .full_build import drop_scope_tables, replace_model
-from .materialize import create_scope_copy, drop_scope_copies, scope_view_names
+from .materialize import create_scope_copy, scope_kind, scope_view_names
 from .project import (
     ANALYTICS_SCHEMA,
     CALL_TABLES,
@@ -52,8 +55,10 @@ from .project import (
     scalar,
     sql_body,
 )
+from .slice_files import SliceFiles
 
-# The connection's temporary tables (they vanish with it; nothing is written to the file).
+# The connection's temporary views over the rebuild's files (slice_files) and temporary tables
+# (they vanish with it; nothing is written to the warehouse).
 REPEAT_CALLS: Final = "temp.main.slice_repeat_calls"
 CALL_STARTS: Final = "temp.main.slice_call_starts"
 SLICE_CALLS: Final = "temp.main.slice_calls"
@@ -88,49 +93,55 @@ def build_sliced(
             replace_model(execute, model, rendered, existing, sql)
         else:
             replace_model(execute, model, _empty(rendered), existing, sql)
-    execute.execute_sql(
-        f"CREATE OR REPLACE TEMP TABLE {REPEAT_CALLS} AS SELECT * FROM {_REPEAT_VIEW}"
-    )
     views = scope_view_names()
-    for bounds in _time_ranges(execute, raw, slices):
-        execute.execute_sql(
-            f"CREATE OR REPLACE TEMP TABLE {SLICE_CALLS} AS "
-            f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}"
-        )
-        _fill_call_slice(execute, per_call, raw, columns, views, CallSlice(SLICE_CALLS))
-    for model in rest:
-        rendered = render(model_sql(model), raw, columns, dialect=sql.name)
-        if model.incremental_key == "day":
-            rendered = _empty(rendered)
-        replace_model(execute, model, rendered, existing, sql)
-    day_slices = _fill_day_slices(execute, rest, raw, columns, slice_calls)
-    drop_scope_copies(execute)
-    for table in (REPEAT_CALLS, CALL_STARTS, SLICE_CALLS, DAY_SLICES, SLICE_DAYS):
+    with SliceFiles(execute) as files:
+        files.write(REPEAT_CALLS, f"SELECT * FROM {_REPEAT_VIEW}")
+        for bounds in _time_ranges(execute, files, raw, slices):
+            files.write(SLICE_CALLS, f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}")
+            _fill_call_slice(execute, files, per_call, raw, columns, views, CallSlice(SLICE_CALLS))
+        for model in rest:
+            rendered = render(model_sql(model), raw, columns, dialect=sql.name)
+            if model.incremental_key == "day":
+                rendered = _empty(rendered)
+            replace_model(execute, model, rendered, existing, sql)
+        day_slices = _fill_day_slices(execute, rest, raw, columns, slice_calls)
+        # the views read the files: gone with them
+        for view in (*views.values(), REPEAT_CALLS, CALL_STARTS, SLICE_CALLS):
+            execute.execute_sql(f"DROP VIEW IF EXISTS {view}")
+    for table in (DAY_SLICES, SLICE_DAYS):
         execute.execute_sql(f"DROP TABLE IF EXISTS {table}")
     drop_scope_tables(execute)
     return day_slices
 
 
-def _time_ranges(execute: SqlExecutor, raw: str, slices: int) -> list[str]:
-    """Fills ``CALL_STARTS`` (each call id and its earliest start), and returns the conditions
-    on its ``first_start`` that split the calls into ``slices`` runs of
-    consecutive start times of about equal size (the quantiles; calls without a start time, and
+def _time_ranges(execute: SqlExecutor, files: SliceFiles, raw: str, slices: int) -> list[str]:
+    """Writes ``CALL_STARTS`` (each call id and its earliest start), and returns the
+    conditions on its ``first_start`` that split the calls into ``slices`` runs of consecutive
+    start times of about equal size (approximate quantiles; calls without a start time, and
     child rows without a call, go with the first). Calls starting at one instant stay
-    together."""
+    together.
+
+    Both spill: the earliest start of each id is a window (a GROUP BY over 10M ids did not fit
+    512 MB), the orphaned child rows' ids an anti join, and ``approx_quantile`` keeps a small
+    digest where ``quantile_disc`` holds every value outside the memory cap."""
     # child rows whose call row is missing are rebuilt too (as in one go): their ids have no
     # start time and go with the first slice
-    children = " ".join(
-        f"UNION ALL SELECT DISTINCT cast(call_id AS VARCHAR), NULL FROM {raw}.{table}"
+    calls = (
+        "SELECT call_id, first_start FROM (SELECT cast(id AS VARCHAR) AS call_id, first_start, "
+        "row_number() OVER (PARTITION BY id ORDER BY first_start NULLS LAST) AS n FROM (SELECT "
+        f"id, cast(start_time AS TIMESTAMPTZ) AS first_start FROM {raw}.calls) AS typed) AS calls "
+        "WHERE n = 1"
+    )
+    orphans = [
+        "SELECT DISTINCT cast(o.call_id AS VARCHAR) AS call_id, "
+        f"cast(NULL AS TIMESTAMPTZ) AS first_start FROM {raw}.{table} AS o "
+        f"ANTI JOIN {raw}.calls AS k ON k.id = o.call_id"
         for table in CALL_TABLES[1:]
-    )
-    execute.execute_sql(
-        f"CREATE OR REPLACE TEMP TABLE {CALL_STARTS} AS SELECT call_id, min(start_time) AS "
-        f"first_start FROM (SELECT cast(id AS VARCHAR) AS call_id, start_time FROM {raw}.calls "
-        f"{children}) AS ids GROUP BY call_id"
-    )
+    ]
+    files.write(CALL_STARTS, calls, *orphans)
     fractions = ", ".join(str(k / slices) for k in range(1, slices))
     rows = execute.execute_sql(
-        f"SELECT list_distinct(quantile_disc(first_start, [{fractions}])) FROM {CALL_STARTS}"
+        f"SELECT list_distinct(approx_quantile(first_start, [{fractions}])) FROM {CALL_STARTS}"
     )
     found = rows[0][0] if rows and rows[0][0] is not None else []
     bounds = [f"{literal(b.isoformat())}::TIMESTAMPTZ" for b in sorted(found)]
@@ -143,14 +154,16 @@ def _time_ranges(execute: SqlExecutor, raw: str, slices: int) -> list[str]:
 
 def _fill_call_slice(
     execute: SqlExecutor,
+    files: SliceFiles,
     models: tuple[Model, ...],
     raw: str,
     columns: dict[str, set[str]],
     views: dict[str, str],
     call_slice: CallSlice,
 ) -> None:
-    """Points the temporary views at the slice's calls, then inserts each per-call table's rows
-    of them (a table read by a later model already holds the slice's rows then)."""
+    """Points the temporary views at the slice's calls (staging's as files, which several
+    models read), then inserts each per-call table's rows of them (a table read by a later
+    model already holds the slice's rows then)."""
     for model in models:
         qualified = f"{model.schema}.{model.name}"
         if model.materialization != "view":
@@ -159,7 +172,10 @@ def _fill_call_slice(
             body = f"SELECT * FROM {REPEAT_CALLS} WHERE {call_slice.predicate('call_id')}"
         else:
             body = sql_body(_rendered_slice(model, raw, columns, views, call_slice))
-        create_scope_copy(execute, model, views[qualified], body)
+        if scope_kind(model) == "TABLE":
+            files.write(views[qualified], body)
+        else:
+            create_scope_copy(execute, model, views[qualified], body)
     for model in models:
         if model.incremental_key == "call":
             rows = sql_body(_rendered_slice(model, raw, columns, views, call_slice))

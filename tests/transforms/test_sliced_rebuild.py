@@ -11,6 +11,7 @@ the same.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -23,6 +24,7 @@ from transforms import (
     format_summary,
     run_transforms,
 )
+from transforms.slice_files import FOLDER
 from transforms.sliced_build import DAY_SLICES, REPEAT_CALLS, SLICE_DAYS
 
 from .conftest import fetch, snapshot
@@ -145,3 +147,35 @@ def test_the_summary_names_the_slices(raw_db: duckdb.DuckDBPyConnection) -> None
     # an incremental refresh afterwards finds the marts complete
     again = run_transforms(DuckDBExecutor(raw_db), slice_calls=5)
     assert (again.refresh, again.calls_rebuilt) == ("incremental", 0)
+
+
+def test_the_rebuild_removes_its_files_and_a_killed_ones(
+    raw_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # the slices' rows are files in DuckDB's temp_directory (<warehouse>.tmp) during the
+    # rebuild; a killed rebuild's folder (callers' data) is there when the next one starts
+    folder = tmp_path / "warehouse.duckdb.tmp" / FOLDER
+    folder.mkdir(parents=True)
+    (folder / "stale.parquet").write_bytes(b"callers' rows")
+    seen: list[list[str]] = []
+    tables: list[list[tuple[str]]] = []
+
+    class Watching(DuckDBExecutor):
+        def execute_sql(self, sql: str) -> Any:
+            if sql.startswith("INSERT INTO analytics.fct_calls"):
+                seen.append(sorted(p.name for p in folder.iterdir()))
+                # a temporary table replaced per slice would be kept until the commit
+                temporary = "SELECT table_name FROM duckdb_tables() WHERE temporary"
+                tables.append(self.conn.execute(temporary).fetchall())
+            return super().execute_sql(sql)
+
+    result = run_transforms(Watching(raw_db), full=True, slice_calls=5)
+    assert result.call_slices == 3
+    # each slice read its staging from files, the killed rebuild's file gone from the first
+    assert len(seen) == 3
+    assert all("stale.parquet" not in names for names in seen)
+    assert all("scope_staging_stg_calls-0.parquet" in names for names in seen)
+    assert all("scope_staging_stg_call_interactions-0.parquet" in names for names in seen)
+    assert tables == [[], [], []]
+    assert not folder.exists()
+    assert (tmp_path / "warehouse.duckdb.tmp").exists()
