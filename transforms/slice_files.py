@@ -59,6 +59,11 @@ class SliceFiles:
         paths = [literal(str(self.folder / f"{name}-{n}.parquet")) for n in range(len(queries))]
         for path, query in zip(paths, queries, strict=True):
             self.execute.execute_sql(f"COPY ({query}) TO {path} (FORMAT parquet)")
+        # an incremental refresh earlier on this connection leaves its staging copies as
+        # temporary tables of the same names
+        tables = "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = "
+        if self.execute.execute_sql(f"{tables}{literal(name)}"):
+            self.execute.execute_sql(f"DROP TABLE {view}")
         self.execute.execute_sql(
             f"CREATE OR REPLACE TEMP VIEW {view} AS "
             f"SELECT * FROM read_parquet([{', '.join(paths)}])"

@@ -147,6 +147,13 @@ def test_the_summary_names_the_slices(raw_db: duckdb.DuckDBPyConnection) -> None
     # an incremental refresh afterwards finds the marts complete
     again = run_transforms(DuckDBExecutor(raw_db), slice_calls=5)
     assert (again.refresh, again.calls_rebuilt) == ("incremental", 0)
+    # and a rebuild in slices after a refresh that kept its scope in temporary tables, on the
+    # same connection, replaces them
+    raw_db.execute("UPDATE hostedsuite.calls SET _dlt_load_id = 'load9' WHERE id = 'c01'")
+    edited = run_transforms(DuckDBExecutor(raw_db), slice_calls=5)
+    assert (edited.refresh, edited.calls_rebuilt) == ("incremental", 1)
+    rebuilt = run_transforms(DuckDBExecutor(raw_db), full=True, slice_calls=5)
+    assert (rebuilt.refresh, rebuilt.call_slices) == ("full", 3)
 
 
 def test_the_rebuild_removes_its_files_and_a_killed_ones(
