@@ -12,6 +12,7 @@ from .materialize import (
     create_model,
     create_scope_copy,
     create_views,
+    drop_scope_copies,
     execute_statements,
     scope_view_names,
 )
@@ -191,6 +192,9 @@ def build_incremental_in_temp(
     kept = scope_tables()
     _replace_affected_rows(execute, raw, columns, sql, views, kept)
     _count_affected(execute, result)
+    # the scope's copies are read by the models only (the checks read the kept new rows); a
+    # rebuild in slices later on this connection gives their names to views
+    drop_scope_copies(execute)
     return kept
 
 

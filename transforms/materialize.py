@@ -56,3 +56,12 @@ def scope_kind(model: Model) -> str:
 def create_scope_copy(execute: SqlExecutor, model: Model, name: str, body: str) -> None:
     """Creates or replaces a view model's restricted temporary copy ``name`` from ``body``."""
     execute.execute_sql(f"CREATE OR REPLACE TEMP {scope_kind(model)} {name} AS\n{body}")
+
+
+def drop_scope_copies(execute: SqlExecutor) -> None:
+    """Drops the view models' restricted temporary copies, if any."""
+    names = scope_view_names()
+    for model in MODELS:
+        if model.materialization == "view":
+            name = names[f"{model.schema}.{model.name}"]
+            execute.execute_sql(f"DROP {scope_kind(model)} IF EXISTS {name}")

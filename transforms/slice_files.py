@@ -3,9 +3,9 @@
 A rebuild in slices runs in one transaction (a failed rebuild changes nothing). Inside a
 transaction DuckDB keeps every temporary table it replaced or dropped until the commit, as
 the rollback would need it: a temporary table per slice made the rebuild's temporary storage
-grow with the history (28 GB spilled for a 10M-call rebuild) and its memory with it (the
-replaced tables' metadata). A file written by ``COPY ... TO`` is outside the transaction:
-each slice overwrites the last one's, so the temporary storage stays one slice's size.
+grow slice by slice (28 GB at 10M calls). A file written by ``COPY ... TO`` is outside the
+transaction, and each slice overwrites the last one's (8 GB at 10M, most of it the spill of
+the two whole-history windows).
 
 The files hold callers' data for the length of the rebuild. They live in a folder of their
 own inside DuckDB's ``temp_directory`` (``<warehouse>.tmp``, where DuckDB's own spill files
@@ -59,11 +59,6 @@ class SliceFiles:
         paths = [literal(str(self.folder / f"{name}-{n}.parquet")) for n in range(len(queries))]
         for path, query in zip(paths, queries, strict=True):
             self.execute.execute_sql(f"COPY ({query}) TO {path} (FORMAT parquet)")
-        # an incremental refresh earlier on this connection leaves its staging copies as
-        # temporary tables of the same names
-        tables = "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name = "
-        if self.execute.execute_sql(f"{tables}{literal(name)}"):
-            self.execute.execute_sql(f"DROP TABLE {view}")
         self.execute.execute_sql(
             f"CREATE OR REPLACE TEMP VIEW {view} AS "
             f"SELECT * FROM read_parquet([{', '.join(paths)}])"

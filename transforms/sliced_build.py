@@ -83,7 +83,8 @@ def build_sliced(
 ) -> int:
     """Builds every model as ``build_full`` does, the per-call tables in ``slices`` slices of
     the calls and the day-keyed ones in slices of about ``slice_calls`` calls' center-days;
-    returns the number of day slices. DuckDB only (``quantile_disc``, temporary objects)."""
+    returns the number of day slices. DuckDB only (``approx_quantile``, temporary objects,
+    ``COPY``)."""
     sql = Dialect("duckdb")
     last_per_call = max(i for i, m in enumerate(MODELS) if m.incremental_key == "call")
     per_call, rest = MODELS[: last_per_call + 1], MODELS[last_per_call + 1 :]

@@ -166,6 +166,7 @@ def test_the_rebuild_removes_its_files_and_a_killed_ones(
     (folder / "stale.parquet").write_bytes(b"callers' rows")
     seen: list[list[str]] = []
     tables: list[list[tuple[str]]] = []
+    checks: list[list[str]] = []
 
     class Watching(DuckDBExecutor):
         def execute_sql(self, sql: str) -> Any:
@@ -174,6 +175,8 @@ def test_the_rebuild_removes_its_files_and_a_killed_ones(
                 # a temporary table replaced per slice would be kept until the commit
                 temporary = "SELECT table_name FROM duckdb_tables() WHERE temporary"
                 tables.append(self.conn.execute(temporary).fetchall())
+            if sql.startswith("CREATE OR REPLACE TABLE analytics.dq_findings"):
+                checks.append(sorted(p.name for p in folder.iterdir()))
             return super().execute_sql(sql)
 
     result = run_transforms(Watching(raw_db), full=True, slice_calls=5)
@@ -184,5 +187,7 @@ def test_the_rebuild_removes_its_files_and_a_killed_ones(
     assert all("scope_staging_stg_calls-0.parquet" in names for names in seen)
     assert all("scope_staging_stg_call_interactions-0.parquet" in names for names in seen)
     assert tables == [[], [], []]
+    # the checks ran one at a time, each into its file, and the findings came from the files
+    assert checks == [sorted(f"check_{n}-0.parquet" for n in range(len(result.checks)))]
     assert not folder.exists()
     assert (tmp_path / "warehouse.duckdb.tmp").exists()
