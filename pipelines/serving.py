@@ -151,8 +151,9 @@ def publish(
         mark = serving_delta.mark(execute, raw_schema)
         previous = generations.current()
         updated: DeltaResult | None = None
-        why = "asked for" if full else "no earlier generation fit to update"
-        target = None if full else generations.reusable(warehouse.stat().st_size)
+        target, why = None, "asked for"
+        if not full:
+            target, why = generations.reusable(warehouse.stat().st_size)
         if target is not None:
             updated, why = _update(execute, raw_schema, target.path, target.mark)
         if target is not None and updated is not None:

@@ -14,6 +14,11 @@ the warehouse, table by table:
 - every other table (dimensions, settings, checks, health, dlt's staging): replaced whole;
   each is small, bounded by centers, days or one load.
 
+The changed rows are found by constants that the scans test against their zone maps where the
+tables' order allows it (load ids in the load-ordered raw tables, the refreshes' logged time
+ranges in the time-ordered per-call tables), so that a scheduled run on 10M calls does not
+search all of history for a few hundred calls.
+
 It refuses (and the caller copies the whole file instead) whenever that could be wrong: the two
 catalogs differ in any table, column, view, macro, index or sequence; a full rebuild ran since
 the copy; the refresh log no longer reaches back to it. After the update, every table must have
@@ -35,6 +40,7 @@ from transforms.scope_log import (
     LOG_DAYS,
     LoggedRefresh,
     covers_since,
+    logged_range,
     newest_refresh,
 )
 
@@ -127,6 +133,7 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
         return f"the warehouse's tables or views changed shape since the copy ({what})"
     _scope_tables(execute, raw_schema, since)
     null_dates = has_null_dates(execute, _CHANGED_DAYS)
+    held = _held_raw_rows(execute, raw_schema)
     execute.execute_sql("BEGIN TRANSACTION")
     try:
         _recreate(execute, live)
@@ -137,8 +144,8 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
             target = f'{ALIAS}."{schema}"."{table}"'
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
-            fresh = _fresh_rows(raw_schema, schema, table, since)
-            stale = _stale_rows(schema, table) or condition
+            fresh = _fresh_rows(execute, raw_schema, schema, table, since)
+            stale = _stale_rows(schema, table, raw_schema, held) or condition
             execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
             execute.execute_sql(
                 f"INSERT INTO {target} SELECT * FROM {source}{where}"
@@ -237,27 +244,61 @@ def _condition(
     return None
 
 
-def _stale_rows(schema: str, table: str) -> str | None:
+def _held_raw_rows(execute: Executor, raw_schema: str) -> str | None:
+    """What the copy holds of the changed raw calls, as a condition on a raw call table's rows:
+    their load ids, from the oldest of the copy's rows of those calls on (see ``_stale_rows``);
+    ``"false"`` when it holds none; None when one has no load id (loaded before the column)."""
+    rows = execute.execute_sql(
+        f"SELECT min(_dlt_load_id), count(*), count(*) - count(_dlt_load_id) "
+        f'FROM {ALIAS}."{raw_schema}".calls WHERE id IN (SELECT call_id FROM {_CHANGED_RAW})'
+    )
+    oldest, held, unstamped = rows[0] if rows else (None, 0, 0)
+    if unstamped:
+        return None
+    return f"_dlt_load_id >= {lit.text(str(oldest))}" if held else "false"
+
+
+def _stale_rows(schema: str, table: str, raw_schema: str, held: str | None = None) -> str | None:
     """The copy's rows of a per-call table to delete, where narrower than ``_condition``: a call
     that a refresh since the copy found new to the marts has no rows in the copy (the copy was
     the warehouse then) unless a later refresh found it already there, which lists it again.
-    Most scheduled runs only add calls: their copies' deletes then search nothing. None: use
-    ``_condition``."""
+    Most scheduled runs only add calls: their copies' deletes then search nothing.
+
+    In the raw call tables, the changed calls' rows from the copy's oldest row of them on
+    (``held``): they are in load order, so the scan skips the older row groups by their zone
+    maps, and a call's children carry its row's load id (a load writes them together). A row
+    this leaves behind (children without a call row) makes the row counts differ after the
+    update, which then rolls back to a whole copy. None: use ``_condition``."""
+    if schema == raw_schema and table in CALL_TABLES and held is not None:
+        key = "id" if table == "calls" else "call_id"
+        return f"{held} AND {key} IN (SELECT call_id FROM {_CHANGED_RAW})"
     for model in MODELS:
         if (model.schema, model.name) == (schema, table) and model.incremental_key == "call":
             return f"call_id IN (SELECT call_id FROM {_OLD_CALLS})"
     return None
 
 
-def _fresh_rows(raw_schema: str, schema: str, table: str, since: Mark) -> str | None:
+def _fresh_rows(
+    execute: Executor, raw_schema: str, schema: str, table: str, since: Mark
+) -> str | None:
     """What the warehouse's rows of ``_condition`` also meet, and the scan can test from its zone
     maps: a raw call table is in load order, and a load that changes a call writes the call's
-    row and all of its children again with its own load id (the merge replaces them together).
-    The id search then runs on the last loads' row groups, not on all of history. Were a row
-    ever left behind, the row counts would differ after the update and it would roll back."""
+    row and all of its children again with its own load id (the merge replaces them together);
+    a per-call table's rows of the changed calls were written by the refreshes since the copy,
+    whose range of its zone column the log holds (``scope_log.logged_range``). The id search then
+    runs on the last loads' or days' row groups, not on all of history. Were a row ever left
+    behind, the row counts would differ after the update and it would roll back."""
     if schema == raw_schema and table in CALL_TABLES:
         return f"_dlt_load_id > {lit.text(str(since.raw_load_id))}"
-    return None
+    assert since.refresh is not None
+    written = logged_range(execute, since.refresh.seq, f"{schema}.{table}")
+    if written is None:
+        return None
+    if written.first is None:
+        return "false"  # the refreshes since wrote no row into it
+    column = written.column
+    within = f"{column} BETWEEN {lit.instant(written.first)} AND {lit.instant(written.last)}"
+    return f"({within} OR {column} IS NULL)" if written.has_nulls else within
 
 
 def _tables(execute: Executor, database: str) -> list[tuple[str, str]]:

@@ -26,8 +26,10 @@ from pipelines.serving_delta import Mark
 
 RECORD: Final = "generations.json"
 # An updated copy keeps the space of the rows it replaced; past this much more than the
-# warehouse, the next publish copies the file afresh instead.
+# warehouse (and past GROWTH_SLACK_BYTES more: a small file's row groups are rewritten whole, and
+# copying one costs little anyway), the next publish copies the file afresh instead.
 MAX_GROWTH: Final = 1.25
+GROWTH_SLACK_BYTES: Final = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -64,16 +66,26 @@ class Generations:
         path = (self.serving.parent / target).resolve()
         return path if path.parent == self.folder.resolve() else None
 
-    def reusable(self, live_size: int) -> Generation | None:
+    def reusable(self, live_size: int) -> tuple[Generation | None, str]:
         """The generation to bring up to date: the newest recorded one that is not current,
-        unchanged since its publish, and not grown past ``MAX_GROWTH`` of the warehouse."""
+        unchanged since its publish, and not grown past ``MAX_GROWTH`` of the warehouse (or
+        ``GROWTH_SLACK_BYTES`` more); else None and why none is."""
         current = self.current()
-        candidates = [
-            g
-            for g in self._recorded()
-            if g.path.resolve() != current and g.unchanged() and g.size <= live_size * MAX_GROWTH
-        ]
-        return max(candidates, key=lambda g: _number(g.path), default=None)
+        earlier = [g for g in self._recorded() if g.path.resolve() != current]
+        if not earlier:
+            return None, "no earlier generation"
+        unchanged = [g for g in earlier if g.unchanged()]
+        if not unchanged:
+            return None, "the earlier generation changed since its publish"
+        limit = max(live_size * MAX_GROWTH, live_size + GROWTH_SLACK_BYTES)
+        fit = [g for g in unchanged if g.size <= limit]
+        if not fit:
+            largest = max(g.size for g in unchanged)
+            return None, (
+                f"the earlier generation grew past {MAX_GROWTH:g} times the warehouse "
+                f"({largest / 1e6:,.0f} MB against {live_size / 1e6:,.0f} MB)"
+            )
+        return max(fit, key=lambda g: _number(g.path)), ""
 
     def new_path(self) -> Path:
         """A name no generation has had: one past the highest number in the folder."""

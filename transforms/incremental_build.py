@@ -17,9 +17,12 @@ from .materialize import (
     scope_view_names,
 )
 from .project import (
+    CALL_TABLES,
     GRAIN_KEYS,
     INTERMEDIATE_SCHEMA,
+    LOAD_ID_COLUMN,
     MODELS,
+    STAGING_SCHEMA,
     IncrementalKey,
     Model,
     SqlExecutor,
@@ -36,6 +39,7 @@ from .project import (
     sql_body,
 )
 from .result import TransformResult
+from .scope_log import ZONE_COLUMNS
 from .settings import MetricSettings
 
 
@@ -180,16 +184,21 @@ def build_incremental_in_temp(
     sql: Dialect,
 ) -> dict[str, str]:
     """``build_incremental`` with the scope in temporary objects (see above); returns the
-    per-call and per-day tables' temporary copies of their new rows (``schema.table`` ->
-    name)."""
+    temporary copies of the new rows (``schema.table`` -> name) of the per-call and per-day
+    tables the checks read (``scope_tables``) and of those the refresh log takes a range of
+    (``scope_log.ZONE_COLUMNS``)."""
     views = scope_view_names()
     _create_scope_tables(execute, raw, settings, watermark, sql)
+    floor = raw_load_floor(execute, raw, watermark)
     for model in MODELS:
         if model.materialization == "view":
-            rendered = renamed(render(model_sql(model), raw, columns, True, sql.name), views)
+            # the staging models read the raw tables, the other views read staging
+            on_raw = floor if model.schema == STAGING_SCHEMA else None
+            rendered = render(model_sql(model), raw, columns, True, sql.name, load_floor=on_raw)
+            rendered = renamed(rendered, views)
             name = views[f"{model.schema}.{model.name}"]
             create_scope_copy(execute, model, name, sql_body(rendered))
-    kept = scope_tables()
+    kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
     _replace_affected_rows(execute, raw, columns, sql, views, kept)
     _count_affected(execute, result)
     # the scope's copies are read by the models only (the checks read the kept new rows); a
@@ -202,7 +211,37 @@ def scope_tables() -> dict[str, str]:
     """``schema.table`` of each per-call and per-day table the checks read (the analytics
     tables of ``GRAIN_KEYS``) -> the temporary table of its new rows."""
     return {
-        f"{m.schema}.{m.name}": f"temp.main.new_rows_{m.schema}_{m.name}"
+        f"{m.schema}.{m.name}": _kept_name(f"{m.schema}.{m.name}")
         for m in MODELS
         if m.name in GRAIN_KEYS and m.incremental_key in ("call", "day")
     }
+
+
+def _kept_name(table: str) -> str:
+    return f"temp.main.new_rows_{table.replace('.', '_')}"
+
+
+def raw_load_floor(execute: SqlExecutor, raw: str, watermark: str) -> str | None:
+    """The oldest ``_dlt_load_id`` among the raw rows of the refresh's calls, children included;
+    None when one of them has none (loaded before the column existed) or there are none.
+
+    The raw tables are in load order, so a constant floor on the load id lets the staging reads
+    skip history through the zone maps. A call's children carry its row's load id: a load that
+    writes a call writes all of its children again, in the same package (a re-read call's
+    tombstones make the merge replace them, see ``stg_call_interactions``). Children without a
+    call row are in the scope only as changed rows, loaded after ``watermark``.
+    """
+    scope = f"cast(id as varchar) in (select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
+    newer_children = ", ".join(
+        f"(select min({LOAD_ID_COLUMN}) from {raw}.{table} "
+        f"where {LOAD_ID_COLUMN} > {literal(watermark)})"
+        for table in CALL_TABLES
+        if table != "calls"
+    )
+    rows = execute.execute_sql(
+        f"select least(min({LOAD_ID_COLUMN}), {newer_children}), "
+        f"count(*) - count({LOAD_ID_COLUMN}) from {raw}.calls where {scope}"
+    )
+    if not rows or rows[0][0] is None or rows[0][1]:
+        return None
+    return str(rows[0][0])

@@ -8,8 +8,10 @@ Placeholders substituted in the models:
   column only once it has seen a non-null value, so an optional field (or the tombstone flag of
   a child table) may legitimately be missing;
 * ``{{ affected_calls:column }}`` -> ``true`` in a full rebuild, else "``column`` is one of the
-  calls the refresh reads" (``intermediate.affected_calls``); in one slice of a full rebuild
-  in slices (``sliced_build.py``), "``column`` is one of this slice's calls" (``CallSlice``);
+  calls the refresh reads" (``intermediate.affected_calls``), on a raw table also "and the row
+  was loaded at or after the scope's load floor" when the refresh knows one
+  (``incremental_build.raw_load_floor``); in one slice of a full rebuild in slices
+  (``sliced_build.py``), "``column`` is one of this slice's calls" (``CallSlice``);
 * ``{{ affected_days }}`` -> ``true`` in a full rebuild, else "(center_id, local_date) is one of
   the center-days the refresh replaces" (``intermediate.affected_days``);
 * ``{{ helper(args) }}`` -> the destination's SQL for a construct DuckDB and PostgreSQL write
@@ -230,13 +232,16 @@ def render(
     dialect: DialectName = "duckdb",
     null_dates: bool = True,
     call_slice: CallSlice | None = None,
+    load_floor: str | None = None,
 ) -> str:
     """Substitutes the placeholders (see the module docstring); unknown placeholders fail.
 
     ``incremental``: restrict to the refresh's scope tables rather than reading everything.
     ``dialect``: the destination whose SQL the helpers write. ``null_dates``: whether the
     affected days may hold a NULL date (see ``Dialect.day_keys``). ``call_slice``: restrict the
-    calls to one slice instead (DuckDB; the days as ``incremental`` says).
+    calls to one slice instead (DuckDB; the days as ``incremental`` says). ``load_floor``: with
+    ``incremental``, for a model that reads the raw tables: the oldest ``_dlt_load_id`` of the
+    scope's raw rows (``incremental_build.raw_load_floor``).
     """
 
     def column(match: re.Match[str]) -> str:
@@ -248,8 +253,11 @@ def render(
             return call_slice.predicate(match[1])
         if not incremental:
             return "true"
+        # the load id first: a constant the scan tests against its zone maps, so the id search
+        # runs on the last loads' row groups instead of all of history
+        floor = f"{LOAD_ID_COLUMN} >= {literal(load_floor)} and " if load_floor else ""
         return (
-            f'cast("{match[1]}" as varchar) in '
+            f'{floor}cast("{match[1]}" as varchar) in '
             f"(select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
         )
 

@@ -26,7 +26,7 @@ from contextlib import contextmanager, suppress
 from .checks import run_checks
 from .dialect import Dialect, DialectName, detect_dialect
 from .full_build import build_full
-from .incremental_build import build_incremental, build_incremental_in_temp
+from .incremental_build import build_incremental, build_incremental_in_temp, scope_tables
 from .materialize import execute_statements
 from .project import (
     ANALYTICS_SCHEMA,
@@ -100,11 +100,10 @@ def run_transforms(
         else:
             build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
         if scope_log:
-            record_refresh(execute, plan.full)
+            record_refresh(execute, plan.full, new_rows)
         by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
-        result.checks = run_checks(
-            execute, raw, columns, not plan.full, sql.name, new_rows, by_file
-        )
+        checked = {t: name for t, name in new_rows.items() if t in scope_tables()}
+        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name, checked, by_file)
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:
             result.row_counts[table] = scalar(

@@ -7,13 +7,18 @@ needs the union of the scopes of every refresh since the copy was made, so each 
 its scope here, numbered, in its own transaction. A full rebuild is logged as such: everything
 may have changed. The reader prunes what no copy needs any more (``prune``).
 
-Three small tables in ``intermediate`` (DuckDB only; no personal data, ids and days alone):
+Four small tables in ``intermediate`` (DuckDB only; no personal data, ids, days and times alone):
 
 - ``refresh_log``: ``refresh_seq`` (1, 2, ... in commit order), ``is_full``, ``refreshed_at``;
 - ``refresh_log_calls``: ``refresh_seq``, ``call_id`` (the calls whose per-call rows it replaced),
   ``is_new`` (the per-call tables held no rows of the call before: none to delete);
 - ``refresh_log_days``: ``refresh_seq``, ``center_id``, ``local_date`` (the center-days whose
-  rows it replaced, a NULL field matching NULL as in ``Dialect.day_keys``).
+  rows it replaced, a NULL field matching NULL as in ``Dialect.day_keys``);
+- ``refresh_log_ranges``: ``refresh_seq``, ``table_name`` and, over the rows it wrote into that
+  per-call table, the first and last value of the table's ``ZONE_COLUMNS`` column, the rows and
+  the rows where it is NULL. The rows of the logged calls are then found by a constant range the
+  scan tests against its zone maps (the tables are in time order: a rebuild writes them so,
+  a refresh appends), not by searching every call id.
 """
 
 from __future__ import annotations
@@ -27,7 +32,17 @@ from .project import INTERMEDIATE_SCHEMA, SqlExecutor
 LOG_TABLE: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log"
 LOG_CALLS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_calls"
 LOG_DAYS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_days"
-LOG_TABLES: Final = (LOG_TABLE, LOG_CALLS, LOG_DAYS)
+LOG_RANGES: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_ranges"
+LOG_TABLES: Final = (LOG_TABLE, LOG_CALLS, LOG_DAYS, LOG_RANGES)
+
+# The per-call tables whose written rows each refresh logs a range of, by this column (a time
+# near the call's start). A per-call table not listed is searched by call id.
+ZONE_COLUMNS: Final = {
+    "intermediate.int_hold_segments": "hold_started_at_utc",
+    "analytics.fct_calls": "start_time_utc",
+    "analytics.fct_call_interactions": "started_at_utc",
+    "analytics.fct_hold_segments": "hold_started_at_utc",
+}
 
 _CREATE: Final = (
     f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} "
@@ -37,7 +52,22 @@ _CREATE: Final = (
     f"ALTER TABLE {LOG_CALLS} ADD COLUMN IF NOT EXISTS is_new BOOLEAN DEFAULT false",
     f"CREATE TABLE IF NOT EXISTS {LOG_DAYS} "
     "(refresh_seq BIGINT NOT NULL, center_id VARCHAR, local_date DATE)",
+    f"CREATE TABLE IF NOT EXISTS {LOG_RANGES} (refresh_seq BIGINT NOT NULL, "
+    "table_name VARCHAR NOT NULL, first_value TIMESTAMPTZ, last_value TIMESTAMPTZ, "
+    "row_count BIGINT NOT NULL, null_rows BIGINT NOT NULL)",
 )
+
+
+@dataclass(frozen=True)
+class LoggedRange:
+    """Where, in a per-call table, the rows the refreshes since a copy wrote are: between two
+    values of its ``ZONE_COLUMNS`` column, or NULL there (``has_nulls``); ``first`` None: they
+    wrote no rows."""
+
+    column: str
+    first: datetime | None
+    last: datetime | None
+    has_nulls: bool
 
 
 @dataclass(frozen=True)
@@ -49,9 +79,11 @@ class LoggedRefresh:
     refreshed_at: datetime
 
 
-def record_refresh(execute: SqlExecutor, full: bool) -> None:
+def record_refresh(execute: SqlExecutor, full: bool, written: dict[str, str] | None = None) -> None:
     """Appends this refresh to the log, inside the refresh's transaction: its scope (the
-    incremental build's scope tables) or, for a full rebuild, the mark that everything changed."""
+    incremental build's scope tables) or, for a full rebuild, the mark that everything changed.
+    ``written``: ``schema.table`` -> the temporary table of the rows the refresh wrote into it,
+    for ``ZONE_COLUMNS``' ranges (a table without one is left out of the log)."""
     for statement in _CREATE:
         execute.execute_sql(statement)
     rows = execute.execute_sql(f"SELECT coalesce(max(refresh_seq), 0) + 1 FROM {LOG_TABLE}")
@@ -69,6 +101,32 @@ def record_refresh(execute: SqlExecutor, full: bool) -> None:
         f"INSERT INTO {LOG_DAYS} SELECT DISTINCT {seq}, center_id, local_date "
         f"FROM {INTERMEDIATE_SCHEMA}.affected_days"
     )
+    for table, column in ZONE_COLUMNS.items():
+        if table in (written or {}):
+            execute.execute_sql(
+                f"INSERT INTO {LOG_RANGES} SELECT {seq}, '{table}', min({column}), max({column}), "
+                f"count(*), count(*) - count({column}) FROM {(written or {})[table]}"
+            )
+
+
+def logged_range(execute: SqlExecutor, since: int, table: str) -> LoggedRange | None:
+    """Where the rows the refreshes after ``since`` wrote into ``table`` are; None when one of
+    those refreshes did not log it (the table has no zone column, or the refresh predates the
+    ranges)."""
+    column = ZONE_COLUMNS.get(table)
+    if column is None or not _log_exists(execute, LOG_RANGES):
+        return None
+    rows = execute.execute_sql(
+        f"SELECT (SELECT count(*) FROM {LOG_TABLE} WHERE refresh_seq > {since}), count(*), "
+        f"min(first_value), max(last_value), coalesce(sum(null_rows), 0) FROM {LOG_RANGES} "
+        f"WHERE refresh_seq > {since} AND table_name = '{table}'"
+    )
+    if not rows:
+        return None
+    refreshes, logged, first, last, nulls = rows[0]
+    if refreshes != logged:
+        return None
+    return LoggedRange(column, first, last, bool(nulls))
 
 
 def newest_refresh(execute: SqlExecutor) -> LoggedRefresh | None:
@@ -107,14 +165,16 @@ def prune(execute: SqlExecutor, keep_from: int | None) -> None:
         execute.execute_sql(f"DELETE FROM {LOG_TABLE} WHERE refresh_seq < {keep_from - 1}")
     else:
         execute.execute_sql(f"DELETE FROM {LOG_TABLE} WHERE refresh_seq < {keep_from}")
-    for table in (LOG_CALLS, LOG_DAYS):
-        execute.execute_sql(f"DELETE FROM {table} WHERE refresh_seq < {keep_from}")
+    for table in (LOG_CALLS, LOG_DAYS, LOG_RANGES):
+        # a log older than the ranges gets them with its next refresh
+        if table != LOG_RANGES or _log_exists(execute, LOG_RANGES):
+            execute.execute_sql(f"DELETE FROM {table} WHERE refresh_seq < {keep_from}")
 
 
-def _log_exists(execute: SqlExecutor) -> bool:
+def _log_exists(execute: SqlExecutor, table: str = LOG_TABLE) -> bool:
+    schema, name = table.split(".")
     rows = execute.execute_sql(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
-        f"'{INTERMEDIATE_SCHEMA}' AND table_name = 'refresh_log' "
-        "AND table_catalog = current_database()"
+        f"'{schema}' AND table_name = '{name}' AND table_catalog = current_database()"
     )
     return rows is not None and len(rows) == 1 and rows[0][0] == 1

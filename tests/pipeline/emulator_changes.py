@@ -8,11 +8,16 @@ from .loader import Loader
 def late_edits(loader: Loader, n: int) -> None:
     """New calls, then edits of recent calls: notes, form ids removed, an interaction added.
     Every call keeps at least one interaction, so "a call without interactions" in a copy can
-    only mean a copy that mixes two loads."""
+    only mean a copy that mixes two loads. Of the ``n`` calls edited, half (rounded up) are the
+    newest of those there before, which a warehouse loaded earlier holds, and the rest the
+    newest of the new calls."""
     emulator = loader.emulator
+    old = sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-(n - n // 2) :]
     emulator.advance(minutes=45, new_calls=40)
-    recent = sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-n:]
-    for i, call in enumerate(recent):
+    new = (
+        sorted(emulator.truth().calls, key=lambda c: c["start_time"])[-(n // 2) :] if n > 1 else []
+    )
+    for i, call in enumerate(old + new):
         if i % 3 == 0:
             emulator.edit_call(call["id"], notes=f"late edit {i}")
         elif i % 3 == 1:

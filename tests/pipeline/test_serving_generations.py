@@ -7,6 +7,7 @@ copy was brought up to date.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -198,8 +199,41 @@ def test_a_generation_written_into_since_its_publish_is_replaced_not_updated(
     conn.close()
     late_edits(loader, 6)
     line = load(loader)
-    assert "copied whole: no earlier generation" in line, line
+    assert "copied whole: the earlier generation changed since its publish" in line, line
     assert differences(loader.duckdb_path, serving) == {}
+
+
+def _grow_earlier_generation(loader: Loader, to_bytes: int) -> None:
+    """Makes the earlier generation as large as an updated copy that kept ``to_bytes`` of
+    freed space would be (a sparse tail, which DuckDB does not read), and records it so, as a
+    publish would have."""
+    current = Path(os.path.realpath(serving_path(loader)))
+    earlier = next(p for p in generations(loader).glob("*.duckdb") if p != current)
+    os.truncate(earlier, to_bytes)
+    record = generations(loader) / "generations.json"
+    data = json.loads(record.read_text(encoding="utf-8"))
+    info = earlier.stat()
+    data[earlier.name].update(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    record.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_an_earlier_generation_grown_past_the_limit_is_copied_afresh(loader_factory) -> None:
+    loader = settled(loader_factory, 600, 54)
+    live = loader.duckdb_path.stat().st_size
+    # 1.25 times a warehouse of a few MB is little: a copy may grow by 64 MB before that counts
+    _grow_earlier_generation(loader, live + 60 * 2**20)
+    late_edits(loader, 6)
+    grown = load(loader)
+    assert "updated " in grown, grown
+    assert differences(loader.duckdb_path, serving_path(loader)) == {}
+    late_edits(loader, 6)
+    load(loader)  # the other generation's turn
+    live = loader.duckdb_path.stat().st_size
+    _grow_earlier_generation(loader, live + 70 * 2**20)
+    late_edits(loader, 6)
+    line = load(loader)
+    assert "copied whole: the earlier generation grew past 1.25 times the warehouse" in line, line
+    assert differences(loader.duckdb_path, serving_path(loader)) == {}
 
 
 def test_an_erasure_leaves_one_generation_without_the_caller(loader_factory) -> None:
