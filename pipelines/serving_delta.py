@@ -38,6 +38,7 @@ from transforms.project import CALL_TABLES, INTERMEDIATE_SCHEMA, MODELS, has_nul
 from transforms.scope_log import (
     LOG_CALLS,
     LOG_DAYS,
+    LoggedRange,
     LoggedRefresh,
     covers_since,
     logged_range,
@@ -145,7 +146,7 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
             fresh = _fresh_rows(execute, raw_schema, schema, table, since)
-            stale = _stale_rows(schema, table, raw_schema, held) or condition
+            stale = _stale_rows(execute, schema, table, raw_schema, since, held) or condition
             execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
             execute.execute_sql(
                 f"INSERT INTO {target} SELECT * FROM {source}{where}"
@@ -258,11 +259,20 @@ def _held_raw_rows(execute: Executor, raw_schema: str) -> str | None:
     return f"_dlt_load_id >= {lit.text(str(oldest))}" if held else "false"
 
 
-def _stale_rows(schema: str, table: str, raw_schema: str, held: str | None = None) -> str | None:
+def _stale_rows(
+    execute: Executor,
+    schema: str,
+    table: str,
+    raw_schema: str,
+    since: Mark,
+    held: str | None = None,
+) -> str | None:
     """The copy's rows of a per-call table to delete, where narrower than ``_condition``: a call
     that a refresh since the copy found new to the marts has no rows in the copy (the copy was
     the warehouse then) unless a later refresh found it already there, which lists it again.
-    Most scheduled runs only add calls: their copies' deletes then search nothing.
+    Most scheduled runs only add calls: their copies' deletes then search nothing. Those rows
+    of the others are the ones the first refresh since the copy to rebuild each call deleted in
+    the warehouse: within the range the log holds of what the refreshes since deleted.
 
     In the raw call tables, the changed calls' rows from the copy's oldest row of them on
     (``held``): they are in load order, so the scan skips the older row groups by their zone
@@ -274,8 +284,24 @@ def _stale_rows(schema: str, table: str, raw_schema: str, held: str | None = Non
         return f"{held} AND {key} IN (SELECT call_id FROM {_CHANGED_RAW})"
     for model in MODELS:
         if (model.schema, model.name) == (schema, table) and model.incremental_key == "call":
-            return f"call_id IN (SELECT call_id FROM {_OLD_CALLS})"
+            old = f"call_id IN (SELECT call_id FROM {_OLD_CALLS})"
+            assert since.refresh is not None
+            where = _within(
+                logged_range(execute, since.refresh.seq, f"{schema}.{table}", "deleted")
+            )
+            return f"{where} AND {old}" if where else old
     return None
+
+
+def _within(logged: LoggedRange | None) -> str | None:
+    """The rows of a logged range as a condition on its column; None: not logged."""
+    if logged is None:
+        return None
+    if logged.first is None:
+        return "false"  # no rows
+    column = logged.column
+    within = f"{column} BETWEEN {lit.instant(logged.first)} AND {lit.instant(logged.last)}"
+    return f"({within} OR {column} IS NULL)" if logged.has_nulls else within
 
 
 def _fresh_rows(
@@ -291,14 +317,7 @@ def _fresh_rows(
     if schema == raw_schema and table in CALL_TABLES:
         return f"_dlt_load_id > {lit.text(str(since.raw_load_id))}"
     assert since.refresh is not None
-    written = logged_range(execute, since.refresh.seq, f"{schema}.{table}")
-    if written is None:
-        return None
-    if written.first is None:
-        return "false"  # the refreshes since wrote no row into it
-    column = written.column
-    within = f"{column} BETWEEN {lit.instant(written.first)} AND {lit.instant(written.last)}"
-    return f"({within} OR {column} IS NULL)" if written.has_nulls else within
+    return _within(logged_range(execute, since.refresh.seq, f"{schema}.{table}"))
 
 
 def _tables(execute: Executor, database: str) -> list[tuple[str, str]]:

@@ -7,6 +7,8 @@ incremental, and from which watermark, is ``refresh.py``'s.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .dialect import Dialect, fill_helpers
 from .materialize import (
     create_model,
@@ -94,10 +96,12 @@ def _replace_affected_rows(
     sql: Dialect,
     views: dict[str, str] | None = None,
     kept: dict[str, str] | None = None,
+    deleted: dict[str, list[Any]] | None = None,
 ) -> None:
     """Deletes and re-inserts every table's affected rows; ``views``: the restricted views'
     names in place of the models' own (see ``materialize.scope_view_names``); ``kept``: where
-    the per-call and per-day tables' new rows are kept (see ``scope_tables``)."""
+    the per-call and per-day tables' new rows are kept (see ``scope_tables``); ``deleted``:
+    filled with the ``ZONE_COLUMNS`` values of the rows deleted from each table that has one."""
     days = sql_body(incremental_sql("affected_days"))
     days_added = False
     null_dates = True
@@ -114,8 +118,13 @@ def _replace_affected_rows(
         if model.incremental_key == "full":
             create_model(execute, model, rendered, sql)
             continue
-        kept_rows = (kept or {}).get(f"{model.schema}.{model.name}")
-        _replace_keys(execute, model, rendered, sql, kept_rows, null_dates)
+        table = f"{model.schema}.{model.name}"
+        zone = ZONE_COLUMNS.get(table) if deleted is not None else None
+        values = _replace_keys(
+            execute, model, rendered, sql, (kept or {}).get(table), null_dates, zone
+        )
+        if deleted is not None and zone is not None:
+            deleted[table] = values
 
 
 def _count_affected(execute: SqlExecutor, result: TransformResult) -> None:
@@ -140,10 +149,12 @@ def _replace_keys(
     sql: Dialect,
     kept: str | None = None,
     null_dates: bool = True,
-) -> None:
+    zone: str | None = None,
+) -> list[Any]:
     """Deletes the table's rows of the affected keys and inserts the model's rows for them;
     ``kept``: a temporary table that holds those new rows afterwards; ``null_dates``: whether
-    the affected days may hold a NULL date (see ``Dialect.day_keys``)."""
+    the affected days may hold a NULL date (see ``Dialect.day_keys``); ``zone``: a column whose
+    values in the deleted rows are returned (DuckDB's ``RETURNING``)."""
     key: IncrementalKey = model.incremental_key
     keys = affected_keys(key, sql.name, null_dates)
     replaced = replaced_keys(key, sql.name, null_dates)
@@ -154,8 +165,10 @@ def _replace_keys(
     if kept is not None:
         execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {kept} AS\n{rows}")
         rows = f"SELECT * FROM {kept}"
-    execute.execute_sql(f"DELETE FROM {table} WHERE {replaced}")
+    returning = f" RETURNING {zone}" if zone else ""
+    old = execute.execute_sql(f"DELETE FROM {table} WHERE {replaced}{returning}")
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
+    return [row[0] for row in old or []] if zone else []
 
 
 # --- DuckDB and DuckLake: the scope in the connection's temporary objects --------------------
@@ -182,11 +195,12 @@ def build_incremental_in_temp(
     watermark: str,
     result: TransformResult,
     sql: Dialect,
+    deleted: dict[str, list[Any]] | None = None,
 ) -> dict[str, str]:
     """``build_incremental`` with the scope in temporary objects (see above); returns the
     temporary copies of the new rows (``schema.table`` -> name) of the per-call and per-day
     tables the checks read (``scope_tables``) and of those the refresh log takes a range of
-    (``scope_log.ZONE_COLUMNS``)."""
+    (``scope_log.ZONE_COLUMNS``); ``deleted``: filled as ``_replace_affected_rows`` says."""
     views = scope_view_names()
     _create_scope_tables(execute, raw, settings, watermark, sql)
     floor = raw_load_floor(execute, raw, watermark)
@@ -199,7 +213,7 @@ def build_incremental_in_temp(
             name = views[f"{model.schema}.{model.name}"]
             create_scope_copy(execute, model, name, sql_body(rendered))
     kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
-    _replace_affected_rows(execute, raw, columns, sql, views, kept)
+    _replace_affected_rows(execute, raw, columns, sql, views, kept, deleted)
     _count_affected(execute, result)
     # the scope's copies are read by the models only (the checks read the kept new rows); a
     # rebuild in slices later on this connection gives their names to views

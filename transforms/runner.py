@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 from .checks import run_checks
 from .dialect import Dialect, DialectName, detect_dialect
@@ -91,16 +92,25 @@ def run_transforms(
         result.reason = plan.reason
         # where the per-call tables' new rows are kept for the checks (DuckDB's refresh)
         new_rows: dict[str, str] = {}
+        # the logged per-call tables' deleted rows, by the column the log takes ranges of
+        deleted: dict[str, list[Any]] = {}
         if plan.full:
             _build_full(execute, raw, columns, existing, sql, result, slice_calls)
         elif sql.is_duckdb:
             new_rows = build_incremental_in_temp(
-                execute, raw, columns, settings, plan.watermark, result, sql
+                execute,
+                raw,
+                columns,
+                settings,
+                plan.watermark,
+                result,
+                sql,
+                deleted if scope_log else None,
             )
         else:
             build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
         if scope_log:
-            record_refresh(execute, plan.full, new_rows)
+            record_refresh(execute, plan.full, new_rows, deleted)
         by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
         checked = {t: name for t, name in new_rows.items() if t in scope_tables()}
         result.checks = run_checks(execute, raw, columns, not plan.full, sql.name, checked, by_file)

@@ -14,18 +14,20 @@ Four small tables in ``intermediate`` (DuckDB only; no personal data, ids, days 
   ``is_new`` (the per-call tables held no rows of the call before: none to delete);
 - ``refresh_log_days``: ``refresh_seq``, ``center_id``, ``local_date`` (the center-days whose
   rows it replaced, a NULL field matching NULL as in ``Dialect.day_keys``);
-- ``refresh_log_ranges``: ``refresh_seq``, ``table_name`` and, over the rows it wrote into that
-  per-call table, the first and last value of the table's ``ZONE_COLUMNS`` column, the rows and
-  the rows where it is NULL. The rows of the logged calls are then found by a constant range the
-  scan tests against its zone maps (the tables are in time order: a rebuild writes them so,
-  a refresh appends), not by searching every call id.
+- ``refresh_log_ranges``: ``refresh_seq``, ``table_name``, ``kind`` and, over the rows it wrote
+  into that per-call table (``kind`` 'written') or deleted from it ('deleted'), the first and
+  last value of the table's ``ZONE_COLUMNS`` column, the rows and the rows where it is NULL. The
+  rows of the logged calls are then found by a constant range the scan tests against its zone
+  maps (the tables are in time order: a rebuild writes them so, a refresh appends), not by
+  searching every call id: in the warehouse, the rows the refreshes since a copy wrote; in the
+  copy, the rows the first of them to rebuild each call deleted, which were the copy's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from .project import INTERMEDIATE_SCHEMA, SqlExecutor
 
@@ -53,8 +55,8 @@ _CREATE: Final = (
     f"CREATE TABLE IF NOT EXISTS {LOG_DAYS} "
     "(refresh_seq BIGINT NOT NULL, center_id VARCHAR, local_date DATE)",
     f"CREATE TABLE IF NOT EXISTS {LOG_RANGES} (refresh_seq BIGINT NOT NULL, "
-    "table_name VARCHAR NOT NULL, first_value TIMESTAMPTZ, last_value TIMESTAMPTZ, "
-    "row_count BIGINT NOT NULL, null_rows BIGINT NOT NULL)",
+    "table_name VARCHAR NOT NULL, kind VARCHAR NOT NULL, first_value TIMESTAMPTZ, "
+    "last_value TIMESTAMPTZ, row_count BIGINT NOT NULL, null_rows BIGINT NOT NULL)",
 )
 
 
@@ -79,11 +81,17 @@ class LoggedRefresh:
     refreshed_at: datetime
 
 
-def record_refresh(execute: SqlExecutor, full: bool, written: dict[str, str] | None = None) -> None:
+def record_refresh(
+    execute: SqlExecutor,
+    full: bool,
+    written: dict[str, str] | None = None,
+    deleted: dict[str, list[Any]] | None = None,
+) -> None:
     """Appends this refresh to the log, inside the refresh's transaction: its scope (the
     incremental build's scope tables) or, for a full rebuild, the mark that everything changed.
-    ``written``: ``schema.table`` -> the temporary table of the rows the refresh wrote into it,
-    for ``ZONE_COLUMNS``' ranges (a table without one is left out of the log)."""
+    For ``ZONE_COLUMNS``' ranges (a table without one is left out of the log): ``written``,
+    ``schema.table`` -> the temporary table of the rows the refresh wrote into it; ``deleted``,
+    ``schema.table`` -> that column's values in the rows it deleted."""
     for statement in _CREATE:
         execute.execute_sql(statement)
     rows = execute.execute_sql(f"SELECT coalesce(max(refresh_seq), 0) + 1 FROM {LOG_TABLE}")
@@ -104,22 +112,34 @@ def record_refresh(execute: SqlExecutor, full: bool, written: dict[str, str] | N
     for table, column in ZONE_COLUMNS.items():
         if table in (written or {}):
             execute.execute_sql(
-                f"INSERT INTO {LOG_RANGES} SELECT {seq}, '{table}', min({column}), max({column}), "
-                f"count(*), count(*) - count({column}) FROM {(written or {})[table]}"
+                f"INSERT INTO {LOG_RANGES} SELECT {seq}, '{table}', 'written', min({column}), "
+                f"max({column}), count(*), count(*) - count({column}) FROM {(written or {})[table]}"
+            )
+        if table in (deleted or {}):
+            values = (deleted or {})[table]
+            present = [v for v in values if v is not None]
+            first, last = (
+                (_instant(min(present)), _instant(max(present))) if present else ("NULL", "NULL")
+            )
+            execute.execute_sql(
+                f"INSERT INTO {LOG_RANGES} VALUES ({seq}, '{table}', 'deleted', {first}, {last}, "
+                f"{len(values)}, {len(values) - len(present)})"
             )
 
 
-def logged_range(execute: SqlExecutor, since: int, table: str) -> LoggedRange | None:
-    """Where the rows the refreshes after ``since`` wrote into ``table`` are; None when one of
-    those refreshes did not log it (the table has no zone column, or the refresh predates the
-    ranges)."""
+def logged_range(
+    execute: SqlExecutor, since: int, table: str, kind: str = "written"
+) -> LoggedRange | None:
+    """Where the rows the refreshes after ``since`` wrote into ``table`` (``kind`` 'written') or
+    deleted from it ('deleted') are; None when one of those refreshes did not log it (the table
+    has no zone column, or the refresh predates the ranges)."""
     column = ZONE_COLUMNS.get(table)
     if column is None or not _log_exists(execute, LOG_RANGES):
         return None
     rows = execute.execute_sql(
         f"SELECT (SELECT count(*) FROM {LOG_TABLE} WHERE refresh_seq > {since}), count(*), "
         f"min(first_value), max(last_value), coalesce(sum(null_rows), 0) FROM {LOG_RANGES} "
-        f"WHERE refresh_seq > {since} AND table_name = '{table}'"
+        f"WHERE refresh_seq > {since} AND table_name = '{table}' AND kind = '{kind}'"
     )
     if not rows:
         return None
@@ -127,6 +147,10 @@ def logged_range(execute: SqlExecutor, since: int, table: str) -> LoggedRange | 
     if refreshes != logged:
         return None
     return LoggedRange(column, first, last, bool(nulls))
+
+
+def _instant(value: datetime) -> str:
+    return f"CAST('{value.isoformat()}' AS TIMESTAMPTZ)"
 
 
 def newest_refresh(execute: SqlExecutor) -> LoggedRefresh | None:

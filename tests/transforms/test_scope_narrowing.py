@@ -4,8 +4,9 @@
   (``incremental_build.raw_load_floor``): a load that writes a call writes all of its children
   again, so no row of the scope's calls is older than the oldest of their call rows.
 - Each refresh logs, per per-call table, the range of the zone column over the rows it wrote
-  (``scope_log.refresh_log_ranges``); the serving copy's update reads the changed calls' rows
-  within it (its tests: ``tests/pipeline/test_serving_generations.py``).
+  and over the rows it deleted (``scope_log.refresh_log_ranges``); the serving copy's update
+  reads the changed calls' rows within the first and deletes the copy's old rows within the
+  second (its tests: ``tests/pipeline/test_serving_generations.py``).
 
 Worked out by hand from ``raw_fixture`` (every row stamped ``load1``):
 - load2 adds n01 (Kolkata, 2024-03-12 05:00 UTC, a number never seen) with two interactions,
@@ -104,19 +105,26 @@ def test_each_refresh_logs_where_its_rows_are_in_each_per_call_table(
     run_transforms(execute, scope_log=True)
 
     logged = raw_db.execute(
-        "SELECT refresh_seq, table_name, timezone('UTC', first_value), "
+        "SELECT refresh_seq, table_name, kind, timezone('UTC', first_value), "
         "timezone('UTC', last_value), row_count, null_rows "
-        "FROM intermediate.refresh_log_ranges ORDER BY table_name"
+        "FROM intermediate.refresh_log_ranges ORDER BY table_name, kind"
     ).fetchall()
 
-    # the full rebuild (refresh 1) logs no range: everything may have changed
+    # The full rebuild (refresh 1) logs no range: everything may have changed. Refresh 2 wrote
+    # c05 (15:00:00 UTC on 03-10, events 5 to 350 s later) and n01 (05:00:00 UTC on 03-12,
+    # events 9 and 99 s later) and deleted c05's rows as they were; n01 had none.
     assert logged == [
-        # c05 at 15:00:00 UTC on 03-10 (events 5 to 350 s later); n01 at 05:00:00 UTC on 03-12
-        # (events 9 and 99 s later)
-        (2, "analytics.fct_call_interactions", datetime(2024, 3, 10, 15, 0, 5),
+        (2, "analytics.fct_call_interactions", "deleted", datetime(2024, 3, 10, 15, 0, 5),
+         datetime(2024, 3, 10, 15, 5, 50), 4, 0),
+        (2, "analytics.fct_call_interactions", "written", datetime(2024, 3, 10, 15, 0, 5),
          datetime(2024, 3, 12, 5, 1, 39), 6, 0),
-        (2, "analytics.fct_calls", datetime(2024, 3, 10, 15), datetime(2024, 3, 12, 5), 2, 0),
+        (2, "analytics.fct_calls", "deleted", datetime(2024, 3, 10, 15), datetime(2024, 3, 10, 15),
+         1, 0),
+        (2, "analytics.fct_calls", "written", datetime(2024, 3, 10, 15), datetime(2024, 3, 12, 5),
+         2, 0),
         # neither call was held
-        (2, "analytics.fct_hold_segments", None, None, 0, 0),
-        (2, "intermediate.int_hold_segments", None, None, 0, 0),
+        (2, "analytics.fct_hold_segments", "deleted", None, None, 0, 0),
+        (2, "analytics.fct_hold_segments", "written", None, None, 0, 0),
+        (2, "intermediate.int_hold_segments", "deleted", None, None, 0, 0),
+        (2, "intermediate.int_hold_segments", "written", None, None, 0, 0),
     ]  # fmt: skip
