@@ -7,7 +7,7 @@ incremental, and from which watermark, is ``refresh.py``'s.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from .dialect import Dialect, fill_helpers
 from .materialize import (
@@ -38,6 +38,7 @@ from .project import (
     renamed,
     render,
     replaced_keys,
+    scalar,
     sql_body,
 )
 from .result import TransformResult
@@ -171,6 +172,13 @@ def _replace_keys(
     return [row[0] for row in old or []] if zone else []
 
 
+# The deleted rows' zone values come back to Python (``DELETE ... RETURNING``): a few thousand
+# in a scheduled run, millions in a refresh after a backfill that changed a year of calls. Past
+# this many calls the refresh logs no range of what it deleted, and the serving copy's next update
+# searches its old rows by call id instead.
+DELETES_LOGGED_UP_TO_CALLS: Final = 20_000
+
+
 # --- DuckDB and DuckLake: the scope in the connection's temporary objects --------------------
 # On DuckDB the restricted inputs are the connection's temporary objects, and the persistent
 # views are not touched: the plan is incremental only when the SQL hash, which covers their
@@ -213,6 +221,8 @@ def build_incremental_in_temp(
             name = views[f"{model.schema}.{model.name}"]
             create_scope_copy(execute, model, name, sql_body(rendered))
     kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+    if deleted is not None and _old_calls(execute) > DELETES_LOGGED_UP_TO_CALLS:
+        deleted = None  # a large refresh: the copy's update searches by id (see the constant)
     _replace_affected_rows(execute, raw, columns, sql, views, kept, deleted)
     _count_affected(execute, result)
     # the scope's copies are read by the models only (the checks read the kept new rows); a
@@ -229,6 +239,15 @@ def scope_tables() -> dict[str, str]:
         for m in MODELS
         if m.name in GRAIN_KEYS and m.incremental_key in ("call", "day")
     }
+
+
+def _old_calls(execute: SqlExecutor) -> int:
+    """How many of the rebuilt calls the per-call tables already hold rows of."""
+    return scalar(
+        execute,
+        f"SELECT count(*) FROM {INTERMEDIATE_SCHEMA}.affected_calls "
+        "WHERE is_rebuilt AND NOT is_new",
+    )
 
 
 def _kept_name(table: str) -> str:

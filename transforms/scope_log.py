@@ -37,8 +37,8 @@ LOG_DAYS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_days"
 LOG_RANGES: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_ranges"
 LOG_TABLES: Final = (LOG_TABLE, LOG_CALLS, LOG_DAYS, LOG_RANGES)
 
-# The per-call tables whose written rows each refresh logs a range of, by this column (a time
-# near the call's start). A per-call table not listed is searched by call id.
+# The per-call tables whose written and deleted rows each refresh logs a range of, by this column
+# (a time near the call's start). A per-call table not listed is searched by call id.
 ZONE_COLUMNS: Final = {
     "intermediate.int_hold_segments": "hold_started_at_utc",
     "analytics.fct_calls": "start_time_utc",
@@ -62,9 +62,9 @@ _CREATE: Final = (
 
 @dataclass(frozen=True)
 class LoggedRange:
-    """Where, in a per-call table, the rows the refreshes since a copy wrote are: between two
-    values of its ``ZONE_COLUMNS`` column, or NULL there (``has_nulls``); ``first`` None: they
-    wrote no rows."""
+    """Where, in a per-call table, the rows the refreshes since a copy wrote (or deleted) are:
+    between two values of its ``ZONE_COLUMNS`` column, or NULL there (``has_nulls``); ``first``
+    None: there were none."""
 
     column: str
     first: datetime | None

@@ -21,8 +21,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import duckdb
+import pytest
 
-from transforms import DuckDBExecutor, run_transforms
+from transforms import DuckDBExecutor, incremental_build, run_transforms
 from transforms.incremental_build import raw_load_floor
 
 from .raw_fixture import insert_call, insert_interactions
@@ -128,3 +129,22 @@ def test_each_refresh_logs_where_its_rows_are_in_each_per_call_table(
         (2, "intermediate.int_hold_segments", "deleted", None, None, 0, 0),
         (2, "intermediate.int_hold_segments", "written", None, None, 0, 0),
     ]  # fmt: skip
+
+
+def test_a_refresh_of_many_old_calls_logs_no_range_of_what_it_deleted(
+    raw_db: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``DELETES_LOGGED_UP_TO_CALLS`` old calls (here: one), the deleted rows' values are
+    not brought back to Python; the copy's update then searches by call id."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute, full=True, scope_log=True)
+    monkeypatch.setattr(incremental_build, "DELETES_LOGGED_UP_TO_CALLS", 0)
+    for table, key in (("calls", "id"), ("calls__interactions", "call_id")):
+        raw_db.execute(f"UPDATE hostedsuite.{table} SET _dlt_load_id = 'load2' WHERE {key} = 'c05'")
+
+    run_transforms(execute, scope_log=True)
+
+    kinds = raw_db.execute(
+        "SELECT kind, count(*) FROM intermediate.refresh_log_ranges GROUP BY kind"
+    ).fetchall()
+    assert kinds == [("written", 4)]
