@@ -41,7 +41,7 @@ from transforms.scope_log import (
     LoggedRange,
     LoggedRefresh,
     covers_since,
-    logged_range,
+    logged_ranges,
     newest_refresh,
 )
 
@@ -135,6 +135,7 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
     _scope_tables(execute, raw_schema, since)
     null_dates = has_null_dates(execute, _CHANGED_DAYS)
     held = _held_raw_rows(execute, raw_schema)
+    ranges = logged_ranges(execute, since.refresh.seq)
     execute.execute_sql("BEGIN TRANSACTION")
     try:
         _recreate(execute, live)
@@ -145,8 +146,8 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
             target = f'{ALIAS}."{schema}"."{table}"'
             source = f'"{live}"."{schema}"."{table}"'
             where = f" WHERE {condition}" if condition else ""
-            fresh = _fresh_rows(execute, raw_schema, schema, table, since)
-            stale = _stale_rows(execute, schema, table, raw_schema, since, held) or condition
+            fresh = _fresh_rows(raw_schema, schema, table, since, ranges)
+            stale = _stale_rows(schema, table, raw_schema, ranges, held) or condition
             execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
             execute.execute_sql(
                 f"INSERT INTO {target} SELECT * FROM {source}{where}"
@@ -260,11 +261,10 @@ def _held_raw_rows(execute: Executor, raw_schema: str) -> str | None:
 
 
 def _stale_rows(
-    execute: Executor,
     schema: str,
     table: str,
     raw_schema: str,
-    since: Mark,
+    ranges: dict[tuple[str, str], LoggedRange],
     held: str | None = None,
 ) -> str | None:
     """The copy's rows of a per-call table to delete, where narrower than ``_condition``: a call
@@ -285,10 +285,7 @@ def _stale_rows(
     for model in MODELS:
         if (model.schema, model.name) == (schema, table) and model.incremental_key == "call":
             old = f"call_id IN (SELECT call_id FROM {_OLD_CALLS})"
-            assert since.refresh is not None
-            where = _within(
-                logged_range(execute, since.refresh.seq, f"{schema}.{table}", "deleted")
-            )
+            where = _within(ranges.get((f"{schema}.{table}", "deleted")))
             return f"{where} AND {old}" if where else old
     return None
 
@@ -305,19 +302,22 @@ def _within(logged: LoggedRange | None) -> str | None:
 
 
 def _fresh_rows(
-    execute: Executor, raw_schema: str, schema: str, table: str, since: Mark
+    raw_schema: str,
+    schema: str,
+    table: str,
+    since: Mark,
+    ranges: dict[tuple[str, str], LoggedRange],
 ) -> str | None:
     """What the warehouse's rows of ``_condition`` also meet, and the scan can test from its zone
     maps: a raw call table is in load order, and a load that changes a call writes the call's
     row and all of its children again with its own load id (the merge replaces them together);
     a per-call table's rows of the changed calls were written by the refreshes since the copy,
-    whose range of its zone column the log holds (``scope_log.logged_range``). The id search then
+    whose range of its zone column the log holds (``scope_log.logged_ranges``). The id search then
     runs on the last loads' or days' row groups, not on all of history. Were a row ever left
     behind, the row counts would differ after the update and it would roll back."""
     if schema == raw_schema and table in CALL_TABLES:
         return f"_dlt_load_id > {lit.text(str(since.raw_load_id))}"
-    assert since.refresh is not None
-    return _within(logged_range(execute, since.refresh.seq, f"{schema}.{table}"))
+    return _within(ranges.get((f"{schema}.{table}", "written")))
 
 
 def _tables(execute: Executor, database: str) -> list[tuple[str, str]]:

@@ -127,26 +127,23 @@ def record_refresh(
             )
 
 
-def logged_range(
-    execute: SqlExecutor, since: int, table: str, kind: str = "written"
-) -> LoggedRange | None:
-    """Where the rows the refreshes after ``since`` wrote into ``table`` (``kind`` 'written') or
-    deleted from it ('deleted') are; None when one of those refreshes did not log it (the table
-    has no zone column, or the refresh predates the ranges)."""
-    column = ZONE_COLUMNS.get(table)
-    if column is None or not _log_exists(execute, LOG_RANGES):
-        return None
+def logged_ranges(execute: SqlExecutor, since: int) -> dict[tuple[str, str], LoggedRange]:
+    """``(table, kind)`` -> where the rows the refreshes after ``since`` wrote into ``table``
+    (``kind`` 'written') or deleted from it ('deleted') are. A table and kind that one of those
+    refreshes did not log (the refresh predates the ranges, or logged no deletes) is absent."""
+    if not _log_exists(execute, LOG_RANGES):
+        return {}
     rows = execute.execute_sql(
-        f"SELECT (SELECT count(*) FROM {LOG_TABLE} WHERE refresh_seq > {since}), count(*), "
-        f"min(first_value), max(last_value), coalesce(sum(null_rows), 0) FROM {LOG_RANGES} "
-        f"WHERE refresh_seq > {since} AND table_name = '{table}' AND kind = '{kind}'"
+        f"SELECT table_name, kind, count(*), min(first_value), max(last_value), "
+        f"coalesce(sum(null_rows), 0), "
+        f"(SELECT count(*) FROM {LOG_TABLE} WHERE refresh_seq > {since}) "
+        f"FROM {LOG_RANGES} WHERE refresh_seq > {since} GROUP BY table_name, kind"
     )
-    if not rows:
-        return None
-    refreshes, logged, first, last, nulls = rows[0]
-    if refreshes != logged:
-        return None
-    return LoggedRange(column, first, last, bool(nulls))
+    return {
+        (str(table), str(kind)): LoggedRange(ZONE_COLUMNS[str(table)], first, last, bool(nulls))
+        for table, kind, logged, first, last, nulls, refreshes in rows or []
+        if logged == refreshes and str(table) in ZONE_COLUMNS
+    }
 
 
 def _instant(value: datetime) -> str:
