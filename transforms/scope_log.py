@@ -35,7 +35,6 @@ LOG_TABLE: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log"
 LOG_CALLS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_calls"
 LOG_DAYS: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_days"
 LOG_RANGES: Final = f"{INTERMEDIATE_SCHEMA}.refresh_log_ranges"
-LOG_TABLES: Final = (LOG_TABLE, LOG_CALLS, LOG_DAYS, LOG_RANGES)
 
 # The per-call tables whose written and deleted rows each refresh logs a range of, by this column
 # (a time near the call's start). A per-call table not listed is searched by call id.

@@ -217,23 +217,25 @@ def _grow_earlier_generation(loader: Loader, to_bytes: int) -> None:
     record.write_text(json.dumps(data), encoding="utf-8")
 
 
-def test_an_earlier_generation_grown_past_the_limit_is_copied_afresh(loader_factory) -> None:
-    loader = settled(loader_factory, 600, 54)
-    live = loader.duckdb_path.stat().st_size
-    # 1.25 times a warehouse of a few MB is little: a copy may grow by 64 MB before that counts
-    _grow_earlier_generation(loader, live + 60 * 2**20)
-    late_edits(loader, 6)
-    grown = load(loader)
-    assert "updated " in grown, grown
-    assert differences(loader.duckdb_path, serving_path(loader)) == {}
-    late_edits(loader, 6)
-    load(loader)  # the other generation's turn
-    live = loader.duckdb_path.stat().st_size
-    _grow_earlier_generation(loader, live + 70 * 2**20)
+def _publish_after_growth(loader: Loader, extra_bytes: int) -> str:
+    """Grows the earlier generation to ``extra_bytes`` more than the warehouse, then publishes
+    late edits; the copy must equal the warehouse either way. Returns the run's serving line."""
+    _grow_earlier_generation(loader, loader.duckdb_path.stat().st_size + extra_bytes)
     late_edits(loader, 6)
     line = load(loader)
-    assert "copied whole: the earlier generation grew past 1.25 times the warehouse" in line, line
     assert differences(loader.duckdb_path, serving_path(loader)) == {}
+    return line
+
+
+def test_an_earlier_generation_grown_past_the_limit_is_copied_afresh(loader_factory) -> None:
+    loader = settled(loader_factory, 600, 54)
+    # 1.25 times a warehouse of a few MB is little: a copy may grow by 64 MB before that counts
+    grown = _publish_after_growth(loader, 60 * 2**20)
+    assert "updated " in grown, grown
+    late_edits(loader, 6)
+    load(loader)  # the other generation's turn
+    line = _publish_after_growth(loader, 70 * 2**20)
+    assert "copied whole: the earlier generation grew past 1.25 times the warehouse" in line, line
 
 
 def test_an_erasure_leaves_one_generation_without_the_caller(loader_factory) -> None:
