@@ -2,6 +2,7 @@
 
 - ``Helper``: a test-only helper process (an analyst, a lake reader) that prints one JSON
   object per line on stdout for everything it saw; the test waits for the event it needs.
+- ``EventChannel``: the helper's side of that channel;
 - ``HeldRun``: a CLI run paused at a point of its own code (``crash_driver``'s ``hold:``), so
   that a test can show what other processes do while the run is there.
 """
@@ -9,7 +10,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +34,22 @@ def answered(event: Event) -> bool:
 def reports(key: str, value: Any) -> Callable[[Event], bool]:
     """Matches an event whose ``key`` is ``value``."""
     return lambda event: key in event and event[key] == value
+
+
+class EventChannel:
+    """A helper process's events, one JSON object per line on its stdout, which from now on
+    nothing else writes to: fd 1 is pointed at stderr, so whatever a library prints there
+    (DuckDB's progress bar, a stray newline from an extension) cannot come between two events.
+    A CI run once failed on such a line (``{"unparsed": "\\n"}``) from a lake reader."""
+
+    def __init__(self) -> None:
+        sys.stdout.flush()
+        self._stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    def report(self, event: Event) -> None:
+        self._stream.write(json.dumps(event) + "\n")
+        self._stream.flush()
 
 
 class Helper:

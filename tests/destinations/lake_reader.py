@@ -6,8 +6,8 @@ Modes (each a separate process):
 
 Each round runs its queries in one transaction and checks that the snapshot is consistent
 (``CONSISTENCY_SQL`` of the DuckDB serving test, minus the serving copy's own check). Reports
-each round as one JSON line on stdout (``{"error": ...}`` for a failed one); runs until
-``stop_file`` exists.
+each round as one JSON line on stdout, through ``EventChannel`` (``{"error": ...}`` for a
+failed one); runs until ``stop_file`` exists.
 
 Usage: python -m tests.destinations.lake_reader <mode> <catalog> <stop_file>
 (``LAKE_READER_SETUP``, a JSON list of statements run before each attach: a lake's S3 secret)
@@ -25,7 +25,8 @@ from typing import Any
 import duckdb
 
 from tests.destinations.lake import attach
-from tests.pipeline.analyst_driver import CONSISTENCY_SQL
+from tests.pipeline.analyst_driver import CONSISTENCY_SQL, Report
+from tests.process_events import EventChannel
 
 CHECKS = {name: sql for name, sql in CONSISTENCY_SQL.items() if name != "unpublished_copy"}
 SNAPSHOT_SQL = """
@@ -52,17 +53,13 @@ def one_round(conn: duckdb.DuckDBPyConnection, version: int | None) -> dict[str,
 def connect(catalog: str) -> tuple[duckdb.DuckDBPyConnection, int | None]:
     setup = json.loads(os.environ.get("LAKE_READER_SETUP") or "[]")
     conn = duckdb.connect()
-    # DuckDB draws a progress bar on stdout for a statement over 2 s (a loaded machine), and
-    # stdout is this reader's one-event-per-line channel to the test
+    # DuckDB draws a progress bar for a statement over 2 s (a loaded machine): off, to keep
+    # stderr readable (the events have stdout to themselves, EventChannel)
     conn.execute("SET enable_progress_bar = false")
     return attach(conn, catalog, setup)
 
 
-def report(event: dict[str, Any]) -> None:
-    print(json.dumps(event), flush=True)
-
-
-def run(mode: str, catalog: str, stop: Path) -> None:
+def run(mode: str, catalog: str, stop: Path, report: Report) -> None:
     conn, version = connect(catalog)
     rounds = 0
     while not stop.exists():
@@ -80,4 +77,4 @@ def run(mode: str, catalog: str, stop: Path) -> None:
 
 if __name__ == "__main__":
     mode, catalog, stop_file = sys.argv[1:4]
-    run(mode, catalog, Path(stop_file))
+    run(mode, catalog, Path(stop_file), EventChannel().report)

@@ -6,21 +6,25 @@ process: a "new" connection next to a held one would not reopen the file):
 - ``fresh``: a new read-only connection per query round, each checked for consistency;
 - ``careless``: opens the copy read-write, writes a table into it, and keeps it open.
 
-Reports what it sees as it goes, one JSON object per line on stdout (``{"error": ...}`` for a
-failed query: every failure is a finding of the test); runs until ``stop_file`` exists.
+Reports what it sees as it goes, one JSON object per line on stdout through ``EventChannel``
+(``{"error": ...}`` for a failed query: every failure is a finding of the test); runs until
+``stop_file`` exists.
 
 Usage: python -m tests.pipeline.analyst_driver <mode> <serving.duckdb> <stop_file>
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
+
+from tests.process_events import Event, EventChannel
+
+Report = Callable[[Event], None]
 
 # Each returns one number that must be 0 in a copy of one consistent load.
 CONSISTENCY_SQL = {
@@ -54,11 +58,7 @@ SNAPSHOT_SQL = """
 """
 
 
-def report(event: dict[str, Any]) -> None:
-    print(json.dumps(event), flush=True)
-
-
-def held(path: str, stop: Path) -> None:
+def held(path: str, stop: Path, report: Report) -> None:
     conn = connect(path, read_only=True)
     while not stop.exists():
         try:
@@ -69,7 +69,7 @@ def held(path: str, stop: Path) -> None:
     conn.close()
 
 
-def fresh(path: str, stop: Path) -> None:
+def fresh(path: str, stop: Path, report: Report) -> None:
     while not stop.exists():
         try:
             with connect(path, read_only=True) as conn:
@@ -88,14 +88,14 @@ def fresh(path: str, stop: Path) -> None:
 
 
 def connect(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """DuckDB draws a progress bar on stdout for a statement that runs over 2 s (as on a loaded
-    machine): stdout is this driver's channel of one event per line, so the bar is off."""
+    """DuckDB draws a progress bar for a statement that runs over 2 s (as on a loaded machine):
+    off, to keep the driver's stderr readable (its events have stdout to themselves)."""
     conn = duckdb.connect(path, read_only=read_only)
     conn.execute("SET enable_progress_bar = false")
     return conn
 
 
-def careless(path: str, stop: Path) -> None:
+def careless(path: str, stop: Path, report: Report) -> None:
     conn = connect(path, read_only=False)  # read-write: root ignores the copy's read-only mode
     conn.execute("CREATE TABLE main.my_scratch AS SELECT 1 AS x")
     conn.execute("INSERT INTO main.my_scratch VALUES (2)")
@@ -112,4 +112,4 @@ MODES = {"held": held, "fresh": fresh, "careless": careless}
 
 if __name__ == "__main__":
     mode, serving, stop_file = sys.argv[1:4]
-    MODES[mode](serving, Path(stop_file))
+    MODES[mode](serving, Path(stop_file), EventChannel().report)
