@@ -31,6 +31,7 @@ table it replaced until its end).
 
 from __future__ import annotations
 
+import logging
 import math
 from itertools import pairwise
 from typing import Final
@@ -56,6 +57,9 @@ from .project import (
     sql_body,
 )
 from .slice_files import SliceFiles
+
+# a child of the CLI's logger: its progress lines (a rebuild at 10M calls takes minutes)
+logger = logging.getLogger("hostedsuite.transforms")
 
 # The connection's temporary views over the rebuild's files (slice_files) and temporary tables
 # (they vanish with it; nothing is written to the warehouse).
@@ -97,7 +101,9 @@ def build_sliced(
     views = scope_view_names()
     with SliceFiles(execute) as files:
         files.write(REPEAT_CALLS, f"SELECT * FROM {_REPEAT_VIEW}")
-        for bounds in _time_ranges(execute, files, raw, slices):
+        ranges = _time_ranges(execute, files, raw, slices)
+        for number, bounds in enumerate(ranges, 1):
+            logger.info("full rebuild: the calls, slice %d of %d", number, len(ranges))
             files.write(SLICE_CALLS, f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}")
             _fill_call_slice(execute, files, per_call, raw, columns, views, CallSlice(SLICE_CALLS))
         for model in rest:
@@ -215,7 +221,8 @@ def _fill_day_slices(
     # the models' {{ affected_days }} and the incremental refresh's filter of their rows, both
     # on this slice's center-days rather than intermediate.affected_days
     days = {f"{INTERMEDIATE_SCHEMA}.affected_days": SLICE_DAYS}
-    for (number,) in numbers:
+    for done, (number,) in enumerate(numbers, 1):
+        logger.info("full rebuild: the center-days, slice %d of %d", done, len(numbers))
         execute.execute_sql(
             f"CREATE OR REPLACE TEMP TABLE {SLICE_DAYS} AS SELECT center_id, local_date "
             f"FROM {DAY_SLICES} WHERE slice_no = {int(number)}"

@@ -123,7 +123,8 @@ def test_each_publish_after_the_first_updates_the_earlier_generation(loader_fact
     # updates alternate between the two files
     assert targets[-1] == targets[-3] != targets[-2]
     # a full rebuild replaces every mart row: the earlier generation is not updated but copied
-    full = loader.cli("transform", "--full")
+    # (here in slices of 500 calls, which it shows as it goes)
+    full = loader.cli("transform", "--full", env={"TRANSFORMS__REBUILD_SLICE_CALLS": "500"})
     assert full.returncode == 0, full.stderr
     assert "copied whole: a full rebuild since the copy" in full.stdout, full.stdout
     assert differences(loader.duckdb_path, serving) == {}
@@ -131,9 +132,18 @@ def test_each_publish_after_the_first_updates_the_earlier_generation(loader_fact
     conn = duckdb.connect(str(serving), read_only=True)
     try:
         calls = conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
-        assert calls == (len(loader.emulator.truth().calls),)
+        truth = len(loader.emulator.truth().calls)
+        assert calls == (truth,)
     finally:
         conn.close()
+    slices = -(-truth // 500)  # ceil: 1,500 calls and the runs' new ones, in slices of 500
+    assert slices > 3
+    shown = [
+        line.split("full rebuild: ")[1]
+        for line in full.stderr.splitlines()
+        if "full rebuild: the calls" in line
+    ]
+    assert shown == [f"the calls, slice {n} of {slices}" for n in range(1, slices + 1)]
 
 
 def test_a_held_earlier_generation_is_copied_around_not_written(loader_factory, tmp_path) -> None:

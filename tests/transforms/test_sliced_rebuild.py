@@ -11,6 +11,7 @@ the same.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -139,11 +140,21 @@ def test_a_history_of_one_slice_is_rebuilt_in_one_go(raw_db: duckdb.DuckDBPyConn
     assert "slices" not in "\n".join(format_summary(result))
 
 
-def test_the_summary_names_the_slices(raw_db: duckdb.DuckDBPyConnection) -> None:
-    result = run_transforms(DuckDBExecutor(raw_db), full=True, slice_calls=5)
+def test_the_summary_names_the_slices(
+    raw_db: duckdb.DuckDBPyConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hostedsuite"):
+        result = run_transforms(DuckDBExecutor(raw_db), full=True, slice_calls=5)
+    # 12 raw calls (raw_fixture.py) in slices of about 5: ceil(12 / 5) = 3
     assert result.call_slices == 3
     line = format_summary(result)[1]
     assert line.endswith(f"(in 3 slices of calls, {result.day_slices} of center-days)")
+    # a long rebuild shows its progress, slice by slice
+    days = result.day_slices
+    assert [r.getMessage() for r in caplog.records if r.name == "hostedsuite.transforms"] == [
+        *(f"full rebuild: the calls, slice {n} of 3" for n in (1, 2, 3)),
+        *(f"full rebuild: the center-days, slice {n} of {days}" for n in range(1, days + 1)),
+    ]
     # an incremental refresh afterwards finds the marts complete
     again = run_transforms(DuckDBExecutor(raw_db), slice_calls=5)
     assert (again.refresh, again.calls_rebuilt) == ("incremental", 0)
