@@ -44,6 +44,7 @@ import duckdb
 
 from pipelines import serving_delta
 from pipelines import sql_literals as lit
+from pipelines.duckdb_session import session_config
 from pipelines.serving_delta import DeltaResult, Executor, Mark
 from pipelines.serving_files import (
     copy_file,
@@ -161,7 +162,7 @@ def publish(
         else:
             path = _copy_whole(warehouse, generations.new_path(), temp)
         published_at = now()
-        stamp_load_health(path, health, published_at)
+        stamp_load_health(path, health, published_at, session_config(str(warehouse)))
         make_durable_read_only(path)
         generations.record(path, mark)
         point_link(serving, path)

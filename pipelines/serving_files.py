@@ -73,9 +73,12 @@ def copy_file(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-def stamp_load_health(copy: Path, health: dict[str, Any], published_at: datetime) -> None:
-    """Writes ``analytics.load_health`` in the copy (``load_health.stamp_published``)."""
-    conn = duckdb.connect(str(copy))
+def stamp_load_health(
+    copy: Path, health: dict[str, Any], published_at: datetime, config: dict[str, Any]
+) -> None:
+    """Writes ``analytics.load_health`` in the copy (``load_health.stamp_published``), on a
+    connection with ``config`` (``duckdb_session.session_config``: the run's memory cap)."""
+    conn = duckdb.connect(str(copy), config=config)
     try:
         present = {row[0] for row in conn.execute(load_health.COLUMNS_SQL).fetchall()}
         load_health.stamp_published(conn.execute, present, health, published_at)

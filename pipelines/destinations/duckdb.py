@@ -33,12 +33,12 @@ from pipelines.destinations.serving_copy import (
     publish_copy,
     serving_target,
 )
+from pipelines.duckdb_session import MEMORY_LIMIT_KEY, session_config
 from pipelines.errors import ExitCode, RunError
 
 logger = logging.getLogger("hostedsuite")
 
 DEFAULT_DUCKDB_FILE: Final = "warehouse.duckdb"
-DEFAULT_DUCKDB_MEMORY_LIMIT: Final = "1GB"
 # duckdb_merge patches dlt's merge SQL as dlt 1.31.0 writes it; on any other dlt the patch could
 # change what a merge deletes, so dlt's own SQL is used instead.
 MERGE_SQL_DLT_VERSION: Final = "1.31.0"
@@ -92,7 +92,7 @@ class DuckDb(Destination):
         return publish_copy(pipeline, self.serving, health, now)
 
     def purge(self, pipeline: dlt.Pipeline) -> list[str]:
-        shrunk = rewrite_duckdb_file(Path(self.file))
+        shrunk = rewrite_duckdb_file(Path(self.file), session_config(self.file))
         return [f"purge: {self.file} rewritten with its current rows only ({shrunk:,} bytes less)"]
 
     def analyst_copy(self) -> Path | None:
@@ -113,19 +113,6 @@ def configured_duckdb_file() -> str:
     """dlt's ``destination.duckdb.credentials``, or our default."""
     configured = dlt.config.get("destination.duckdb.credentials", str)
     return configured or DEFAULT_DUCKDB_FILE
-
-
-def session_config(warehouse: str) -> dict[str, Any]:
-    """DuckDB settings of every connection a run opens, so of every step (load, transforms,
-    verify, publish): one memory cap (``[destination.duckdb] memory_limit``, default 1GB; ""
-    for DuckDB's 80 % of RAM), and a step that would exceed it spills to ``<warehouse>.tmp``
-    beside the file instead of growing the process."""
-    limit = dlt.config.get("destination.duckdb.memory_limit", str)
-    limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
-    config: dict[str, Any] = {"temp_directory": f"{warehouse}.tmp"}
-    if limit:
-        config["memory_limit"] = limit
-    return config
 
 
 def install_merge_corrections() -> bool:
@@ -152,8 +139,9 @@ def _check_memory_limit() -> None:
         duckdb.connect(config=session_config(":memory:")).close()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0]
-        key = "destination.duckdb.memory_limit"
-        raise RunError(ExitCode.BAD_CONFIG, f"{key}: {first} ({where(key)})") from None
+        raise RunError(
+            ExitCode.BAD_CONFIG, f"{MEMORY_LIMIT_KEY}: {first} ({where(MEMORY_LIMIT_KEY)})"
+        ) from None
 
 
 def _check_writable(path: str) -> None:

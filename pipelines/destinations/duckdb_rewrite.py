@@ -8,20 +8,22 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from pipelines import sql_literals as lit
 
 
-def rewrite_duckdb_file(path: Path) -> int:
+def rewrite_duckdb_file(path: Path, config: dict[str, Any]) -> int:
     """Rewrites the DuckDB file at ``path`` with only its current rows; returns the bytes it
-    shrank by. The file's mode is kept (the umask decided it)."""
+    shrank by. The file's mode is kept (the umask decided it). ``config``: the connection's
+    settings (``duckdb_session.session_config``, with the run's memory cap)."""
     temp = path.with_name(f".{path.name}.rewriting")
     for leftover in (temp, Path(f"{temp}.wal")):
         leftover.unlink(missing_ok=True)
     before = path.stat().st_size
-    conn = duckdb.connect(str(path))
+    conn = duckdb.connect(str(path), config=config)
     try:
         conn.execute("CHECKPOINT")
         source = str(conn.execute("SELECT current_database()").fetchone()[0])  # type: ignore[index]

@@ -1,0 +1,28 @@
+"""The settings of every DuckDB connection a run opens on a warehouse file or its copies.
+
+One memory cap (``[destination.duckdb] memory_limit``) for every step: dlt's connections for
+the load and the transforms, and the connections of our own that publish the serving copy and
+rewrite the file after an erasure. A module of its own, apart from the DuckDB destination, so
+that the serving modules the destination imports can use it too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import dlt
+
+DEFAULT_DUCKDB_MEMORY_LIMIT: Final = "1GB"
+MEMORY_LIMIT_KEY: Final = "destination.duckdb.memory_limit"
+
+
+def session_config(warehouse: str) -> dict[str, Any]:
+    """DuckDB settings of a connection a run opens: the memory cap (``memory_limit``, default
+    1GB; "" for DuckDB's 80 % of RAM), and a step that would exceed it spills to
+    ``<warehouse>.tmp`` beside the warehouse file instead of growing the process."""
+    limit = dlt.config.get(MEMORY_LIMIT_KEY, str)
+    limit = DEFAULT_DUCKDB_MEMORY_LIMIT if limit is None else limit
+    config: dict[str, Any] = {"temp_directory": f"{warehouse}.tmp"}
+    if limit:
+        config["memory_limit"] = limit
+    return config

@@ -1,0 +1,90 @@
+"""The run's one DuckDB memory cap (``[destination.duckdb] memory_limit``) also holds on the
+connections we open ourselves, not only on dlt's: the one that stamps a published serving copy,
+and the one that rewrites the warehouse after an erasure (``COPY FROM DATABASE``, a copy of the
+whole file).
+
+A cap of 1 MB is below what DuckDB needs to open a file of some 200 calls, so a connection that
+takes the cap fails with Out of Memory, and one that ignores it succeeds: the test sees which.
+The warehouse is loaded first with the default cap, without publishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from pipelines.destinations.duckdb import DuckDb
+from pipelines.serving import PublishError, publish
+from transforms import DuckDBExecutor
+
+from .loader import Loader
+
+MEMORY_SETTING = "DESTINATION__DUCKDB__MEMORY_LIMIT"
+TOO_SMALL = "1MB"
+PUBLISHED_AT = datetime(2024, 3, 20, 12, 0, tzinfo=UTC)
+# the DuckDB destination's purge reads only its own file, never the pipeline
+NO_PIPELINE: Any = None
+
+
+def _loaded(loader_factory: Callable[..., Loader]) -> Loader:
+    loader = loader_factory(calls=200, seed=91)
+    run = loader.cli("load", "--until", loader.emulator.now.isoformat(), "--serving", "")
+    assert run.returncode == 0, run.stderr
+    return loader
+
+
+def _publish(warehouse: Path, serving: Path) -> None:
+    # the pipeline's own connection stays uncapped here: only publish's own one is tested
+    with duckdb.connect(str(warehouse)) as conn:
+        publish(
+            warehouse,
+            serving,
+            DuckDBExecutor(conn),
+            "hostedsuite",
+            {"pipeline_name": "hostedsuite"},
+            lambda: PUBLISHED_AT,
+        )
+
+
+def test_publishing_stamps_the_copy_under_the_memory_cap(
+    loader_factory: Callable[..., Loader], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loader = _loaded(loader_factory)
+    serving = tmp_path / "serving.duckdb"
+    monkeypatch.setenv(MEMORY_SETTING, TOO_SMALL)
+    with pytest.raises(PublishError, match="Out of Memory"):
+        _publish(loader.duckdb_path, serving)
+    assert not serving.exists()
+
+    monkeypatch.delenv(MEMORY_SETTING)
+    _publish(loader.duckdb_path, serving)
+    with duckdb.connect(str(serving), read_only=True) as conn:
+        stamped = conn.execute("SELECT published_at FROM analytics.load_health").fetchall()
+        calls = conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
+    assert stamped == [(PUBLISHED_AT,)]
+    assert calls == (len(loader.emulator.truth().calls),)
+
+
+def test_the_rewrite_after_an_erasure_runs_under_the_memory_cap(
+    loader_factory: Callable[..., Loader], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loader = _loaded(loader_factory)
+    destination = DuckDb(str(loader.duckdb_path), serving="")
+    before = loader.duckdb_path.read_bytes()
+    monkeypatch.setenv(MEMORY_SETTING, TOO_SMALL)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        destination.purge(NO_PIPELINE)
+    # nothing replaced the file
+    assert loader.duckdb_path.read_bytes() == before
+
+    monkeypatch.delenv(MEMORY_SETTING)
+    line = destination.purge(NO_PIPELINE)
+    assert line[0].startswith(f"purge: {loader.duckdb_path} rewritten"), line
+    with duckdb.connect(str(loader.duckdb_path), read_only=True) as conn:
+        calls = conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
+    assert calls == (len(loader.emulator.truth().calls),)
