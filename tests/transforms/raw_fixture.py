@@ -213,3 +213,19 @@ def build_raw(conn: duckdb.DuckDBPyConnection, schema: str = "hostedsuite") -> N
              'I2', 'Retail', 'Kolkata', 'Minutes', 1000, 'load1', 'cl2');
         """
     )
+
+
+def stamp_load(
+    conn: duckdb.DuckDBPyConnection, load_id: str, call_ids: list[str], schema: str = "hostedsuite"
+) -> None:
+    """Marks ``call_ids`` as re-merged by the load ``load_id``, as dlt writes such a load: the
+    call row and every child row of it carry the load's id (transforms/README.md: a call's
+    children are never older than its row)."""
+    for table, key in (
+        ("calls", "id"),
+        ("calls__interactions", "call_id"),
+        ("calls__completed_form_ids", "call_id"),
+    ):
+        conn.execute(
+            f"UPDATE {schema}.{table} SET _dlt_load_id = ? WHERE {key} IN ?", [load_id, call_ids]
+        )

@@ -13,6 +13,7 @@ import pytest
 from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
 
 from .conftest import fetch, snapshot
+from .raw_fixture import stamp_load
 
 
 def assert_equals_full_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
@@ -52,9 +53,9 @@ def test_a_later_load_is_refreshed_like_a_full_rebuild(raw_db: duckdb.DuckDBPyCo
     # a later load, as dlt writes it: re-merged rows carry the new load id; c03 loses its
     # interactions and forms, c05 moves to the other center
     raw_db.execute(
-        "UPDATE hostedsuite.calls SET _dlt_load_id = 'load2', talk_time_in_seconds = 99 "
-        "WHERE id IN ('c01', 'c03', 'c05')"
+        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 99 WHERE id IN ('c01', 'c03', 'c05')"
     )
+    stamp_load(raw_db, "load2", ["c01", "c03", "c05"])
     raw_db.execute("DELETE FROM hostedsuite.calls__interactions WHERE call_id = 'c03'")
     raw_db.execute("DELETE FROM hostedsuite.calls__completed_form_ids WHERE call_id = 'c03'")
     centers = fetch(raw_db, "SELECT DISTINCT center_id FROM hostedsuite.calls ORDER BY 1")
@@ -67,10 +68,8 @@ def test_a_later_load_is_refreshed_like_a_full_rebuild(raw_db: duckdb.DuckDBPyCo
 def test_a_call_without_local_time_fails_the_refresh_too(raw_db: duckdb.DuckDBPyConnection) -> None:
     execute = DuckDBExecutor(raw_db)
     run_transforms(execute)
-    raw_db.execute(
-        "UPDATE hostedsuite.calls SET start_time_local = NULL, _dlt_load_id = 'load2' "
-        "WHERE id = 'c08'"
-    )
+    raw_db.execute("UPDATE hostedsuite.calls SET start_time_local = NULL WHERE id = 'c08'")
+    stamp_load(raw_db, "load2", ["c08"])
     with pytest.raises(TransformCheckError, match=r"not_null_fct_call_metrics_daily \(1 rows\)"):
         run_transforms(execute)
     assert_equals_full_rebuild(raw_db)
@@ -90,9 +89,9 @@ def test_an_edit_that_moves_a_call_far_is_refreshed_like_a_full_rebuild(
     ) == [(True,)]
     raw_db.execute(
         "UPDATE hostedsuite.calls SET start_time = start_time + INTERVAL 10 DAY, "
-        "start_time_local = start_time_local + INTERVAL 10 DAY, _dlt_load_id = 'load2' "
-        "WHERE id = 'c04'"
+        "start_time_local = start_time_local + INTERVAL 10 DAY WHERE id = 'c04'"
     )
+    stamp_load(raw_db, "load2", ["c04"])
     result = run_transforms(execute)
     assert result.refresh == "incremental"
     assert fetch(
@@ -109,16 +108,12 @@ def test_a_day_finding_stays_while_other_days_are_refreshed(
     refreshed, and the findings carry the day they are about."""
     execute = DuckDBExecutor(raw_db)
     run_transforms(execute)
-    raw_db.execute(
-        "UPDATE hostedsuite.calls SET start_time_local = NULL, _dlt_load_id = 'load2' "
-        "WHERE id = 'c08'"
-    )
+    raw_db.execute("UPDATE hostedsuite.calls SET start_time_local = NULL WHERE id = 'c08'")
+    stamp_load(raw_db, "load2", ["c08"])
     with pytest.raises(TransformCheckError):
         run_transforms(execute)
-    raw_db.execute(
-        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 77, _dlt_load_id = 'load3' "
-        "WHERE id = 'c05'"
-    )
+    raw_db.execute("UPDATE hostedsuite.calls SET talk_time_in_seconds = 77 WHERE id = 'c05'")
+    stamp_load(raw_db, "load3", ["c05"])
     with pytest.raises(TransformCheckError, match=r"not_null_fct_call_metrics_daily \(1 rows\)"):
         run_transforms(execute)
     findings = fetch(

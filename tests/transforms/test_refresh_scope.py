@@ -21,7 +21,7 @@ import duckdb
 
 from transforms import DuckDBExecutor, run_transforms
 
-from .raw_fixture import insert_call
+from .raw_fixture import insert_call, stamp_load
 
 MARK = -7
 NEW_CALL = (
@@ -43,12 +43,9 @@ def test_a_refresh_rewrites_only_the_changed_calls_and_their_days(
         UPDATE analytics.fct_agent_metrics_daily SET calls_transferred = {MARK};
         """
     )
-    raw_db.execute(
-        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 333, _dlt_load_id = 'load2' "
-        "WHERE id = 'c05'"
-    )
+    raw_db.execute("UPDATE hostedsuite.calls SET talk_time_in_seconds = 333 WHERE id = 'c05'")
     insert_call(raw_db, NEW_CALL, "hostedsuite")
-    raw_db.execute("UPDATE hostedsuite.calls SET _dlt_load_id = 'load2' WHERE id = 'n01'")
+    stamp_load(raw_db, "load2", ["c05", "n01"])
 
     result = run_transforms(DuckDBExecutor(raw_db))
 

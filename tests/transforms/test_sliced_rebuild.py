@@ -29,6 +29,7 @@ from transforms.slice_files import FOLDER
 from transforms.sliced_build import DAY_SLICES, REPEAT_CALLS, SLICE_DAYS
 
 from .conftest import fetch, snapshot
+from .raw_fixture import stamp_load
 
 SLICE_CALLS = 4
 
@@ -160,7 +161,7 @@ def test_the_summary_names_the_slices(
     assert (again.refresh, again.calls_rebuilt) == ("incremental", 0)
     # and a rebuild in slices after a refresh that kept its scope in temporary tables, on the
     # same connection, replaces them
-    raw_db.execute("UPDATE hostedsuite.calls SET _dlt_load_id = 'load9' WHERE id = 'c01'")
+    stamp_load(raw_db, "load9", ["c01"])
     edited = run_transforms(DuckDBExecutor(raw_db), slice_calls=5)
     assert (edited.refresh, edited.calls_rebuilt) == ("incremental", 1)
     rebuilt = run_transforms(DuckDBExecutor(raw_db), full=True, slice_calls=5)
