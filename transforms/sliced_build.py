@@ -15,8 +15,8 @@ without a cap. In slices, every statement's working set is one slice's:
    rows, ``slice_files``, so each slice searches the raw tables once), so the views themselves
    are created once, unrestricted, exactly as a rebuild in one go leaves them.
    ``int_repeat_calls`` must see every call (a call's next call may be in another slice): it
-   is computed once, whole, into a file (its window spills), and each slice reads its own
-   calls' rows of it.
+   is computed once for the whole history into files, a bucket of callers at a time
+   (``BUCKET_SLICES``), and each slice reads its own calls' rows of them.
 2. The small tables are rebuilt whole, as in one go.
 3. The day-keyed tables are created empty, then filled a slice of center-days at a time,
    through the incremental refresh's ``{{ affected_days }}`` placeholder (on a temporary table
@@ -44,6 +44,7 @@ from .project import (
     CALL_TABLES,
     INTERMEDIATE_SCHEMA,
     MODELS,
+    STAGING_SCHEMA,
     CallSlice,
     Model,
     SqlExecutor,
@@ -69,6 +70,15 @@ SLICE_CALLS: Final = "temp.main.slice_calls"
 DAY_SLICES: Final = "temp.main.slice_days"
 SLICE_DAYS: Final = "temp.main.slice_affected_days"
 _REPEAT_VIEW: Final = f"{INTERMEDIATE_SCHEMA}.int_repeat_calls"
+_REPEAT_SOURCE: Final = f"{STAGING_SCHEMA}.stg_calls"
+# The two whole-history windows run in buckets of about this many slices' calls each, so that
+# their memory does not grow with the history either (in one go each ran out of a 512 MB cap at
+# 10M calls): the repeat calls by caller (int_repeat_calls partitions its window by client and
+# the number's digits, so a partition's calls are all in one bucket; _CALLER_KEY must be a
+# function of that key, or the test of slices against one go fails), the calls' earliest
+# start times by call id.
+BUCKET_SLICES: Final = 10
+_CALLER_KEY: Final = "hash(client_id, nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), ''))"
 
 
 def call_slice_count(execute: SqlExecutor, raw: str, slice_calls: int) -> int:
@@ -100,8 +110,11 @@ def build_sliced(
             replace_model(execute, model, _empty(rendered), existing, sql)
     views = scope_view_names()
     with SliceFiles(execute) as files:
-        files.write(REPEAT_CALLS, f"SELECT * FROM {_REPEAT_VIEW}")
-        ranges = _time_ranges(execute, files, raw, slices)
+        buckets = max(1, math.ceil(slices / BUCKET_SLICES))
+        in_buckets = f", in {buckets} buckets of callers" if buckets > 1 else ""
+        logger.info("full rebuild: the repeat calls of the whole history%s", in_buckets)
+        files.write(REPEAT_CALLS, *_repeat_buckets(execute, raw, columns, buckets))
+        ranges = _time_ranges(execute, files, raw, slices, buckets)
         for number, bounds in enumerate(ranges, 1):
             logger.info("full rebuild: the calls, slice %d of %d", number, len(ranges))
             files.write(SLICE_CALLS, f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}")
@@ -113,7 +126,8 @@ def build_sliced(
             replace_model(execute, model, rendered, existing, sql)
         day_slices = _fill_day_slices(execute, rest, raw, columns, slice_calls)
         # the views read the files: gone with them
-        for view in (*views.values(), REPEAT_CALLS, CALL_STARTS, SLICE_CALLS):
+        bucket_views = [_bucket_view(k) for k in range(buckets)]
+        for view in (*views.values(), REPEAT_CALLS, CALL_STARTS, SLICE_CALLS, *bucket_views):
             execute.execute_sql(f"DROP VIEW IF EXISTS {view}")
     for table in (DAY_SLICES, SLICE_DAYS):
         execute.execute_sql(f"DROP TABLE IF EXISTS {table}")
@@ -121,31 +135,62 @@ def build_sliced(
     return day_slices
 
 
-def _time_ranges(execute: SqlExecutor, files: SliceFiles, raw: str, slices: int) -> list[str]:
+def _repeat_buckets(
+    execute: SqlExecutor, raw: str, columns: dict[str, set[str]], count: int
+) -> list[str]:
+    """The queries of ``int_repeat_calls``' rows, one per bucket of callers (one query, the
+    view itself, for one bucket); each reads a temporary view of its bucket's calls in place
+    of ``staging.stg_calls``."""
+    if count == 1:
+        return [f"SELECT * FROM {_REPEAT_VIEW}"]
+    model = next(m for m in MODELS if f"{m.schema}.{m.name}" == _REPEAT_VIEW)
+    rendered = render(model_sql(model), raw, columns, dialect="duckdb")
+    queries = []
+    for k in range(count):
+        execute.execute_sql(
+            f"CREATE OR REPLACE TEMP VIEW {_bucket_view(k)} AS SELECT * FROM {_REPEAT_SOURCE} "
+            f"WHERE {_CALLER_KEY} % {count} = {k}"
+        )
+        queries.append(sql_body(renamed(rendered, {_REPEAT_SOURCE: _bucket_view(k)})))
+    return queries
+
+
+def _bucket_view(k: int) -> str:
+    return f"temp.main.slice_repeat_bucket_{k}"
+
+
+def _time_ranges(
+    execute: SqlExecutor, files: SliceFiles, raw: str, slices: int, buckets: int
+) -> list[str]:
     """Writes ``CALL_STARTS`` (each call id and its earliest start), and returns the
     conditions on its ``first_start`` that split the calls into ``slices`` runs of consecutive
     start times of about equal size (approximate quantiles; calls without a start time, and
     child rows without a call, go with the first). Calls starting at one instant stay
     together.
 
-    Both spill: the earliest start of each id is a window (a GROUP BY over 10M ids did not fit
-    512 MB), the orphaned child rows' ids an anti join, and ``approx_quantile`` keeps a small
-    digest where ``quantile_disc`` holds every value outside the memory cap."""
+    Each spills: the earliest start of each id is a window (a GROUP BY over 10M ids did not fit
+    512 MB), computed in ``buckets`` buckets of ids, the orphaned child rows' ids an anti join,
+    and ``approx_quantile`` keeps a small digest where ``quantile_disc`` holds every value
+    outside the memory cap."""
     # child rows whose call row is missing are rebuilt too (as in one go): their ids have no
     # start time and go with the first slice
-    calls = (
+    of_bucket = (
+        [f" WHERE hash(id) % {buckets} = {k}" for k in range(buckets)] if buckets > 1 else [""]
+    )
+    calls = [
         "SELECT call_id, first_start FROM (SELECT cast(id AS VARCHAR) AS call_id, first_start, "
         "row_number() OVER (PARTITION BY id ORDER BY first_start NULLS LAST) AS n FROM (SELECT "
-        f"id, cast(start_time AS TIMESTAMPTZ) AS first_start FROM {raw}.calls) AS typed) AS calls "
-        "WHERE n = 1"
-    )
+        f"id, cast(start_time AS TIMESTAMPTZ) AS first_start FROM {raw}.calls{where}) AS typed) "
+        "AS calls WHERE n = 1"
+        for where in of_bucket
+    ]
     orphans = [
         "SELECT DISTINCT cast(o.call_id AS VARCHAR) AS call_id, "
         f"cast(NULL AS TIMESTAMPTZ) AS first_start FROM {raw}.{table} AS o "
         f"ANTI JOIN {raw}.calls AS k ON k.id = o.call_id"
         for table in CALL_TABLES[1:]
     ]
-    files.write(CALL_STARTS, calls, *orphans)
+    files.write(CALL_STARTS, *calls, *orphans)
     fractions = ", ".join(str(k / slices) for k in range(1, slices))
     rows = execute.execute_sql(
         f"SELECT list_distinct(approx_quantile(first_start, [{fractions}])) FROM {CALL_STARTS}"

@@ -24,6 +24,7 @@ from transforms import (
     TransformResult,
     format_summary,
     run_transforms,
+    sliced_build,
 )
 from transforms.slice_files import FOLDER
 from transforms.sliced_build import DAY_SLICES, REPEAT_CALLS, SLICE_DAYS
@@ -56,9 +57,12 @@ SELECT 'g' || lpad(cast(n AS VARCHAR), 2, '0'), seq,
     'ig' || n || '-' || seq
 FROM range(30) AS t(n), range(5) AS s(seq)
 WHERE n % 5 <> 1;
--- a duplicated call id: the second row of c02, loaded twice
+-- a duplicated call id: a second row of c02, twenty days later (its own start time would put it
+-- in a later slice than the first row's)
 INSERT INTO hostedsuite.calls
-SELECT * REPLACE ('dup-c02' AS _dlt_id) FROM hostedsuite.calls WHERE id = 'c02';
+SELECT * REPLACE ('dup-c02' AS _dlt_id, start_time + INTERVAL 20 DAY AS start_time,
+    start_time_local + INTERVAL 20 DAY AS start_time_local)
+FROM hostedsuite.calls WHERE id = 'c02';
 -- interactions of a call that is not in the calls table
 INSERT INTO hostedsuite.calls__interactions VALUES
     ('orphan', 0, TIMESTAMPTZ '2024-03-12 10:00:00+00', TIMESTAMP '2024-03-12 05:00:00',
@@ -107,15 +111,28 @@ def _everything(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[Any, ..
     return tables
 
 
-def test_a_rebuild_in_slices_equals_one_in_one_go(raw_db: duckdb.DuckDBPyConnection) -> None:
+def test_a_rebuild_in_slices_equals_one_in_one_go(
+    raw_db: duckdb.DuckDBPyConnection,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     raw_db.execute(EDGES)
     whole = _rebuild(raw_db, None)
     assert (whole.call_slices, whole.day_slices) == (1, 1)
     expected = _everything(raw_db)
 
-    sliced = _rebuild(raw_db, SLICE_CALLS)
+    # the whole-history repeat calls in buckets of callers of 3 slices' calls each
+    monkeypatch.setattr(sliced_build, "BUCKET_SLICES", 3)
+    with caplog.at_level(logging.INFO, logger="hostedsuite"):
+        sliced = _rebuild(raw_db, SLICE_CALLS)
     calls = fetch(raw_db, "SELECT count(*) FROM hostedsuite.calls")[0][0]
-    assert sliced.call_slices == -(-calls // SLICE_CALLS) > 1
+    # 12 calls, 30 more and c02's second row: 43 rows in 11 slices of 4, so 4 buckets of 3
+    assert calls == 43
+    assert sliced.call_slices == 11
+    assert (
+        "full rebuild: the repeat calls of the whole history, in 4 buckets of callers"
+        in caplog.messages
+    )
     assert sliced.day_slices > 1
     assert sliced.refresh == "full"
     assert [(c.check_name, c.failing_rows) for c in sliced.errors] == [
@@ -153,6 +170,7 @@ def test_the_summary_names_the_slices(
     # a long rebuild shows its progress, slice by slice
     days = result.day_slices
     assert [r.getMessage() for r in caplog.records if r.name == "hostedsuite.transforms"] == [
+        "full rebuild: the repeat calls of the whole history",
         *(f"full rebuild: the calls, slice {n} of 3" for n in (1, 2, 3)),
         *(f"full rebuild: the center-days, slice {n} of {days}" for n in range(1, days + 1)),
     ]
