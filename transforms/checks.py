@@ -42,6 +42,10 @@ class Check:
     table_name: str
     sql: str
     has_day: bool = False
+    # the check in parts whose findings together are its own, each over a bucket of the keys
+    # (a full rebuild in slices runs a grain's uniqueness over 10M calls this way: in one
+    # GROUP BY it ran out of a 512 MB cap); empty: run ``sql`` whole
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,12 @@ def load_checks(
     incremental: bool = False,
     dialect: DialectName = "duckdb",
     new_rows: dict[str, str] | None = None,
+    buckets: int = 1,
 ) -> list[Check]:
     """Every check; ``incremental``: those of the per-call tables read the affected calls only,
     from ``new_rows`` (``schema.table`` -> the temporary table of its new rows) when given,
-    where the day tables' grain checks read their new rows too."""
+    where the day tables' grain checks read their new rows too. ``buckets`` > 1 (DuckDB): the
+    uniqueness checks also come in that many parts, by a hash of the key."""
     checks: list[Check] = []
     incremental_keys = table_keys()
     new_rows = new_rows if incremental else None
@@ -94,7 +100,21 @@ def load_checks(
             date = "local_date" if kind == "not_null" or "local_date" in keys else "min(local_date)"
             variables["local_date"] = date if key == "day" else "NULL"
             sql = fill_template(template, variables)
-            checks.append(Check(f"{kind}_{table}", "error", table, sql, has_day=True))
+            parts: tuple[str, ...] = ()
+            if kind == "unique" and buckets > 1:
+                # a key's rows all fall in one bucket, so each duplicate is found whole
+                parts = tuple(
+                    fill_template(
+                        template,
+                        variables
+                        | {
+                            "table": f"(SELECT * FROM {source} WHERE hash({', '.join(keys)}) "
+                            f"% {buckets} = {k}) AS {table}"
+                        },
+                    )
+                    for k in range(buckets)
+                )
+            checks.append(Check(f"{kind}_{table}", "error", table, sql, True, parts))
     for path in sorted(CHECKS_DIR.glob("*.sql")):
         if path.name.endswith(".template.sql"):
             continue
@@ -118,6 +138,7 @@ def run_checks(
     dialect: DialectName = "duckdb",
     new_rows: dict[str, str] | None = None,
     by_file: bool = False,
+    buckets: int = 1,
 ) -> list[CheckOutcome]:
     """Runs every check into ``dq_findings``; ``dq_summary`` counts them.
 
@@ -133,10 +154,10 @@ def run_checks(
 
     ``by_file`` (a full rebuild in slices, DuckDB): one check at a time, each into a file
     (``slice_files``), and ``dq_findings`` from the files, so that the checks' working set is
-    one check's, not every check's at once.
+    one check's, not every check's at once; the uniqueness checks in ``buckets`` parts each.
     """
     checked_at = datetime.now(UTC).isoformat()
-    checks = load_checks(raw, columns, incremental, dialect, new_rows)
+    checks = load_checks(raw, columns, incremental, dialect, new_rows, buckets if by_file else 1)
     statements = Dialect(dialect)
     keys = table_keys()
     per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}
@@ -153,7 +174,7 @@ def run_checks(
     # read-only calls' findings are kept, not dropped.
     affected = affected_keys("call", dialect) if new_rows else AFFECTED_CALLS
 
-    def select(check: Check) -> str:
+    def select(check: Check, part: str | None = None) -> str:
         sql = (
             f"SELECT {literal(check.name)} AS check_name, {literal(check.severity)} AS severity, "
             "cast(f.table_name AS VARCHAR) AS table_name, "
@@ -165,7 +186,9 @@ def run_checks(
                 if check.has_day
                 else "cast(NULL AS VARCHAR) AS center_id, cast(NULL AS DATE) AS local_date"
             )
-            + f", cast(f.details AS VARCHAR) AS details FROM (\n{sql_body(check.sql)}\n) AS f"
+            + ", cast(f.details AS VARCHAR) AS details FROM (\n"
+            + sql_body(check.sql if part is None else part)
+            + "\n) AS f"
         )
         # the outer filter keeps the DELETE below and the INSERT symmetric whatever the check's
         # own SQL restricts (its {{ affected_calls }} placeholder is what makes it fast)
@@ -192,7 +215,7 @@ def run_checks(
         with SliceFiles(execute) as files:
             views = [f"temp.main.check_{number}" for number in range(len(checks))]
             for view, check in zip(views, checks, strict=True):
-                files.write(view, select(check))
+                files.write(view, *(select(check, part) for part in check.parts or (None,)))
             union = "\nUNION ALL\n".join(f"SELECT * FROM {view}" for view in views)
             execute.execute_sql(
                 f"CREATE OR REPLACE TABLE {ANALYTICS_SCHEMA}.dq_findings AS {union}"

@@ -32,6 +32,10 @@ STATE_TABLE: Final = "transform_state"
 # Bump when the runner's incremental logic changes in a way the SQL hash cannot see: the next
 # refresh is then a full rebuild.
 STATE_VERSION: Final = 1
+# The state a full rebuild in slices commits before its first slice (it commits slice by slice,
+# see sliced_build.py): until it finishes, the marts are partial, and a refresh that finds this
+# state rebuilds them all.
+UNFINISHED_REBUILD: Final = "unfinished full rebuild"
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def plan_refresh(
     if not state or len(state) != 1:
         return RefreshPlan(True, f"no watermark in {ANALYTICS_SCHEMA}.{STATE_TABLE}")
     watermark, previous_hash = state[0]
+    if previous_hash == UNFINISHED_REBUILD:
+        return RefreshPlan(True, "an earlier full rebuild did not finish")
     if previous_hash != sql_hash:
         return RefreshPlan(True, "model or check SQL changed")
     written = execute.execute_sql(
@@ -115,6 +121,12 @@ def write_state(
         "TABLE", f"{ANALYTICS_SCHEMA}.{STATE_TABLE}", state
     ):
         execute.execute_sql(statement)
+
+
+def mark_unfinished(execute: SqlExecutor, reason: str) -> None:
+    """The state of a full rebuild that has begun committing (``UNFINISHED_REBUILD``): no
+    watermark, and the next refresh is a full one."""
+    write_state(execute, None, UNFINISHED_REBUILD, TransformResult(refresh="full", reason=reason))
 
 
 def models_sql_hash(raw: str, columns: dict[str, set[str]], dialect: DialectName = "duckdb") -> str:

@@ -5,7 +5,9 @@ through the pipeline's own ``sql_client`` needs no extra dependency, no project 
 startup cost, reuses the single DuckDB connection dlt already holds (DuckDB allows one writer
 process), and lets the whole refresh run in one transaction: analysts never see half-built marts.
 DuckDB and PostgreSQL both have transactional DDL, which is what makes that one transaction
-enough; the SQL they write differently comes from ``dialect.py``.
+enough; the SQL they write differently comes from ``dialect.py``. The exception is a full
+rebuild in slices (``sliced_build.py``), which commits slice by slice so that its memory does not
+grow with the history, and marks the marts unfinished until its last commit.
 
 Models are plain ``SELECT`` files. A full rebuild (``full_build.py``) wraps them in
 ``CREATE OR REPLACE VIEW|TABLE``. An incremental refresh (the default once the marts exist;
@@ -44,7 +46,7 @@ from .refresh import models_sql_hash, newest_load_id, plan_refresh, write_state
 from .result import RawTablesMissing, TransformCheckError, TransformResult
 from .scope_log import record_refresh
 from .settings import MetricSettings
-from .sliced_build import build_sliced, call_slice_count
+from .sliced_build import bucket_count, build_sliced, call_slice_count
 
 
 def run_transforms(
@@ -62,9 +64,11 @@ def run_transforms(
     needed: no previous refresh, other settings, other model SQL, unstamped raw tables.
     Everything, including the check results and the new watermark, is committed in one
     transaction: a crash leaves the previous marts and watermark, and the next run redoes the
-    same changes. Grain-check failures raise ``TransformCheckError`` after the commit (the
-    findings tables must survive for the analyst to read); reconciliation findings are only
-    reported in the result. ``dialect``: the destination's (asked of the server when None).
+    same changes (a full rebuild in slices commits slice by slice: a crash leaves the marts
+    marked unfinished, and the next run rebuilds them). Grain-check failures raise
+    ``TransformCheckError`` after the commit (the findings tables must survive for the analyst
+    to read); reconciliation findings are only reported in the result. ``dialect``: the
+    destination's (asked of the server when None).
     ``scope_log``: log what the refresh replaced (``scope_log.py``; DuckDB only), for the copy
     that is kept in step with the warehouse. ``slice_calls``: a full rebuild on a DuckDB file
     (not a lake) runs in slices of about this many calls (``sliced_build.py``); None: in one go.
@@ -113,7 +117,16 @@ def run_transforms(
             record_refresh(execute, plan.full, new_rows, deleted)
         by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
         checked = {t: name for t, name in new_rows.items() if t in scope_tables()}
-        result.checks = run_checks(execute, raw, columns, not plan.full, sql.name, checked, by_file)
+        result.checks = run_checks(
+            execute,
+            raw,
+            columns,
+            not plan.full,
+            sql.name,
+            checked,
+            by_file,
+            bucket_count(result.call_slices),
+        )
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:
             result.row_counts[table] = scalar(
@@ -143,7 +156,9 @@ def _build_full(
     if slices == 1:
         build_full(execute, raw, columns, existing, sql)
         return
-    result.day_slices = build_sliced(execute, raw, columns, existing, slices, slice_calls or 1)
+    result.day_slices = build_sliced(
+        execute, raw, columns, existing, slices, slice_calls or 1, result.reason
+    )
     result.call_slices = slices
 
 

@@ -1,11 +1,10 @@
 """The full rebuild's per-slice working sets as Parquet files, read through temporary views.
 
-A rebuild in slices runs in one transaction (a failed rebuild changes nothing). Inside a
-transaction DuckDB keeps every temporary table it replaced or dropped until the commit, as
-the rollback would need it: a temporary table per slice made the rebuild's temporary storage
-grow slice by slice (28 GB at 10M calls). A file written by ``COPY ... TO`` is outside the
-transaction, and each slice overwrites the last one's (8 GB at 10M, most of it the spill of
-the two whole-history windows).
+Inside a transaction DuckDB keeps every temporary table it replaced or dropped until the
+commit, as the rollback would need it: when the rebuild in slices was one transaction, a
+temporary table per slice made its temporary storage grow slice by slice (28 GB at 10M calls).
+A file written by ``COPY ... TO`` is outside any transaction, and each slice overwrites the
+last one's.
 
 The files hold callers' data for the length of the rebuild. They live in a folder of their
 own inside DuckDB's ``temp_directory`` (``<warehouse>.tmp``, where DuckDB's own spill files

@@ -1,7 +1,7 @@
 """The full rebuild in slices (DuckDB file): the same tables as ``full_build.build_full``, built
 a slice of the history at a time, so that its memory does not grow with the history.
 
-Built in one go, a 10M-call rebuild ran out of DuckDB's default 1 GB cap in
+Built in one go, a 10M-call rebuild ran out of the 1 GB cap (the default then) in
 ``int_hold_segments`` (a window partitioned by call over every hold event) and needed 15 GB
 without a cap. In slices, every statement's working set is one slice's:
 
@@ -24,9 +24,11 @@ without a cap. In slices, every statement's working set is one slice's:
    at 1.1-1.2 GB of process memory; a slice of about as many calls as a call slice keeps the
    aggregates' hash tables a slice's size, and costs a scan of fct_calls per slice.
 
-Every slice INSERTs its rows, in ``MODELS`` order, in the one transaction of the run. What a
-slice only reads is in files outside it (``slice_files``: a transaction keeps every temporary
-table it replaced until its end).
+Every slice INSERTs its rows, in ``MODELS`` order, and commits (``_commit``): in one
+transaction the uncommitted rows made the rebuild's memory grow with the history. Until the
+last commit the state says the rebuild is unfinished (``refresh.mark_unfinished``), so a
+rebuild that stops is redone by the next run. What a slice only reads is in files
+(``slice_files``: a transaction keeps every temporary table it replaced until its end).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from .project import (
     scalar,
     sql_body,
 )
+from .refresh import mark_unfinished
 from .slice_files import SliceFiles
 
 # a child of the CLI's logger: its progress lines (a rebuild at 10M calls takes minutes)
@@ -87,6 +90,12 @@ def call_slice_count(execute: SqlExecutor, raw: str, slice_calls: int) -> int:
     return max(1, math.ceil(calls / slice_calls))
 
 
+def bucket_count(slices: int) -> int:
+    """How many buckets a rebuild in ``slices`` slices computes its whole-history windows and
+    its uniqueness checks in (``BUCKET_SLICES``)."""
+    return max(1, math.ceil(slices / BUCKET_SLICES))
+
+
 def build_sliced(
     execute: SqlExecutor,
     raw: str,
@@ -94,11 +103,16 @@ def build_sliced(
     existing: dict[tuple[str, str], str],
     slices: int,
     slice_calls: int,
+    reason: str,
 ) -> int:
     """Builds every model as ``build_full`` does, the per-call tables in ``slices`` slices of
     the calls and the day-keyed ones in slices of about ``slice_calls`` calls' center-days;
     returns the number of day slices. DuckDB only (``approx_quantile``, temporary objects,
-    ``COPY``)."""
+    ``COPY``).
+
+    Commits as it goes (``_commit``), in the caller's transaction: first the emptied tables
+    with the state of an unfinished rebuild (``refresh.mark_unfinished``, ``reason`` the
+    rebuild's), then each slice. The caller's last transaction holds the rest of the run."""
     sql = Dialect("duckdb")
     last_per_call = max(i for i, m in enumerate(MODELS) if m.incremental_key == "call")
     per_call, rest = MODELS[: last_per_call + 1], MODELS[last_per_call + 1 :]
@@ -108,9 +122,11 @@ def build_sliced(
             replace_model(execute, model, rendered, existing, sql)
         else:
             replace_model(execute, model, _empty(rendered), existing, sql)
+    mark_unfinished(execute, reason)
+    _commit(execute)
     views = scope_view_names()
     with SliceFiles(execute) as files:
-        buckets = max(1, math.ceil(slices / BUCKET_SLICES))
+        buckets = bucket_count(slices)
         in_buckets = f", in {buckets} buckets of callers" if buckets > 1 else ""
         logger.info("full rebuild: the repeat calls of the whole history%s", in_buckets)
         files.write(REPEAT_CALLS, *_repeat_buckets(execute, raw, columns, buckets))
@@ -119,6 +135,7 @@ def build_sliced(
             logger.info("full rebuild: the calls, slice %d of %d", number, len(ranges))
             files.write(SLICE_CALLS, f"SELECT call_id FROM {CALL_STARTS} WHERE {bounds}")
             _fill_call_slice(execute, files, per_call, raw, columns, views, CallSlice(SLICE_CALLS))
+            _commit(execute)
         for model in rest:
             rendered = render(model_sql(model), raw, columns, dialect=sql.name)
             if model.incremental_key == "day":
@@ -133,6 +150,15 @@ def build_sliced(
         execute.execute_sql(f"DROP TABLE IF EXISTS {table}")
     drop_scope_tables(execute)
     return day_slices
+
+
+def _commit(execute: SqlExecutor) -> None:
+    """Commits what the rebuild wrote so far, and goes on in a new transaction. A transaction's
+    uncommitted rows stay in DuckDB's memory and temporary storage until its end: in one
+    transaction the rebuild's memory grew slice by slice (at 10M calls under a 512 MB cap it
+    ran out at slice 33 of 40). Committed, the rows are the file's like any other."""
+    execute.execute_sql("COMMIT")
+    execute.execute_sql("BEGIN TRANSACTION")
 
 
 def _repeat_buckets(
@@ -283,6 +309,7 @@ def _fill_day_slices(
             execute.execute_sql(
                 f"{insert}\nSELECT * FROM (\n{sql_body(rendered)}\n) AS model WHERE {keys}"
             )
+        _commit(execute)
     return len(numbers)
 
 

@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.destinations.duckdb import DuckDb
+from pipelines.duckdb_session import session_config
 from pipelines.serving import PublishError, publish
 from transforms import DuckDBExecutor
 
@@ -88,3 +89,12 @@ def test_the_rewrite_after_an_erasure_runs_under_the_memory_cap(
     with duckdb.connect(str(loader.duckdb_path), read_only=True) as conn:
         calls = conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
     assert calls == (len(loader.emulator.truth().calls),)
+
+
+def test_the_default_cap_is_the_readmes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # README, "One memory cap for every step": default 512MB, spilling beside the warehouse
+    monkeypatch.delenv(MEMORY_SETTING, raising=False)
+    assert session_config("/data/warehouse.duckdb") == {
+        "memory_limit": "512MB",
+        "temp_directory": "/data/warehouse.duckdb.tmp",
+    }

@@ -221,3 +221,71 @@ def test_the_rebuild_removes_its_files_and_a_killed_ones(
     assert checks == [sorted(f"check_{n}-0.parquet" for n in range(len(result.checks)))]
     assert not folder.exists()
     assert (tmp_path / "warehouse.duckdb.tmp").exists()
+
+
+class _SliceWatcher(DuckDBExecutor):
+    """Before each slice's rows of fct_calls, what another session of the database sees: the
+    rows committed so far and the state; fails the slice numbered ``fail_at`` instead, if any."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection, fail_at: int | None = None) -> None:
+        super().__init__(conn)
+        self.fail_at = fail_at
+        self.committed: list[tuple[int, str]] = []
+
+    def execute_sql(self, sql: str) -> Any:
+        if sql.startswith("INSERT INTO analytics.fct_calls"):
+            if len(self.committed) + 1 == self.fail_at:
+                raise RuntimeError("stopped")
+            other = self.conn.cursor()  # its own transaction: sees only what was committed
+            try:
+                seen = other.execute(
+                    "SELECT (SELECT count(*) FROM analytics.fct_calls), "
+                    "(SELECT sql_hash FROM analytics.transform_state)"
+                ).fetchone()
+            finally:
+                other.close()
+            assert seen is not None
+            self.committed.append((int(seen[0]), str(seen[1])))
+        return super().execute_sql(sql)
+
+
+def test_a_rebuild_in_slices_commits_slice_by_slice(raw_db: duckdb.DuckDBPyConnection) -> None:
+    # A transaction keeps its uncommitted rows in memory and temporary storage until its end:
+    # in one transaction the rebuild's memory grew with the history.
+    run_transforms(DuckDBExecutor(raw_db))
+    watcher = _SliceWatcher(raw_db)
+    result = run_transforms(watcher, full=True, slice_calls=5)
+    assert result.call_slices == 3
+    # before each slice, the slices before it are committed: another session sees the emptied
+    # fct_calls fill up, and the state of a rebuild that has not finished
+    counts = [count for count, _ in watcher.committed]
+    assert counts[0] == 0
+    assert counts[0] < counts[1] < counts[2] < 12
+    assert {state for _, state in watcher.committed} == {"unfinished full rebuild"}
+    assert fetch(raw_db, "SELECT count(*) FROM analytics.fct_calls") == [(12,)]
+    assert fetch(raw_db, "SELECT last_refresh, sql_hash <> 'unfinished full rebuild' FROM "
+                 "analytics.transform_state") == [("full", True)]  # fmt: skip
+
+
+def test_a_rebuild_that_stopped_is_finished_by_the_next_refresh(
+    raw_db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    run_transforms(DuckDBExecutor(raw_db))
+    expected = snapshot(raw_db)
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        run_transforms(_SliceWatcher(raw_db, fail_at=2), full=True, slice_calls=5)
+    raw_db.close()
+    # the next run is another process: the first slice stayed, and the state says the marts
+    # are partial
+    conn = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        partial = fetch(conn, "SELECT count(*) FROM analytics.fct_calls")[0][0]
+        assert 0 < partial < 12
+        state = "SELECT raw_load_id, sql_hash, full_rebuild_reason FROM analytics.transform_state"
+        assert fetch(conn, state) == [(None, "unfinished full rebuild", "asked for (--full)")]
+        again = run_transforms(DuckDBExecutor(conn))
+        assert (again.refresh, again.reason) == ("full", "an earlier full rebuild did not finish")
+        assert snapshot(conn) == expected
+    finally:
+        conn.close()
