@@ -79,7 +79,7 @@ _REPEAT_SOURCE: Final = f"{STAGING_SCHEMA}.stg_calls"
 # 10M calls): the repeat calls by caller (int_repeat_calls partitions its window by client and
 # the number's digits, so a partition's calls are all in one bucket; _CALLER_KEY must be a
 # function of that key, or the test of slices against one go fails), the calls' earliest
-# start times by call id.
+# start times by call id. The uniqueness checks use the same count (checks.load_checks).
 BUCKET_SLICES: Final = 10
 _CALLER_KEY: Final = "hash(client_id, nullif(regexp_replace(caller_number, '[^0-9]', '', 'g'), ''))"
 
@@ -91,9 +91,11 @@ def call_slice_count(execute: SqlExecutor, raw: str, slice_calls: int) -> int:
 
 
 def bucket_count(slices: int) -> int:
-    """How many buckets a rebuild in ``slices`` slices computes its whole-history windows and
-    its uniqueness checks in (``BUCKET_SLICES``)."""
-    return max(1, math.ceil(slices / BUCKET_SLICES))
+    """How many buckets a rebuild in ``slices`` (> 1) slices computes its whole-history windows
+    and its uniqueness checks in (``BUCKET_SLICES``); at least two: at 1M calls (4 slices)
+    under a 256 MB cap, the uniqueness check of 3M interactions ran out of memory in one
+    GROUP BY, and completed in two."""
+    return max(2, math.ceil(slices / BUCKET_SLICES))
 
 
 def build_sliced(
@@ -127,8 +129,7 @@ def build_sliced(
     views = scope_view_names()
     with SliceFiles(execute) as files:
         buckets = bucket_count(slices)
-        in_buckets = f", in {buckets} buckets of callers" if buckets > 1 else ""
-        logger.info("full rebuild: the repeat calls of the whole history%s", in_buckets)
+        logger.info("full rebuild: the repeat calls, in %d buckets of callers", buckets)
         files.write(REPEAT_CALLS, *_repeat_buckets(execute, raw, columns, buckets))
         ranges = _time_ranges(execute, files, raw, slices, buckets)
         for number, bounds in enumerate(ranges, 1):
