@@ -7,6 +7,8 @@ Kill points are hooked on the code paths themselves, not timed with sleeps:
 - ``transforms``: when the transforms start building ``analytics.fct_calls`` (full rebuild) or
   replacing its rows (incremental refresh);
 - ``second_batch``: in the extract of the second batch of a long load or backfill;
+- ``second_slice``: when a full rebuild in slices (DuckDB) starts the second slice's rows of
+  ``analytics.fct_calls`` (the first slice is committed);
 - ``publish``: half-way through copying the warehouse into the serving copy's temporary file;
 - ``publish_update``: when an earlier generation of the serving copy has had its changed rows
   replaced, before that transaction commits.
@@ -125,6 +127,20 @@ def _stop_on_fct_calls(client: Any, stop: Callable[[], None]) -> None:
     client.execute_sql = execute_or_die
 
 
+def kill_in_second_slice() -> None:
+    original = DuckDbSqlClient.execute_sql
+    slices = {"n": 0}
+
+    def execute_or_die(self: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(sql).startswith("INSERT INTO analytics.fct_calls"):
+            slices["n"] += 1
+            if slices["n"] == 2:
+                die()
+        return original(self, sql, *args, **kwargs)
+
+    DuckDbSqlClient.execute_sql = execute_or_die  # type: ignore[method-assign]
+
+
 def kill_in_second_batch() -> None:
     original = load_step.load_batch
     batches = {"n": 0}
@@ -175,6 +191,7 @@ POINTS = {
     "publish": kill_while_publishing,
     "publish_update": kill_while_updating,
     "second_batch": kill_in_second_batch,
+    "second_slice": kill_in_second_slice,
     "extract": kill_during_extract,
     "after_normalize": kill_after_normalize,
     "load": kill_during_load,

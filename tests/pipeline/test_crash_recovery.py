@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,35 @@ def test_pending_package_is_loaded_then_new_calls_in_the_same_run(loader_factory
     stored = {r[0] for r in rows(loader.duckdb_path, "SELECT id FROM hostedsuite.calls")}
     assert set(new_ids) <= stored
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+
+
+def test_a_rebuild_in_slices_killed_midway_is_redone_and_the_copy_kept(loader_factory) -> None:
+    # A full rebuild in slices commits each slice: killed in its second slice, it leaves the
+    # first slice's marts in the warehouse, marked unfinished; the analysts' copy stays the
+    # last one published, and the next run rebuilds everything and publishes.
+    loader = loader_factory(calls=1500, seed=23)
+    first = loader.cli("load", "--until", loader.emulator.now.isoformat())
+    assert first.returncode == 0, first.stderr
+    serving = loader.duckdb_path.with_name("warehouse.serving.duckdb")
+    published = os.path.realpath(serving)
+    copy_before = Path(published).read_bytes()
+    calls = len(loader.emulator.truth().calls)
+
+    slices = {"TRANSFORMS__REBUILD_SLICE_CALLS": "500"}  # 1,500 calls: 3 slices
+    crashed = loader.crash("second_slice", "transform", "--full", env=slices)
+    assert crashed.returncode == -9, f"the second slice was not reached: {crashed.stderr}"
+    partial = rows(loader.duckdb_path, "SELECT count(*) FROM analytics.fct_calls")[0][0]
+    assert 0 < partial < calls
+    state = rows(loader.duckdb_path, "SELECT sql_hash FROM analytics.transform_state")
+    assert state == [("unfinished full rebuild",)]
+    assert os.path.realpath(serving) == published
+    assert Path(published).read_bytes() == copy_before
+
+    rerun = loader.cli("load", "--until", loader.emulator.now.isoformat(), env=slices)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "full rebuild: an earlier full rebuild did not finish" in rerun.stdout, rerun.stdout
+    assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
+    stored = rows(loader.duckdb_path, "SELECT count(*) FROM analytics.fct_calls")[0][0]
+    assert stored == calls
+    copied = rows(serving, "SELECT count(*) FROM analytics.fct_calls")[0][0]
+    assert copied == calls
