@@ -71,8 +71,14 @@ class Helper:
         self.events: list[Event] = []
         self._changed = threading.Condition()
         self._ended = False
+        # stdout is read by this thread alone (communicate() would take the last events from
+        # it: a test once lost a helper's last event that way), stderr by another, so that
+        # neither pipe can fill up and stall the helper
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        self._stderr: list[str] = []
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -87,6 +93,11 @@ class Helper:
         with self._changed:
             self._ended = True
             self._changed.notify_all()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
 
     def seen(self) -> int:
         """How many events so far: ``wait_for(..., after=seen())`` waits for a later one."""
@@ -112,16 +123,18 @@ class Helper:
                 self._changed.wait(left)
 
     def _stderr_if_ended(self) -> str:
-        if self.process.poll() is None or self.process.stderr is None:
+        if self.process.poll() is None:
             return "-"
-        return self.process.stderr.read()[-2000:]
+        self._stderr_reader.join(DEADLINE_SECONDS)
+        return "".join(self._stderr)[-2000:]
 
     def stop(self) -> list[Event]:
         """Asks the helper to stop, waits for it; every event it reported."""
         self.stop_file.touch()
-        _, err = self.process.communicate(timeout=DEADLINE_SECONDS)
+        self.process.wait(timeout=DEADLINE_SECONDS)
         self._reader.join(DEADLINE_SECONDS)
-        assert self.process.returncode == 0, err
+        self._stderr_reader.join(DEADLINE_SECONDS)
+        assert self.process.returncode == 0, "".join(self._stderr)[-3000:]
         return self.events
 
 
