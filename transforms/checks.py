@@ -154,10 +154,11 @@ def run_checks(
 
     ``by_file`` (a full rebuild in slices, DuckDB): one check at a time, each into a file
     (``slice_files``), and ``dq_findings`` from the files, so that the checks' working set is
-    one check's, not every check's at once; the uniqueness checks in ``buckets`` parts each.
+    one check's, not every check's at once; the uniqueness checks in ``buckets`` parts each
+    (only ``by_file`` runs parts: 1 otherwise).
     """
     checked_at = datetime.now(UTC).isoformat()
-    checks = load_checks(raw, columns, incremental, dialect, new_rows, buckets if by_file else 1)
+    checks = load_checks(raw, columns, incremental, dialect, new_rows, buckets)
     statements = Dialect(dialect)
     keys = table_keys()
     per_call = {c.name for c in checks if incremental and keys.get(c.table_name) == "call"}

@@ -125,7 +125,7 @@ def run_transforms(
             sql.name,
             checked,
             by_file,
-            bucket_count(result.call_slices),
+            bucket_count(result.call_slices) if by_file else 1,
         )
         write_state(execute, new_watermark, sql_hash, result, sql.name)
         for table in GRAIN_KEYS:

@@ -165,11 +165,8 @@ def _commit(execute: SqlExecutor) -> None:
 def _repeat_buckets(
     execute: SqlExecutor, raw: str, columns: dict[str, set[str]], count: int
 ) -> list[str]:
-    """The queries of ``int_repeat_calls``' rows, one per bucket of callers (one query, the
-    view itself, for one bucket); each reads a temporary view of its bucket's calls in place
-    of ``staging.stg_calls``."""
-    if count == 1:
-        return [f"SELECT * FROM {_REPEAT_VIEW}"]
+    """The queries of ``int_repeat_calls``' rows, one per bucket of callers; each reads a
+    temporary view of its bucket's calls in place of ``staging.stg_calls``."""
     model = next(m for m in MODELS if f"{m.schema}.{m.name}" == _REPEAT_VIEW)
     rendered = render(model_sql(model), raw, columns, dialect="duckdb")
     queries = []
@@ -201,15 +198,12 @@ def _time_ranges(
     outside the memory cap."""
     # child rows whose call row is missing are rebuilt too (as in one go): their ids have no
     # start time and go with the first slice
-    of_bucket = (
-        [f" WHERE hash(id) % {buckets} = {k}" for k in range(buckets)] if buckets > 1 else [""]
-    )
     calls = [
         "SELECT call_id, first_start FROM (SELECT cast(id AS VARCHAR) AS call_id, first_start, "
         "row_number() OVER (PARTITION BY id ORDER BY first_start NULLS LAST) AS n FROM (SELECT "
-        f"id, cast(start_time AS TIMESTAMPTZ) AS first_start FROM {raw}.calls{where}) AS typed) "
-        "AS calls WHERE n = 1"
-        for where in of_bucket
+        f"id, cast(start_time AS TIMESTAMPTZ) AS first_start FROM {raw}.calls "
+        f"WHERE hash(id) % {buckets} = {k}) AS typed) AS calls WHERE n = 1"
+        for k in range(buckets)
     ]
     orphans = [
         "SELECT DISTINCT cast(o.call_id AS VARCHAR) AS call_id, "

@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.destinations.duckdb import DuckDb
-from pipelines.duckdb_session import session_config
+from pipelines.duckdb_session import DEFAULT_DUCKDB_MEMORY_LIMIT, session_config
 from pipelines.serving import PublishError, publish
 from transforms import DuckDBExecutor
 
@@ -94,7 +94,10 @@ def test_the_rewrite_after_an_erasure_runs_under_the_memory_cap(
 def test_the_default_cap_is_the_readmes(monkeypatch: pytest.MonkeyPatch) -> None:
     # README, "One memory cap for every step": default 512MB, spilling beside the warehouse
     monkeypatch.delenv(MEMORY_SETTING, raising=False)
+    # the project's .dlt/config.toml
     assert session_config("/data/warehouse.duckdb") == {
         "memory_limit": "512MB",
         "temp_directory": "/data/warehouse.duckdb.tmp",
     }
+    # and the code's, for a run from a folder whose .dlt does not set it
+    assert DEFAULT_DUCKDB_MEMORY_LIMIT == "512MB"
