@@ -1,9 +1,9 @@
 """The settings of every DuckDB connection a run opens on a warehouse file or its copies.
 
 One memory cap (``[destination.duckdb] memory_limit``) for every step: dlt's connections for
-the load and the transforms, and the connections of our own that publish the serving copy and
-rewrite the file after an erasure. A module of its own, apart from the DuckDB destination, so
-that the serving modules the destination imports can use it too.
+the load and the transforms (publishing writes through the latter), and the connections of our
+own that rewrite the file after an erasure and read it for the report. A module of its own,
+apart from the DuckDB destination, so that the modules the destination imports can use it too.
 """
 
 from __future__ import annotations

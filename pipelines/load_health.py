@@ -85,33 +85,35 @@ def write_verified(execute: Execute, health: dict[str, Any], found: Verification
 
 def stamp_published(
     execute: Execute,
-    present_columns: set[str],
+    catalog: str,
     health: dict[str, Any],
     published_at: datetime,
 ) -> None:
-    """Rewrites ``load_health`` in a serving copy: the health now, what ``verify`` last wrote
-    (``present_columns``: the columns the copy's ``load_health`` has, if any), and when the
+    """Rewrites ``load_health`` in a serving copy attached as ``catalog``: the health now, what
+    ``verify`` last wrote (carried over when the copy's ``load_health`` has it), and when the
     copy was published."""
+    table = f"{catalog}.{TABLE}"
+    present = {
+        row[0]
+        for row in execute(
+            "SELECT column_name FROM information_schema.columns "
+            f"WHERE table_catalog = {lit.text(catalog)} AND table_schema = 'analytics' "
+            "AND table_name = 'load_health'"
+        )
+        or ()
+    }
     carried = [
-        f"(SELECT {name} FROM {TABLE} LIMIT 1)::{kind}"
-        if name in present_columns
-        else f"NULL::{kind}"
+        f"(SELECT {name} FROM {table} LIMIT 1)::{kind}" if name in present else f"NULL::{kind}"
         for name, kind in VERIFIED
     ]
-    execute("CREATE SCHEMA IF NOT EXISTS analytics")
+    execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.analytics")
     execute(
-        f"CREATE OR REPLACE TABLE {TABLE} AS SELECT\n    "
+        f"CREATE OR REPLACE TABLE {table} AS SELECT\n    "
         + _select(
             [*_health_values(health), *carried, lit.instant(published_at)],
             [*HEALTH, *VERIFIED, ("published_at", "TIMESTAMPTZ")],
         )
     )
-
-
-COLUMNS_SQL: Final = (
-    "SELECT column_name FROM information_schema.columns "
-    "WHERE table_schema = 'analytics' AND table_name = 'load_health'"
-)
 
 
 def record_lake_publication(execute: Execute, health: dict[str, Any]) -> None:

@@ -42,9 +42,8 @@ from typing import Any
 
 import duckdb
 
-from pipelines import serving_delta
+from pipelines import load_health, serving_delta
 from pipelines import sql_literals as lit
-from pipelines.duckdb_session import session_config
 from pipelines.serving_delta import DeltaResult, Executor, Mark
 from pipelines.serving_files import (
     copy_file,
@@ -55,7 +54,6 @@ from pipelines.serving_files import (
     point_link,
     remove,
     require_space,
-    stamp_load_health,
     wal,
     written_bytes,
 )
@@ -162,7 +160,7 @@ def publish(
         else:
             path = _copy_whole(warehouse, generations.new_path(), temp)
         published_at = now()
-        stamp_load_health(path, health, published_at, session_config(str(warehouse)))
+        _stamp(execute, path, health, published_at)
         make_durable_read_only(path)
         generations.record(path, mark)
         point_link(serving, path)
@@ -205,6 +203,21 @@ def _update(
             return None, result
         execute.execute_sql(f"CHECKPOINT {serving_delta.ALIAS}")
         return result, ""
+    finally:
+        execute.execute_sql(f"DETACH {serving_delta.ALIAS}")
+
+
+def _stamp(execute: Executor, path: Path, health: dict[str, Any], published_at: datetime) -> None:
+    """Writes ``load_health`` in the copy at ``path`` (``load_health.stamp_published``).
+
+    Attached to the pipeline's own connection, not opened in a second DuckDB database: each
+    database has its own buffer pool, so a second one could hold up to a second memory cap
+    beside the first, which a rebuild just filled.
+    """
+    execute.execute_sql(f"ATTACH {lit.text(str(path))} AS {serving_delta.ALIAS}")
+    try:
+        load_health.stamp_published(execute.execute_sql, serving_delta.ALIAS, health, published_at)
+        execute.execute_sql(f"CHECKPOINT {serving_delta.ALIAS}")
     finally:
         execute.execute_sql(f"DETACH {serving_delta.ALIAS}")
 

@@ -1,7 +1,7 @@
 """The file work of publishing a serving copy: copying, durability, modes, the link swap.
 
-No DuckDB here beyond the stamp of ``load_health`` in a copy, and no dlt: ``serving.py`` decides
-what to publish and calls these.
+No DuckDB and no dlt here: ``serving.py`` decides what to publish, and writes into the copy
+through the pipeline's own connection, and calls these.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ import errno
 import os
 import shutil
 import stat
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
-
-import duckdb
-
-from pipelines import load_health
+from typing import Final
 
 # Free space asked for beyond the size of the copy: DuckDB's stamp of load_health and its WAL.
 SPACE_MARGIN_BYTES: Final = 16 * 1024 * 1024
@@ -71,20 +66,6 @@ def copy_file(source: Path, target: Path) -> None:
             if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
                 raise
     shutil.copyfile(source, target)
-
-
-def stamp_load_health(
-    copy: Path, health: dict[str, Any], published_at: datetime, config: dict[str, Any]
-) -> None:
-    """Writes ``analytics.load_health`` in the copy (``load_health.stamp_published``), on a
-    connection with ``config`` (``duckdb_session.session_config``: the run's memory cap)."""
-    conn = duckdb.connect(str(copy), config=config)
-    try:
-        present = {row[0] for row in conn.execute(load_health.COLUMNS_SQL).fetchall()}
-        load_health.stamp_published(conn.execute, present, health, published_at)
-        conn.execute("CHECKPOINT")
-    finally:
-        conn.close()
 
 
 def make_durable_read_only(path: Path) -> None:

@@ -8,6 +8,9 @@ import secrets
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from pipelines.report import (
     DEFAULT_TARGET_PCT,
@@ -29,8 +32,10 @@ def build_report(
     start: date | None = None,
     end: date | None = None,
     target_pct: float = DEFAULT_TARGET_PCT,
+    config: dict[str, Any] | None = None,
 ) -> ReportResult:
-    """Writes the report of ``start``..``end`` (local dates, inclusive) to ``out``.
+    """Writes the report of ``start``..``end`` (local dates, inclusive) to ``out``; ``config``:
+    the DuckDB settings of its connection (the run's memory cap), DuckDB's defaults when None.
 
     Default range: the last 30 local days of the data, i.e. ending on the newest call's local
     date (today, on a warehouse loaded on schedule).
@@ -39,12 +44,20 @@ def build_report(
     if not db.exists():
         raise ReportError(f"no DuckDB file at {db}: run `make load` (or `make demo`) first")
     try:
-        source = DuckDBSource(db)
+        source = DuckDBSource(db, config or {})
+    except duckdb.OutOfMemoryException:
+        raise  # the run's memory cap, which the run's failure message names
     except Exception as exc:  # duckdb's own errors: locked, not a database, ...
         raise ReportError(f"cannot open {db} read-only: {str(exc).splitlines()[0]}") from None
     try:
         if not source.has_table("analytics", "fct_call_metrics_daily"):
             raise ReportError(f"{db} has no analytics marts: run `make transform` first")
+        if queries.rebuild_unfinished(source):
+            # only the live warehouse can be caught so: a copy is published after a finished run
+            raise ReportError(
+                f"{db} holds a full rebuild that did not finish (its marts are partial): "
+                "run `make transform` first"
+            )
         html, offered, first, last = render(source, db, start, end, target_pct)
     finally:
         source.close()

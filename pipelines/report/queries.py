@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import duckdb
 
+from transforms.refresh import STATE_TABLE, UNFINISHED_REBUILD
+
 Row = dict[str, Any]
 
 
@@ -31,10 +33,11 @@ class ReportSource(Protocol):
 
 
 class DuckDBSource:
-    """A DuckDB file opened read-only (the serving copy, or the warehouse between runs)."""
+    """A DuckDB file opened read-only (the serving copy, or the warehouse between runs), with
+    ``config`` (the run's ``duckdb_session.session_config``: its memory cap)."""
 
-    def __init__(self, path: Path) -> None:
-        self.connection = duckdb.connect(str(path), read_only=True)
+    def __init__(self, path: Path, config: dict[str, Any]) -> None:
+        self.connection = duckdb.connect(str(path), read_only=True, config=config)
         # Instants are rendered and compared in UTC whatever the machine's zone.
         self.connection.execute("SET TimeZone = 'UTC'")
 
@@ -55,6 +58,15 @@ class DuckDBSource:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def rebuild_unfinished(source: ReportSource) -> bool:
+    """Whether the marts are those of a full rebuild that stopped midway (``transform_state``
+    says ``refresh.UNFINISHED_REBUILD``): they hold only the slices it committed."""
+    if not source.has_table("analytics", STATE_TABLE):
+        return False
+    state = source.rows(f"SELECT sql_hash FROM analytics.{STATE_TABLE}")
+    return any(row["sql_hash"] == UNFINISHED_REBUILD for row in state)
 
 
 # Range measures from the daily mart's count and sum columns, with the data dictionary's

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from pipelines.config import checked_setting, configured_text
+from pipelines.duckdb_session import session_config
 from pipelines.errors import ExitCode, RunError
 from pipelines.plan import RunContext, StepResult
 from pipelines.report import DEFAULT_TARGET_PCT, ReportError, ReportResult
@@ -111,7 +112,10 @@ def write_report(
     """``build.build_report``, its errors as ``RunError``."""
     try:
         build_report = importlib.import_module(REPORT_BUILDER).build_report
-        written: ReportResult = build_report(db, out, start, end, target_pct)
+        # the run's one memory cap, as on every connection a run opens (duckdb_session)
+        written: ReportResult = build_report(
+            db, out, start, end, target_pct, session_config(str(db))
+        )
         remember_report(db, out)
         return written
     except ReportError as exc:

@@ -1,7 +1,7 @@
-"""The run's one DuckDB memory cap (``[destination.duckdb] memory_limit``) also holds on the
-connections we open ourselves, not only on dlt's: the one that stamps a published serving copy,
-and the one that rewrites the warehouse after an erasure (``COPY FROM DATABASE``, a copy of the
-whole file).
+"""The run's one DuckDB memory cap (``[destination.duckdb] memory_limit``) also holds where we
+write or read ourselves, not only on dlt's connections: publishing a serving copy (through the
+pipeline's own connection, no second database), the rewrite of the warehouse after an erasure
+(``COPY FROM DATABASE``, a copy of the whole file) and the report.
 
 A cap of 1 MB is below what DuckDB needs to open a file of some 200 calls, so a connection that
 takes the cap fails with Out of Memory, and one that ignores it succeeds: the test sees which.
@@ -39,36 +39,56 @@ def _loaded(loader_factory: Callable[..., Loader]) -> Loader:
     return loader
 
 
-def _publish(warehouse: Path, serving: Path) -> None:
-    # the pipeline's own connection stays uncapped here: only publish's own one is tested
+class _Recorded(DuckDBExecutor):
+    """The pipeline's connection, keeping the statements run through it."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self.statements: list[str] = []
+
+    def execute_sql(self, sql: str) -> Any:
+        self.statements.append(sql)
+        return super().execute_sql(sql)
+
+
+def _publish(warehouse: Path, serving: Path, cap: str | None = None) -> list[str]:
     with duckdb.connect(str(warehouse)) as conn:
+        if cap is not None:
+            # the cap of the pipeline's own connection, set once the file is open
+            conn.execute(f"SET memory_limit = '{cap}'")
+        executor = _Recorded(conn)
         publish(
             warehouse,
             serving,
-            DuckDBExecutor(conn),
+            executor,
             "hostedsuite",
             {"pipeline_name": "hostedsuite"},
             lambda: PUBLISHED_AT,
         )
+        return executor.statements
 
 
-def test_publishing_stamps_the_copy_under_the_memory_cap(
-    loader_factory: Callable[..., Loader], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_publishing_writes_the_copy_within_the_pipelines_own_cap(
+    loader_factory: Callable[..., Loader], tmp_path: Path
 ) -> None:
+    # A second DuckDB database opened on the copy would have a buffer pool, and a cap, of its
+    # own beside the pipeline's full one; publishing attaches the copy to the pipeline's
+    # connection instead, so the pipeline's cap is the whole publish's.
     loader = _loaded(loader_factory)
     serving = tmp_path / "serving.duckdb"
-    monkeypatch.setenv(MEMORY_SETTING, TOO_SMALL)
     with pytest.raises(PublishError, match="Out of Memory"):
-        _publish(loader.duckdb_path, serving)
+        _publish(loader.duckdb_path, serving, TOO_SMALL)
     assert not serving.exists()
 
-    monkeypatch.delenv(MEMORY_SETTING)
-    _publish(loader.duckdb_path, serving)
+    statements = _publish(loader.duckdb_path, serving)
     with duckdb.connect(str(serving), read_only=True) as conn:
         stamped = conn.execute("SELECT published_at FROM analytics.load_health").fetchall()
         calls = conn.execute("SELECT count(*) FROM hostedsuite.calls").fetchone()
     assert stamped == [(PUBLISHED_AT,)]
     assert calls == (len(loader.emulator.truth().calls),)
+    # the stamp went through the pipeline's connection, to the copy attached to it
+    stamps = [sql for sql in statements if sql.startswith("CREATE OR REPLACE TABLE")]
+    assert stamps and all(".analytics.load_health" in sql for sql in stamps), statements
 
 
 def test_the_rewrite_after_an_erasure_runs_under_the_memory_cap(
