@@ -74,16 +74,20 @@ def warehouse_args(warehouse: Path) -> list[str]:
 
 
 def first_load(
-    emulator: StandaloneEmulator, warehouse: Path, env: dict[str, str], transform: bool = True
+    emulator: StandaloneEmulator,
+    warehouse: Path,
+    env: dict[str, str],
+    transform: bool = True,
+    raised: bool = True,
 ) -> Exited:
     """All of the emulator's history, one ``hostedsuite load`` (with its first transforms unless
-    not ``transform``) under ``RAISED_MEMORY_LIMIT``: the history is setup, not a measured row,
-    and a larger cap makes it quicker. Raises if it fails."""
+    not ``transform``), under ``RAISED_MEMORY_LIMIT`` when ``raised``: a history that is only
+    setup, not a measured row, builds quicker under a larger cap. Raises if it fails."""
     until = emulator.now.isoformat()
     command = [*CLI, "load", "--quiet", "--until", until, *warehouse_args(warehouse)]
     if not transform:
         command.append("--no-transform")
-    done = run_measured(command, {**env, MEMORY_SETTING: RAISED_MEMORY_LIMIT})
+    done = run_measured(command, {**env, MEMORY_SETTING: RAISED_MEMORY_LIMIT} if raised else env)
     if done.returncode != 0:
         raise RuntimeError(f"first load failed: {done.error_line()}")
     return done

@@ -16,7 +16,8 @@ meanwhile):
    wrong (see ``serving_delta``), or a run asks for a full copy (after an erasure), the whole
    warehouse is copied instead into a new generation, beside it (``.<name>.publishing``, with
    ``copy_file_range``: in-kernel, a reflink on XFS and Btrfs);
-3. stamp ``analytics.load_health`` in it with the time of publication;
+3. stamp ``analytics.load_health`` in it with the time of publication, still attached to the
+   pipeline's connection (one DuckDB database, so one memory cap), and checkpoint it once;
 4. ``fsync`` it, make it read-only, point the serving path at it (a new link renamed over the
    path: atomic), ``fsync`` the folder. A reader opens either the old generation or the new
    one, never a half-written file. A session already open keeps the file it opened and the data
@@ -156,11 +157,12 @@ def publish(
         if target is not None:
             updated, why = _update(execute, raw_schema, target.path, target.mark)
         if target is not None and updated is not None:
-            path = target.path
+            path = target.path  # still attached, brought up to date
         else:
             path = _copy_whole(warehouse, generations.new_path(), temp)
+            execute.execute_sql(f"ATTACH {lit.text(str(path))} AS {serving_delta.ALIAS}")
         published_at = now()
-        _stamp(execute, path, health, published_at)
+        _stamp(execute, health, published_at)
         make_durable_read_only(path)
         generations.record(path, mark)
         point_link(serving, path)
@@ -187,7 +189,8 @@ def publish(
 def _update(
     execute: Executor, raw_schema: str, path: Path, since: Mark
 ) -> tuple[DeltaResult | None, str]:
-    """Brings the generation at ``path`` up to date; (None, why) when it may not."""
+    """Brings the generation at ``path`` up to date, and leaves it attached as
+    ``serving_delta.ALIAS`` for ``_stamp``; (None, why), detached, when it may not."""
     try:
         make_writable(path)
         execute.execute_sql(f"ATTACH {lit.text(str(path))} AS {serving_delta.ALIAS}")
@@ -199,22 +202,24 @@ def _update(
         return None, _first(exc)
     try:
         result = serving_delta.bring_up_to_date(execute, raw_schema, since)
-        if isinstance(result, str):
-            return None, result
-        execute.execute_sql(f"CHECKPOINT {serving_delta.ALIAS}")
-        return result, ""
-    finally:
+    except BaseException:
         execute.execute_sql(f"DETACH {serving_delta.ALIAS}")
+        raise
+    if isinstance(result, str):
+        execute.execute_sql(f"DETACH {serving_delta.ALIAS}")
+        return None, result
+    return result, ""
 
 
-def _stamp(execute: Executor, path: Path, health: dict[str, Any], published_at: datetime) -> None:
-    """Writes ``load_health`` in the copy at ``path`` (``load_health.stamp_published``).
+def _stamp(execute: Executor, health: dict[str, Any], published_at: datetime) -> None:
+    """Writes ``load_health`` in the copy attached as ``serving_delta.ALIAS``
+    (``load_health.stamp_published``), makes the copy durable (one checkpoint for the update
+    and the stamp) and detaches it.
 
-    Attached to the pipeline's own connection, not opened in a second DuckDB database: each
-    database has its own buffer pool, so a second one could hold up to a second memory cap
-    beside the first, which a rebuild just filled.
+    The copy is attached to the pipeline's own connection, not opened in a second DuckDB
+    database: each database has its own buffer pool, so a second one could hold up to a second
+    memory cap beside the first, which a rebuild just filled.
     """
-    execute.execute_sql(f"ATTACH {lit.text(str(path))} AS {serving_delta.ALIAS}")
     try:
         load_health.stamp_published(execute.execute_sql, serving_delta.ALIAS, health, published_at)
         execute.execute_sql(f"CHECKPOINT {serving_delta.ALIAS}")
