@@ -123,3 +123,31 @@ def test_a_day_finding_stays_while_other_days_are_refreshed(
     )
     assert findings == [("C1", None)]
     assert_equals_full_rebuild(raw_db)
+
+
+def test_a_call_without_a_start_time_is_refreshed_like_a_full_rebuild(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """The refresh finds the rebuilt calls' center-days in fct_calls within the scope's range of
+    start times; a call without one (a grain-check error) is searched for apart. c08 loses its
+    start time in load2, then moves to the other center in load3: its old center-day (C1, no
+    date) must be replaced too."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET start_time = NULL, start_time_local = NULL WHERE id = 'c08'"
+    )
+    stamp_load(raw_db, "load2", ["c08"])
+    with pytest.raises(TransformCheckError):
+        run_transforms(execute)
+    raw_db.execute("UPDATE hostedsuite.calls SET center_id = 'C2' WHERE id = 'c08'")
+    stamp_load(raw_db, "load3", ["c08"])
+    with pytest.raises(TransformCheckError):
+        run_transforms(execute)
+    days = fetch(
+        raw_db,
+        "SELECT center_id, local_date FROM analytics.fct_call_metrics_daily "
+        "WHERE local_date IS NULL ORDER BY center_id",
+    )
+    assert days == [("C2", None)]
+    assert_equals_full_rebuild(raw_db)

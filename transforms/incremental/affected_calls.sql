@@ -46,21 +46,43 @@ old_versions as (
 
 ),
 
+new_versions as (
+
+    -- after the edit: the raw rows the loads since the watermark wrote; the load id, a
+    -- constant, lets the zone maps of the load-ordered table skip history
+    select cast(id as varchar) as call_id, cast(start_time as timestamptz) as start_time_utc
+    from {{ raw }}.calls
+    where _dlt_load_id > {{ watermark }}
+
+),
+
+without_start as (
+
+    -- changed calls with a version, before or after the edit, that has no start time (a
+    -- grain-check error): outside any range of start times, affected_days finds them by id
+    select call_id from old_versions where start_time_utc is null
+    union
+    select call_id from new_versions where start_time_utc is null
+
+),
+
 changed_range as (
 
     -- The changed calls' start times, before and after the edit (the raw row is the call after
-    -- it), widened by the repeat window: every call read below starts in it. A range on the
-    -- start time is what lets the staging reads skip most of history (the raw table is in load
-    -- order, so its zone maps hold) before the view's casts and trims run on its rows.
+    -- it), widened by the repeat window: every call read below starts in it, and so does every
+    -- rebuilt call's row in fct_calls, before and after (affected_days searches it so). A range
+    -- on the start time is what lets the staging reads skip most of history (the raw table is
+    -- in load order, so its zone maps hold) before the view's casts and trims run on its rows.
+    -- A call changed through its children alone kept its row, so its start time is in
+    -- old_versions already (the marts held it as of the watermark), or staging leaves it out
+    -- (deleted upstream) and nothing of it is read.
     select
         {{ add_seconds(min(start_time_utc), -{{ repeat_window_seconds }}) }} as first_start_utc,
         {{ add_seconds(max(start_time_utc), {{ repeat_window_seconds }}) }} as last_start_utc
     from (
         select start_time_utc from old_versions
         union all
-        select cast(start_time as timestamptz)
-        from {{ raw }}.calls
-        where cast(id as varchar) in (select call_id from changed_ids)
+        select start_time_utc from new_versions
     ) as versions
 
 ),
@@ -134,25 +156,47 @@ same_caller as (
 
 ),
 
-final as (
+scope as (
 
     -- is_new: a changed call the marts do not hold yet, so it has no rows to delete (the
     -- refresh then skips searching the tables for them: most scheduled runs only add calls).
     -- Only the changed calls' own row says it (a changed call is also among the calls of its
     -- number, where nothing is known of it); the calls read around them are never new.
-    select call_id, bool_or(is_rebuilt) as is_rebuilt, bool_or(is_new) as is_new
+    -- The calls read around them start within the range (they were found in it).
+    select
+        call_id,
+        bool_or(is_rebuilt) as is_rebuilt,
+        bool_or(is_new) as is_new,
+        bool_or(is_without_start) as is_without_start
     from (
         select
             call_id,
             true as is_rebuilt,
             not exists (
                 select 1 from old_versions where old_versions.call_id = changed_ids.call_id
-            ) as is_new
+            ) as is_new,
+            call_id in (select call_id from without_start) as is_without_start
         from changed_ids
         union all
-        select call_id, is_rebuilt, false from same_caller
-    ) as scope
+        select call_id, is_rebuilt, false, false from same_caller
+    ) as calls
     group by call_id
+
+),
+
+final as (
+
+    -- the range on every row (one per refresh): affected_days narrows its search of fct_calls
+    -- by it, and finds the calls without a start time apart
+    select
+        scope.call_id,
+        scope.is_rebuilt,
+        scope.is_new,
+        scope.is_without_start,
+        changed_range.first_start_utc as scope_first_start_utc,
+        changed_range.last_start_utc as scope_last_start_utc
+    from scope
+    cross join changed_range
 
 )
 
