@@ -76,7 +76,7 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
             loaded = first_load(emulator, warehouse, env, raised=False)
             rows = {
                 "first_load": _peak_row(
-                    f"first load of {label} calls, transforms included, default settings",
+                    f"first load, {label} calls, with transforms",
                     calls,
                     loaded,
                     FIRST_LOAD_1M_PEAK_GOAL_MB if goals else None,
@@ -87,7 +87,7 @@ def serving_rows(calls: int, runs: int, seed: int, compare_copy: bool) -> dict[s
             if rebuilt.returncode != 0:
                 raise RuntimeError(f"the full rebuild failed: {rebuilt.error_line()}")
             rows["rebuild"] = _peak_row(
-                f"full rebuild, {label} calls, default settings",
+                f"full rebuild, {label} calls",
                 calls,
                 rebuilt,
                 REBUILD_1M_PEAK_GOAL_MB if goals else None,
@@ -133,7 +133,7 @@ def _peak_row(name: str, calls: int, done: Exited, goal_mb: float | None) -> Row
         met = "met" if done.rss_mb <= goal_mb else "MISSED"
         note += f"; peak {done.rss_mb:,.0f} MB, goal <= {goal_mb:,.0f} MB: {met}"
     return Row(
-        f"{name} (process start to exit)",
+        f"{name} (default settings, start to exit)",
         calls,
         seconds=[done.seconds],
         rss_mb=[done.rss_mb],
