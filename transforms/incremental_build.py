@@ -209,7 +209,16 @@ def build_incremental_in_temp(
     temporary copies of the new rows (``schema.table`` -> name) of the per-call and per-day
     tables the checks read (``scope_tables``) and of those the refresh log takes a range of
     (``scope_log.ZONE_COLUMNS``); ``deleted``: filled as ``_replace_affected_rows`` says."""
-    views = scope_view_names()
+    kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+    # The models that read the hold segments read the rebuilt calls' new ones, which the refresh
+    # keeps (the segments of the calls only read for the repeat window reach no table), instead
+    # of searching 3.8M segments by call id at 10M calls. Created empty first: the temporary
+    # views that read it are bound now; its rows come with the table's own refresh.
+    views = scope_view_names() | {HOLD_SEGMENTS: kept[HOLD_SEGMENTS]}
+    execute.execute_sql(
+        f"CREATE OR REPLACE TEMP TABLE {kept[HOLD_SEGMENTS]} AS "
+        f"SELECT * FROM {HOLD_SEGMENTS} WHERE false"
+    )
     _create_scope_tables(execute, raw, settings, watermark, sql)
     floor = raw_load_floor(execute, raw, watermark)
     for model in MODELS:
@@ -220,7 +229,6 @@ def build_incremental_in_temp(
             rendered = renamed(rendered, views)
             name = views[f"{model.schema}.{model.name}"]
             create_scope_copy(execute, model, name, sql_body(rendered))
-    kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
     if deleted is not None and _old_calls(execute) > DELETES_LOGGED_UP_TO_CALLS:
         deleted = None  # a large refresh: the copy's update searches by id (see the constant)
     _replace_affected_rows(execute, raw, columns, sql, views, kept, deleted)
@@ -248,6 +256,10 @@ def _old_calls(execute: SqlExecutor) -> int:
         f"SELECT count(*) FROM {INTERMEDIATE_SCHEMA}.affected_calls "
         "WHERE is_rebuilt AND NOT is_new",
     )
+
+
+# The intermediate per-call table that later per-call models read.
+HOLD_SEGMENTS: Final = f"{INTERMEDIATE_SCHEMA}.int_hold_segments"
 
 
 def _kept_name(table: str) -> str:

@@ -151,3 +151,27 @@ def test_a_call_without_a_start_time_is_refreshed_like_a_full_rebuild(
     )
     assert days == [("C2", None)]
     assert_equals_full_rebuild(raw_db)
+
+
+def test_held_calls_edited_later_are_refreshed_like_a_full_rebuild(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """c02 (held twice) and c07 (held once) are edited in load2: the refresh rebuilds their hold
+    segments (the models after int_hold_segments read its new rows), and c02 loses one hold."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    held = "SELECT call_id, count(*) FROM analytics.fct_hold_segments GROUP BY 1 ORDER BY 1"
+    assert fetch(raw_db, held) == [("c02", 2), ("c07", 1)]
+    raw_db.execute(
+        "UPDATE hostedsuite.calls SET talk_time_in_seconds = 55 WHERE id IN ('c02', 'c07')"
+    )
+    # c02's second Hold and its Retrieved (seq 3 and 4 of raw_fixture.INTERACTIONS) go: one
+    # segment is left
+    raw_db.execute(
+        "DELETE FROM hostedsuite.calls__interactions WHERE call_id = 'c02' AND seq IN (3, 4)"
+    )
+    stamp_load(raw_db, "load2", ["c02", "c07"])
+    refreshed = run_transforms(execute)
+    assert (refreshed.refresh, refreshed.calls_rebuilt) == ("incremental", 2)
+    assert fetch(raw_db, held) == [("c02", 1), ("c07", 1)]
+    assert_equals_full_rebuild(raw_db)
