@@ -19,6 +19,7 @@ from .materialize import (
     scope_view_names,
 )
 from .project import (
+    ANALYTICS_SCHEMA,
     CALL_TABLES,
     GRAIN_KEYS,
     INTERMEDIATE_SCHEMA,
@@ -167,9 +168,34 @@ def _replace_keys(
         execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {kept} AS\n{rows}")
         rows = f"SELECT * FROM {kept}"
     returning = f" RETURNING {zone}" if zone else ""
-    old = execute.execute_sql(f"DELETE FROM {table} WHERE {replaced}{returning}")
+    start = STARTS_IN_SCOPE.get(table) if key == "call" else None
+    old: list[Any] = []
+    for condition in replaced_in_range(start) if start else (replaced,):
+        old += execute.execute_sql(f"DELETE FROM {table} WHERE {condition}{returning}") or []
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
-    return [row[0] for row in old or []] if zone else []
+    return [row[0] for row in old] if zone else []
+
+
+# The per-call tables whose rows of a rebuilt call start within the scope's range of start
+# times, before and after the edit, or have no start (affected_calls.sql): their deletes read
+# that range's row groups (zone maps) instead of searching every row by call id (0.15 s in
+# fct_calls at 10M calls). An interaction or a hold may be timed far from its call: not these.
+STARTS_IN_SCOPE: Final = {f"{ANALYTICS_SCHEMA}.fct_calls": "start_time_utc"}
+
+
+def replaced_in_range(start: str) -> tuple[str, str]:
+    """``replaced_keys`` for the calls in two parts whose union is the same rows: those that
+    start within the scope's range, and those without a start (an OR would keep the zone maps
+    from narrowing the first; the second finds nothing to search for in most refreshes)."""
+    affected = f"{INTERMEDIATE_SCHEMA}.affected_calls"
+    old = "is_rebuilt AND NOT is_new"
+    return (
+        f"{start} BETWEEN (SELECT min(scope_first_start_utc) FROM {affected}) "
+        f"AND (SELECT max(scope_last_start_utc) FROM {affected}) "
+        f"AND call_id IN (SELECT call_id FROM {affected} WHERE {old})",
+        f"{start} IS NULL "
+        f"AND call_id IN (SELECT call_id FROM {affected} WHERE {old} AND is_without_start)",
+    )
 
 
 # The deleted rows' zone values come back to Python (``DELETE ... RETURNING``): a few thousand
@@ -275,17 +301,25 @@ def raw_load_floor(execute: SqlExecutor, raw: str, watermark: str) -> str | None
     writes a call writes all of its children again, in the same package (a re-read call's
     tombstones make the merge replace them, see ``stg_call_interactions``). Children without a
     call row are in the scope only as changed rows, loaded after ``watermark``.
+
+    The calls' rows are searched for within the scope's range of start times
+    (``affected_calls.scope_first_start_utc``..``scope_last_start_utc``), whose zone maps skip
+    history, not by id over every raw call: a changed call's row was loaded after ``watermark``
+    (the first terms), and every other call of the scope, and every changed call's row before
+    the edit, starts within the range.
     """
-    scope = f"cast(id as varchar) in (select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
-    newer_children = ", ".join(
+    affected = f"{INTERMEDIATE_SCHEMA}.affected_calls"
+    newer = ", ".join(
         f"(select min({LOAD_ID_COLUMN}) from {raw}.{table} "
         f"where {LOAD_ID_COLUMN} > {literal(watermark)})"
         for table in CALL_TABLES
-        if table != "calls"
     )
     rows = execute.execute_sql(
-        f"select least(min({LOAD_ID_COLUMN}), {newer_children}), "
-        f"count(*) - count({LOAD_ID_COLUMN}) from {raw}.calls where {scope}"
+        f"select least(min({LOAD_ID_COLUMN}), {newer}), count(*) - count({LOAD_ID_COLUMN}) "
+        f"from {raw}.calls where start_time between "
+        f"(select min(scope_first_start_utc) from {affected}) "
+        f"and (select max(scope_last_start_utc) from {affected}) "
+        f"and cast(id as varchar) in (select call_id from {affected})"
     )
     if not rows or rows[0][0] is None or rows[0][1]:
         return None
