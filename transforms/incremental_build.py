@@ -170,7 +170,7 @@ def _replace_keys(
     returning = f" RETURNING {zone}" if zone else ""
     start = STARTS_IN_SCOPE.get(table) if key == "call" else None
     old: list[Any] = []
-    for condition in replaced_in_range(start) if start else (replaced,):
+    for condition in replaced_in_range(start, replaced) if start else (replaced,):
         old += execute.execute_sql(f"DELETE FROM {table} WHERE {condition}{returning}") or []
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
     return [row[0] for row in old] if zone else []
@@ -183,18 +183,25 @@ def _replace_keys(
 STARTS_IN_SCOPE: Final = {f"{ANALYTICS_SCHEMA}.fct_calls": "start_time_utc"}
 
 
-def replaced_in_range(start: str) -> tuple[str, str]:
-    """``replaced_keys`` for the calls in two parts whose union is the same rows: those that
-    start within the scope's range, and those without a start (an OR would keep the zone maps
-    from narrowing the first; the second finds nothing to search for in most refreshes)."""
-    affected = f"{INTERMEDIATE_SCHEMA}.affected_calls"
-    old = "is_rebuilt AND NOT is_new"
+def replaced_in_range(start: str, replaced: str) -> tuple[str, str]:
+    """``replaced`` (``replaced_keys`` of the calls) in two parts whose union is the same rows:
+    those that start within the scope's range, and those without a start (an OR would keep the
+    zone maps from narrowing the first; the second finds nothing to search for in most
+    refreshes)."""
     return (
-        f"{start} BETWEEN (SELECT min(scope_first_start_utc) FROM {affected}) "
-        f"AND (SELECT max(scope_last_start_utc) FROM {affected}) "
-        f"AND call_id IN (SELECT call_id FROM {affected} WHERE {old})",
-        f"{start} IS NULL "
-        f"AND call_id IN (SELECT call_id FROM {affected} WHERE {old} AND is_without_start)",
+        f"{in_scope_range(start)} AND {replaced}",
+        f"{start} IS NULL AND call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls "
+        "WHERE is_rebuilt AND NOT is_new AND is_without_start)",
+    )
+
+
+def in_scope_range(column: str) -> str:
+    """``column`` within the scope's range of start times (``affected_calls.sql``), whose
+    bounds the zone maps of a time-ordered table test before any id search runs."""
+    affected = f"{INTERMEDIATE_SCHEMA}.affected_calls"
+    return (
+        f"{column} BETWEEN (SELECT min(scope_first_start_utc) FROM {affected}) "
+        f"AND (SELECT max(scope_last_start_utc) FROM {affected})"
     )
 
 
@@ -308,7 +315,6 @@ def raw_load_floor(execute: SqlExecutor, raw: str, watermark: str) -> str | None
     (the first terms), and every other call of the scope, and every changed call's row before
     the edit, starts within the range.
     """
-    affected = f"{INTERMEDIATE_SCHEMA}.affected_calls"
     newer = ", ".join(
         f"(select min({LOAD_ID_COLUMN}) from {raw}.{table} "
         f"where {LOAD_ID_COLUMN} > {literal(watermark)})"
@@ -316,10 +322,8 @@ def raw_load_floor(execute: SqlExecutor, raw: str, watermark: str) -> str | None
     )
     rows = execute.execute_sql(
         f"select least(min({LOAD_ID_COLUMN}), {newer}), count(*) - count({LOAD_ID_COLUMN}) "
-        f"from {raw}.calls where start_time between "
-        f"(select min(scope_first_start_utc) from {affected}) "
-        f"and (select max(scope_last_start_utc) from {affected}) "
-        f"and cast(id as varchar) in (select call_id from {affected})"
+        f"from {raw}.calls where {in_scope_range('start_time')} "
+        f"and cast(id as varchar) in (select call_id from {INTERMEDIATE_SCHEMA}.affected_calls)"
     )
     if not rows or rows[0][0] is None or rows[0][1]:
         return None
