@@ -13,7 +13,9 @@ from typing import Any, Final
 import dlt
 
 # 512 MB: a full rebuild of 10M calls (in slices) then peaks under 1 GB of process memory
-# (README, Benchmark); the cap leaves 250-400 MB for Python, dlt and DuckDB's own bookkeeping.
+# (README, Benchmark); the cap leaves 250-300 MB for Python, dlt and DuckDB's own bookkeeping.
+# 256 MB is too little for a scheduled run on 1M calls (its refresh ran out of memory, `make
+# bench` 2026-12-06), and a rebuild of 1M calls still peaked at 545 MB under it.
 DEFAULT_DUCKDB_MEMORY_LIMIT: Final = "512MB"
 MEMORY_LIMIT_KEY: Final = "destination.duckdb.memory_limit"
 

@@ -86,15 +86,24 @@ def plan_refresh(
     return RefreshPlan(False, "", str(watermark or ""))
 
 
-def newest_load_id(execute: SqlExecutor, raw: str, columns: dict[str, set[str]]) -> str | None:
+def newest_load_id(
+    execute: SqlExecutor, raw: str, columns: dict[str, set[str]], since: str = ""
+) -> str | None:
+    """The newest load id of the raw call tables' rows; None when no row has one. ``since``: the
+    watermark an incremental refresh starts from. Load ids only grow, so the newest is from it on,
+    and the zone maps of the load-ordered raw tables skip the older row groups (at 10M calls the
+    search of every row took 0.11 s); ``since`` itself when no row from it on is left (an
+    erasure deleted them): no row loaded since the refresh lies between the two."""
     stamped = [t for t in CALL_TABLES if LOAD_ID_COLUMN in columns.get(t, set())]
     if not stamped:
         return None
+    recent = f" WHERE {LOAD_ID_COLUMN} >= {literal(since)}" if since else ""
     newest = " UNION ALL ".join(
-        f"SELECT max({LOAD_ID_COLUMN}) AS id FROM {raw}.{t}" for t in stamped
+        f"SELECT max({LOAD_ID_COLUMN}) AS id FROM {raw}.{t}{recent}" for t in stamped
     )
     rows = execute.execute_sql(f"SELECT max(id) FROM ({newest}) AS newest")
-    return str(rows[0][0]) if rows and rows[0][0] is not None else None
+    found = rows[0][0] if rows else None
+    return str(found) if found is not None else (since or None)
 
 
 def write_state(

@@ -90,7 +90,7 @@ def run_transforms(
         existing = _existing_objects(execute)
         plan = plan_refresh(execute, columns, settings, sql_hash, existing, full)
         # read before anything is written: the refresh then reflects at least this much
-        new_watermark = newest_load_id(execute, raw, columns)
+        new_watermark = newest_load_id(execute, raw, columns, plan.watermark)
         _write_settings(execute, settings, sql)
         result.refresh = "full" if plan.full else "incremental"
         result.reason = plan.reason

@@ -47,6 +47,32 @@ def test_when_a_refresh_is_full(raw_db: duckdb.DuckDBPyConnection) -> None:
     assert state == [("load1", "full")]
 
 
+def test_the_watermark_is_the_newest_load_of_any_raw_call_table(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    # The watermark is the newest load id among the rows of the three raw call tables; a
+    # refresh looks for it only from its own watermark on. Load ids here are not time-ordered
+    # strings, but they sort as dlt's do: "load1" < "load2" < "load3".
+    execute = DuckDBExecutor(raw_db)
+    watermark = "SELECT raw_load_id FROM analytics.transform_state"
+    run_transforms(execute)
+    assert fetch(raw_db, watermark) == [("load1",)]
+    stamp_load(raw_db, "load2", ["c01"])
+    assert run_transforms(execute).refresh == "incremental"
+    assert fetch(raw_db, watermark) == [("load2",)]
+    # a load that wrote only a child table's rows (a form added to c02)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls__completed_form_ids SET _dlt_load_id = 'load3' "
+        "WHERE call_id = (SELECT min(call_id) FROM hostedsuite.calls__completed_form_ids)"
+    )
+    run_transforms(execute)
+    assert fetch(raw_db, watermark) == [("load3",)]
+    # nothing loaded since: it stays, also when the newest load's rows are gone (erased)
+    raw_db.execute("DELETE FROM hostedsuite.calls__completed_form_ids WHERE _dlt_load_id = 'load3'")
+    run_transforms(execute)
+    assert fetch(raw_db, watermark) == [("load3",)]
+
+
 def test_a_later_load_is_refreshed_like_a_full_rebuild(raw_db: duckdb.DuckDBPyConnection) -> None:
     execute = DuckDBExecutor(raw_db)
     run_transforms(execute)
