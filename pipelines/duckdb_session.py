@@ -14,8 +14,9 @@ import dlt
 
 # 512 MB: a full rebuild of 10M calls (in slices) then peaks under 1 GB of process memory
 # (README, Benchmark); the cap leaves 250-300 MB for Python, dlt and DuckDB's own bookkeeping.
-# 256 MB is too little for a scheduled run on 1M calls (its refresh ran out of memory, `make
-# bench` 2026-12-06), and a rebuild of 1M calls still peaked at 545 MB under it.
+# Under 256 MB a rebuild of 10M calls ran out of memory after 248 s (its uniqueness checks group
+# millions of string keys, which DuckDB 1.4 cannot spill), and one of 1M calls still peaked at
+# 530-550 MB (by hand, 2026-12-06): not the default.
 DEFAULT_DUCKDB_MEMORY_LIMIT: Final = "512MB"
 MEMORY_LIMIT_KEY: Final = "destination.duckdb.memory_limit"
 
