@@ -5,6 +5,7 @@ that what it replaces equals a full rebuild (the pipeline-level proof is in
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -201,3 +202,66 @@ def test_held_calls_edited_later_are_refreshed_like_a_full_rebuild(
     assert (refreshed.refresh, refreshed.calls_rebuilt) == ("incremental", 2)
     assert fetch(raw_db, held) == [("c02", 1), ("c07", 1)]
     assert_equals_full_rebuild(raw_db)
+
+
+def test_a_held_call_timed_days_from_its_events_is_refreshed_like_a_full_rebuild(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """c07's interactions (a hold among them) are moved 30 days after the call in load2, then
+    the call is edited in load3. Its rows of interactions and holds then lie far outside the
+    scope's range of start times (c07's start and the 168 h repeat window around it), where
+    the refresh's deletes read: they must be found apart, or the refresh keeps both versions."""
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls__interactions SET start_time = start_time + INTERVAL 30 DAY, "
+        "start_time_local = start_time_local + INTERVAL 30 DAY WHERE call_id = 'c07'"
+    )
+    stamp_load(raw_db, "load2", ["c07"])
+    run_transforms(execute)
+    raw_db.execute("UPDATE hostedsuite.calls SET talk_time_in_seconds = 44 WHERE id = 'c07'")
+    stamp_load(raw_db, "load3", ["c07"])
+    refreshed = run_transforms(execute)
+    assert (refreshed.refresh, refreshed.calls_rebuilt) == ("incremental", 1)
+    # raw_fixture.INTERACTIONS: c07 has 4 events, one hold (Hold at 50 s, Retrieved at 65 s)
+    counts = (
+        "SELECT (SELECT count(*) FROM analytics.fct_call_interactions WHERE call_id = 'c07'), "
+        "(SELECT count(*) FROM intermediate.int_hold_segments WHERE call_id = 'c07'), "
+        "(SELECT count(*) FROM analytics.fct_hold_segments WHERE call_id = 'c07')"
+    )
+    assert fetch(raw_db, counts) == [(4, 1, 1)]
+    # 2024-03-10 15:14:00 + 30 days + 50 s
+    assert fetch(
+        raw_db, "SELECT hold_started_at_utc FROM analytics.fct_hold_segments WHERE call_id = 'c07'"
+    ) == [(datetime(2024, 4, 9, 15, 14, 50, tzinfo=UTC),)]
+    assert_equals_full_rebuild(raw_db)
+
+
+def test_interactions_hours_after_their_call_beyond_a_short_repeat_window_are_refreshed(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """With a 1 h repeat window the scope's range of start times ends an hour after c07's start;
+    its Hangup, moved 5 h after the call in load2, lies beyond it but within the day the
+    refresh also reads around the range for the calls' interactions and holds."""
+    execute = DuckDBExecutor(raw_db)
+    settings = MetricSettings(repeat_call_window_hours=1)
+    run_transforms(execute, settings=settings)
+    raw_db.execute(
+        "UPDATE hostedsuite.calls__interactions SET start_time = start_time + INTERVAL 5 HOUR, "
+        "start_time_local = start_time_local + INTERVAL 5 HOUR "
+        "WHERE call_id = 'c07' AND type = 'Hangup'"
+    )
+    stamp_load(raw_db, "load2", ["c07"])
+    run_transforms(execute, settings=settings)
+    raw_db.execute("UPDATE hostedsuite.calls SET talk_time_in_seconds = 44 WHERE id = 'c07'")
+    stamp_load(raw_db, "load3", ["c07"])
+    assert run_transforms(execute, settings=settings).refresh == "incremental"
+    # 95 s after the call, then 5 h later: 18,095 s
+    assert fetch(
+        raw_db,
+        "SELECT offset_seconds FROM analytics.fct_call_interactions "
+        "WHERE call_id = 'c07' AND interaction_type = 'Hangup'",
+    ) == [(18_095.0,)]
+    refreshed = snapshot(raw_db)
+    run_transforms(execute, settings=settings, full=True)
+    assert snapshot(raw_db) == refreshed
