@@ -196,9 +196,9 @@ EVENTS_NEAR_START: Final = {
 # A day: an interaction timed further from its call's start is an error of the vendor's data
 # (at 10M calls of the emulator's, the furthest is 1,904 s away; a call lasts minutes).
 NEAR_SECONDS: Final = 86_400
-# The rebuilt calls the per-call tables held, with an interaction further than NEAR_SECONDS
-# from its call's start, or no offset (no start time, or no call): their interactions' and
-# holds' rows may lie anywhere in time. Most refreshes have none.
+# The rebuilt calls with an interaction in the marts further than NEAR_SECONDS from its call's
+# start, or no offset (no start time, or no call row yet): their interactions' and holds' rows
+# may lie anywhere in time. Most refreshes have none.
 FAR_TIMED: Final = "temp.main.far_timed_calls"
 
 
@@ -207,14 +207,17 @@ def far_timed_calls() -> str:
     refresh, in three filters on ``offset_seconds`` alone, which the zone maps test before the
     search by id runs (an OR of them would read every row group; at 10M calls none has such a
     row). The interactions and the holds of one call are built together from the same events
-    (a hold starts at its Hold interaction), so the interactions say it for the holds too."""
-    old = (
-        f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls "
-        "WHERE is_rebuilt AND NOT is_new)"
+    (a hold starts at its Hold interaction), so the interactions say it for the holds too.
+
+    The calls new to ``fct_calls`` (``is_new``) are searched too: interactions loaded before
+    their call row are in the marts already, without an offset, and a refresh that skipped them
+    kept them beside the call's new rows (``test_incremental_refresh.py``)."""
+    rebuilt = (
+        f"call_id IN (SELECT call_id FROM {INTERMEDIATE_SCHEMA}.affected_calls WHERE is_rebuilt)"
     )
     interactions = f"{ANALYTICS_SCHEMA}.fct_call_interactions"
     return "\nUNION\n".join(
-        f"SELECT call_id FROM {interactions} WHERE {far} AND {old}"
+        f"SELECT call_id FROM {interactions} WHERE {far} AND {rebuilt}"
         for far in (
             f"offset_seconds > {NEAR_SECONDS}",
             f"offset_seconds < -{NEAR_SECONDS}",

@@ -14,7 +14,7 @@ import pytest
 from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
 
 from .conftest import fetch, snapshot
-from .raw_fixture import stamp_load
+from .raw_fixture import CALLS, insert_call, stamp_load
 
 
 def assert_equals_full_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
@@ -265,3 +265,29 @@ def test_interactions_hours_after_their_call_beyond_a_short_repeat_window_are_re
     refreshed = snapshot(raw_db)
     run_transforms(execute, settings=settings, full=True)
     assert snapshot(raw_db) == refreshed
+
+
+def test_interactions_loaded_before_their_call_are_replaced_when_it_comes(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """c07's call row is missing at first: its 4 interactions are in the marts without an
+    offset. When the row comes (load2), c07 is new to fct_calls, but its interactions and its
+    hold are not: the refresh must replace them, not add a second set (which the uniqueness
+    checks of a refresh, reading its new rows, would not see)."""
+    c07 = next(row for row in CALLS if row[0] == "c07")
+    raw_db.execute("DELETE FROM hostedsuite.calls WHERE id = 'c07'")
+    execute = DuckDBExecutor(raw_db)
+    run_transforms(execute)
+    counts = (
+        "SELECT (SELECT count(*) FROM analytics.fct_call_interactions WHERE call_id = 'c07'), "
+        "(SELECT count(offset_seconds) FROM analytics.fct_call_interactions "
+        "WHERE call_id = 'c07'), "
+        "(SELECT count(*) FROM intermediate.int_hold_segments WHERE call_id = 'c07')"
+    )
+    assert fetch(raw_db, counts) == [(4, 0, 1)]
+    insert_call(raw_db, c07, "hostedsuite")
+    stamp_load(raw_db, "load2", ["c07"])
+    refreshed = run_transforms(execute)
+    assert (refreshed.refresh, refreshed.calls_rebuilt) == ("incremental", 1)
+    assert fetch(raw_db, counts) == [(4, 4, 1)]
+    assert_equals_full_rebuild(raw_db)
