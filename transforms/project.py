@@ -10,7 +10,7 @@ Placeholders substituted in the models:
 * ``{{ affected_calls:column }}`` -> ``true`` in a full rebuild, else "``column`` is one of the
   calls the refresh reads" (``intermediate.affected_calls``), on a raw table also "and the row
   was loaded at or after the scope's load floor" when the refresh knows one
-  (``incremental_build.raw_load_floor``); in one slice of a full rebuild in slices
+  (``scope_ranges.raw_load_floor``); in one slice of a full rebuild in slices
   (``sliced_build.py``), "``column`` is one of this slice's calls" (``CallSlice``);
 * ``{{ affected_days }}`` -> ``true`` in a full rebuild, else "(center_id, local_date) is one of
   the center-days the refresh replaces" (``intermediate.affected_days``);
@@ -241,7 +241,7 @@ def render(
     affected days may hold a NULL date (see ``Dialect.day_keys``). ``call_slice``: restrict the
     calls to one slice instead (DuckDB; the days as ``incremental`` says). ``load_floor``: with
     ``incremental``, for a model that reads the raw tables: the oldest ``_dlt_load_id`` of the
-    scope's raw rows (``incremental_build.raw_load_floor``).
+    scope's raw rows (``scope_ranges.raw_load_floor``).
     """
 
     def column(match: re.Match[str]) -> str:

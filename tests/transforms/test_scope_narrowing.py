@@ -1,7 +1,7 @@
 """The refresh finds its scope's rows by constants that DuckDB tests against its zone maps.
 
 - The staging reads of a refresh start at the scope's oldest raw load
-  (``incremental_build.raw_load_floor``): a load that writes a call writes all of its children
+  (``scope_ranges.raw_load_floor``): a load that writes a call writes all of its children
   again, so no row of the scope's calls is older than the oldest of their call rows.
 - Each refresh logs, per per-call table, the range of the zone column over the rows it wrote
   and over the rows it deleted (``scope_log.refresh_log_ranges``); the serving copy's update
@@ -24,7 +24,7 @@ import duckdb
 import pytest
 
 from transforms import DuckDBExecutor, incremental_build, run_transforms
-from transforms.incremental_build import raw_load_floor
+from transforms.scope_ranges import raw_load_floor
 
 from .raw_fixture import insert_call, insert_interactions
 
