@@ -17,11 +17,14 @@ from .conftest import fetch, snapshot
 from .raw_fixture import CALLS, insert_call, stamp_load
 
 
-def assert_equals_full_rebuild(conn: duckdb.DuckDBPyConnection) -> None:
+def assert_equals_full_rebuild(
+    conn: duckdb.DuckDBPyConnection, settings: MetricSettings | None = None
+) -> None:
+    """The marts as the refreshes left them equal a full rebuild with the same ``settings``."""
     refreshed = snapshot(conn)
     expected: Any = pytest.raises(TransformCheckError) if _errors(conn) else nullcontext()
     with expected:
-        run_transforms(DuckDBExecutor(conn), full=True)
+        run_transforms(DuckDBExecutor(conn), settings=settings, full=True)
     assert snapshot(conn) == refreshed
 
 
@@ -262,9 +265,7 @@ def test_interactions_hours_after_their_call_beyond_a_short_repeat_window_are_re
         "SELECT offset_seconds FROM analytics.fct_call_interactions "
         "WHERE call_id = 'c07' AND interaction_type = 'Hangup'",
     ) == [(18_095.0,)]
-    refreshed = snapshot(raw_db)
-    run_transforms(execute, settings=settings, full=True)
-    assert snapshot(raw_db) == refreshed
+    assert_equals_full_rebuild(raw_db, settings)
 
 
 def test_interactions_loaded_before_their_call_are_replaced_when_it_comes(
