@@ -102,15 +102,10 @@ def load_checks(
             sql = fill_template(template, variables)
             parts: tuple[str, ...] = ()
             if kind == "unique" and buckets > 1:
-                # a key's rows all fall in one bucket, so each duplicate is found whole
                 parts = tuple(
                     fill_template(
                         template,
-                        variables
-                        | {
-                            "table": f"(SELECT * FROM {source} WHERE hash({', '.join(keys)}) "
-                            f"% {buckets} = {k}) AS {table}"
-                        },
+                        variables | {"table": _hashed_bucket(source, table, keys, k, buckets)},
                     )
                     for k in range(buckets)
                 )
@@ -128,6 +123,26 @@ def load_checks(
             sql = renamed(sql, new_rows)
         checks.append(Check(header["check"], severity, header["table"], sql))
     return checks
+
+
+def _hashed_bucket(
+    source: str, table: str, keys: tuple[str, ...], bucket: int, buckets: int
+) -> str:
+    """The rows of ``source`` in bucket ``bucket`` of ``buckets`` by a hash of the key, and of
+    those only the rows whose key's hash occurs more than once (DuckDB's ``hash``).
+
+    A key's rows all fall in one bucket, so each duplicate is found whole; and a duplicated key
+    has a duplicated hash, so the second filter keeps every duplicate. It lets the grouping by
+    the key itself, whose string keys DuckDB 1.4 spills poorly (under a 256 MB cap it ran out of
+    memory on 1.5M keys of 3M interactions), run over the few rows left: the grouping by a
+    64-bit hash that finds them holds 8-byte keys."""
+    key_hash = f"hash({', '.join(keys)})"
+    in_bucket = f"{key_hash} % {buckets} = {bucket}"
+    repeated = (
+        f"SELECT {key_hash} AS key_hash FROM {source} WHERE {in_bucket} "
+        "GROUP BY key_hash HAVING count(*) > 1"
+    )
+    return f"(SELECT * FROM {source} WHERE {in_bucket} AND {key_hash} IN ({repeated})) AS {table}"
 
 
 def run_checks(
@@ -211,7 +226,10 @@ def run_checks(
             f"OR {affected} OR (check_name IN ({by_day}) AND {day_affected})"
         )
         insert = statements.insert_by_name(f"{ANALYTICS_SCHEMA}.dq_findings")
-        execute.execute_sql(f"{insert}\n{findings}")
+        if new_rows:
+            _insert_one_check_at_a_time(execute, insert, [select(check) for check in checks])
+        else:
+            execute.execute_sql(f"{insert}\n{findings}")
     elif by_file:
         with SliceFiles(execute) as files:
             views = [f"temp.main.check_{number}" for number in range(len(checks))]
@@ -248,3 +266,19 @@ def run_checks(
     for statement in statements.create_or_replace("TABLE", f"{ANALYTICS_SCHEMA}.dq_summary", rows):
         execute.execute_sql(statement)
     return outcomes
+
+
+def _insert_one_check_at_a_time(execute: SqlExecutor, insert: str, findings: list[str]) -> None:
+    """``insert`` (an INSERT's head) of every query of ``findings``, each query run alone into a
+    temporary table first (DuckDB). In one statement, each check's grouping and joins hold
+    their hash tables until the statement ends, and a hash table has a floor of its own
+    whatever its rows: 40-odd of them side by side ran out of a 160 MB cap on the few rows of
+    a scheduled run. One INSERT of the temporary tables then appends the findings: not one
+    INSERT per check (see the note on DuckDB 1.4 above)."""
+    tables = [f"temp.main.check_findings_{number}" for number in range(len(findings))]
+    for table, query in zip(tables, findings, strict=True):
+        execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {table} AS {query}")
+    union = "\nUNION ALL\n".join(f"SELECT * FROM {table}" for table in tables)
+    execute.execute_sql(f"{insert}\n{union}")
+    for table in tables:
+        execute.execute_sql(f"DROP TABLE {table}")
