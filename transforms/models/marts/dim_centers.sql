@@ -36,10 +36,13 @@ unlisted_centers as (
         calls.center_id,
         'Unlisted center' as center_name
 
+    -- an anti join as a LEFT JOIN, not NOT EXISTS (see dim_clients.sql: DuckDB buffers every
+    -- call for a correlated NOT EXISTS)
     from calls
+    left join centers on calls.center_id = centers.center_id
     where
         calls.center_id <> '(unknown)'
-        and not exists (select 1 from centers where centers.center_id = calls.center_id)
+        and centers.center_id is null
 
 ),
 

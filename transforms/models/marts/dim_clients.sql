@@ -42,10 +42,14 @@ unlisted_clients as (
         -- the first in sort order, the same on every destination)
         mode() within group (order by calls.center_id) as center_id
 
+    -- an anti join as a LEFT JOIN, not NOT EXISTS: DuckDB 1.4 runs a correlated NOT EXISTS as a
+    -- "delim join" that buffers every call first (at 10M calls 0.13 s, 0.46 s spilling under
+    -- a 224 MB cap), where this probes a hash table of the listed clients (0.07 s either way)
     from calls
+    left join clients on calls.client_id = clients.client_id
     where
         calls.client_id <> '(unknown)'
-        and not exists (select 1 from clients where clients.client_id = calls.client_id)
+        and clients.client_id is null
     group by calls.client_id
 
 ),
