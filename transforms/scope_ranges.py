@@ -15,6 +15,7 @@ from .project import (
     INTERMEDIATE_SCHEMA,
     LOAD_ID_COLUMN,
     SqlExecutor,
+    affected_keys,
     literal,
 )
 
@@ -70,8 +71,8 @@ def replaced_parts(table: str, replaced: str, far_timed: bool) -> tuple[str, ...
     within the scope's range of start times (by ``NEAR_SECONDS`` more for interactions and
     holds), and those searched for apart (an OR would keep the zone maps from narrowing the
     first; the second finds nothing to search for in most refreshes). ``far_timed``: the
-    refresh has ``FAR_TIMED`` (DuckDB and DuckLake); without it interactions and holds are
-    searched by id."""
+    refresh has ``FAR_TIMED`` (DuckDB and DuckLake); without it (PostgreSQL) the rebuilt calls'
+    interactions and holds are searched by id, the new calls' included."""
     if table == STARTS_IN_SCOPE:
         return (
             f"{in_scope_range('start_time_utc')} AND {replaced}",
@@ -80,8 +81,12 @@ def replaced_parts(table: str, replaced: str, far_timed: bool) -> tuple[str, ...
             "WHERE is_rebuilt AND NOT is_new AND is_without_start)",
         )
     column = EVENTS_NEAR_START.get(table)
-    if column is None or not far_timed:
+    if column is None:
         return (replaced,)
+    if not far_timed:
+        # by id, the calls new to fct_calls too: interactions loaded before their call row
+        # are in these tables already (see far_timed_calls)
+        return (affected_keys("call", "postgres"),)
     # one second more: the offsets are differences of doubles
     return (
         f"{in_scope_range(column, NEAR_SECONDS + 1)} AND {replaced}",

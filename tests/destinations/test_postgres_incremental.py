@@ -5,6 +5,7 @@ intermediate tables the refresh keeps) equals a full rebuild of a copy of the da
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg2
 import pytest
@@ -91,3 +92,77 @@ def test_incremental_refresh_equals_full_rebuild_on_postgres(
     assert rows(loader.dsn, watermark) == before
     loader.load(transform=True)
     assert_equals_full_rebuild(loader, postgres_server, settings, "incremental")
+
+
+def _sql(dsn: str, statement: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+    """``statement`` with ``params`` in its own committed transaction; its rows, if any."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        conn.close()
+
+
+def _refresh(dsn: str) -> tuple[str, int]:
+    """Runs the transforms on the warehouse: whether the refresh was full, and the calls it
+    rebuilt."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
+    try:
+        result = run_transforms(DbApiExecutor(conn), settings=MetricSettings())
+    finally:
+        conn.close()
+    return result.refresh, result.calls_rebuilt
+
+
+def test_interactions_loaded_before_their_call_are_replaced_on_postgres(
+    postgres_loader_factory: Callable[..., PostgresLoader], postgres_server: PostgresServer
+) -> None:
+    """A held call's row is missing at the first refresh: its interactions and its hold are in
+    the marts without their call. When the row comes with a later load, the call is new to
+    fct_calls, but its interactions are not: they are replaced, not kept twice (a refresh's
+    uniqueness checks read its new rows only, so they would not see the second set)."""
+    loader = postgres_loader_factory(calls=200, seed=41, start="2024-03-04", days=5)
+    loader.load()
+    dsn = loader.dsn
+    held = _sql(
+        dsn,
+        "SELECT call_id, count(*) FROM hostedsuite.calls__interactions GROUP BY call_id "
+        "HAVING bool_or(type = 'Hold') ORDER BY call_id LIMIT 1",
+    )
+    assert held, "the emulator made no held call"
+    call_id, events = held[0]
+    _sql(
+        dsn,
+        "CREATE TABLE public.kept_call AS SELECT * FROM hostedsuite.calls WHERE id = %s",
+        (call_id,),
+    )
+    _sql(dsn, "DELETE FROM hostedsuite.calls WHERE id = %s", (call_id,))
+    assert _refresh(dsn)[0] == "full"
+    counts = (
+        "SELECT (SELECT count(*) FROM analytics.fct_call_interactions WHERE call_id = %s), "
+        "(SELECT count(offset_seconds) FROM analytics.fct_call_interactions WHERE call_id = %s), "
+        "(SELECT count(*) FROM intermediate.int_hold_segments WHERE call_id = %s)"
+    )
+    (without_call,) = _sql(dsn, counts, (call_id,) * 3)
+    assert without_call[:2] == (events, 0)
+    holds = without_call[2]
+    assert holds >= 1
+
+    # the row comes with a later load, which stamps the call's children too (as dlt's merge
+    # writes a call and its children from one record)
+    (newest,) = _sql(dsn, "SELECT max(_dlt_load_id) FROM hostedsuite.calls")[0]
+    later = f"{float(newest) + 60:.6f}"
+    _sql(dsn, "INSERT INTO hostedsuite.calls SELECT * FROM public.kept_call")
+    for table, key in (("calls", "id"), ("calls__interactions", "call_id")):
+        _sql(
+            dsn,
+            f"UPDATE hostedsuite.{table} SET _dlt_load_id = %s WHERE {key} = %s",
+            (later, call_id),
+        )
+    _sql(dsn, "DROP TABLE public.kept_call")
+    assert _refresh(dsn) == ("incremental", 1)
+    assert _sql(dsn, counts, (call_id,) * 3) == [(events, events, holds)]
+    assert_equals_full_rebuild(loader, postgres_server, MetricSettings(), "incremental")
