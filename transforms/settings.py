@@ -25,7 +25,9 @@ CONFIG_SECTION: Final = "transforms"
 # many calls (transforms/sliced_build.py), so its memory stays that of a slice. Not a field of
 # MetricSettings: it changes how the marts are built, not what they hold, so it must not make a
 # refresh full (settings equality) nor enter analytics.metric_settings. 250k: a 10M-call
-# rebuild then completes under the default 512 MB cap (measured: transforms/README.md).
+# rebuild then completes under the default 256 MB cap (measured: transforms/README.md); smaller
+# slices barely lower its peak, which follows the cap (1M calls under 256 MB: 527 MB in slices
+# of 250k, 526 MB in slices of 150k; by hand, 2026-12-06).
 REBUILD_SLICE_CALLS: Final = "rebuild_slice_calls"
 DEFAULT_REBUILD_SLICE_CALLS: Final = 250_000
 

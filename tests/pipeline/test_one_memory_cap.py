@@ -112,12 +112,12 @@ def test_the_rewrite_after_an_erasure_runs_under_the_memory_cap(
 
 
 def test_the_default_cap_is_the_readmes(monkeypatch: pytest.MonkeyPatch) -> None:
-    # README, "One memory cap for every step": default 512MB, spilling beside the warehouse
+    # README, "One memory cap for every step": default 256MB, spilling beside the warehouse
     monkeypatch.delenv(MEMORY_SETTING, raising=False)
     # the project's .dlt/config.toml
     assert session_config("/data/warehouse.duckdb") == {
-        "memory_limit": "512MB",
+        "memory_limit": "256MB",
         "temp_directory": "/data/warehouse.duckdb.tmp",
     }
     # and the code's, for a run from a folder whose .dlt does not set it
-    assert DEFAULT_DUCKDB_MEMORY_LIMIT == "512MB"
+    assert DEFAULT_DUCKDB_MEMORY_LIMIT == "256MB"
