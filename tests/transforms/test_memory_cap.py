@@ -161,7 +161,13 @@ def test_an_incremental_refresh_completes_under_a_small_cap(tmp_path: Path) -> N
         conn.execute("SET threads = 2")
         result = run_transforms(DuckDBExecutor(conn))
         counts = _counts(conn)
+        talk = conn.execute(
+            f"SELECT sum(talk_seconds) FROM analytics.fct_calls WHERE call_id IN ({edited})"
+        ).fetchone()
     # the edited calls alone (a caller's calls lie 56 days apart: no repeat-call neighbours)
     assert (result.refresh, result.calls_rebuilt) == ("incremental", EDITED_CALLS)
     assert counts == GENERATED
     assert not result.errors
+    # their edit landed: talk 60 + n % 200, plus 1, over n < 1000:
+    # 1000 * 61 + 5 * (0 + 1 + ... + 199) = 61,000 + 99,500
+    assert talk == (160_500.0,)
