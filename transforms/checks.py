@@ -214,10 +214,11 @@ def run_checks(
             return f"SELECT * FROM ({sql}) AS f WHERE {day_affected}"
         return sql
 
-    # One statement for all checks: fewer passes, and it sidesteps a DuckDB 1.4 problem seen on
-    # 1M calls where rows appended by a later INSERT (after several empty ones) were invisible
-    # to a SELECT in the same transaction.
-    findings = "\nUNION ALL\n".join(select(check) for check in checks)
+    # One statement appends all checks' findings: fewer passes, and it sidesteps a DuckDB 1.4
+    # problem seen on 1M calls where rows appended by a later INSERT (after several empty ones)
+    # were invisible to a SELECT in the same transaction.
+    selects = [select(check) for check in checks]
+    findings = "\nUNION ALL\n".join(selects)
     if incremental:
         replaced = ", ".join(literal(name) for name in sorted(per_call | per_day)) or "NULL"
         by_day = ", ".join(literal(name) for name in sorted(per_day)) or "NULL"
@@ -227,7 +228,7 @@ def run_checks(
         )
         insert = statements.insert_by_name(f"{ANALYTICS_SCHEMA}.dq_findings")
         if new_rows:
-            _insert_one_check_at_a_time(execute, insert, [select(check) for check in checks])
+            _insert_one_check_at_a_time(execute, insert, selects)
         else:
             execute.execute_sql(f"{insert}\n{findings}")
     elif by_file:

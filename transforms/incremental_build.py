@@ -171,7 +171,8 @@ def _replace_keys(
         rows = f"SELECT * FROM {kept}"
     returning = f" RETURNING {zone}" if zone else ""
     old: list[Any] = []
-    for condition in replaced_parts(table, replaced, far_timed) if key == "call" else (replaced,):
+    parts = replaced_parts(table, keys, replaced, far_timed) if key == "call" else (replaced,)
+    for condition in parts:
         old += execute.execute_sql(f"DELETE FROM {table} WHERE {condition}{returning}") or []
     execute.execute_sql(f"{sql.insert_by_name(table)}\n{rows}")
     return [row[0] for row in old] if zone else []

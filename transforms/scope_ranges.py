@@ -15,7 +15,6 @@ from .project import (
     INTERMEDIATE_SCHEMA,
     LOAD_ID_COLUMN,
     SqlExecutor,
-    affected_keys,
     literal,
 )
 
@@ -66,13 +65,14 @@ def far_timed_calls() -> str:
     )
 
 
-def replaced_parts(table: str, replaced: str, far_timed: bool) -> tuple[str, ...]:
+def replaced_parts(table: str, rebuilt: str, replaced: str, far_timed: bool) -> tuple[str, ...]:
     """``replaced`` (``replaced_keys`` of the calls) in parts whose union is the same rows: those
     within the scope's range of start times (by ``NEAR_SECONDS`` more for interactions and
     holds), and those searched for apart (an OR would keep the zone maps from narrowing the
     first; the second finds nothing to search for in most refreshes). ``far_timed``: the
-    refresh has ``FAR_TIMED`` (DuckDB and DuckLake); without it (PostgreSQL) the rebuilt calls'
-    interactions and holds are searched by id, the new calls' included."""
+    refresh has ``FAR_TIMED`` (DuckDB and DuckLake); without it (PostgreSQL) the interactions
+    and holds are searched by id among all the ``rebuilt`` calls (``affected_keys``), the new
+    ones included."""
     if table == STARTS_IN_SCOPE:
         return (
             f"{in_scope_range('start_time_utc')} AND {replaced}",
@@ -86,7 +86,7 @@ def replaced_parts(table: str, replaced: str, far_timed: bool) -> tuple[str, ...
     if not far_timed:
         # by id, the calls new to fct_calls too: interactions loaded before their call row
         # are in these tables already (see far_timed_calls)
-        return (affected_keys("call", "postgres"),)
+        return (rebuilt,)
     # one second more: the offsets are differences of doubles
     return (
         f"{in_scope_range(column, NEAR_SECONDS + 1)} AND {replaced}",

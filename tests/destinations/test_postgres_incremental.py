@@ -12,13 +12,23 @@ import pytest
 
 from tests.pipeline.warehouse import rows
 from tests.postgres_server import PostgresServer
-from transforms import DbApiExecutor, MetricSettings, run_transforms
+from transforms import DbApiExecutor, MetricSettings, TransformResult, run_transforms
 from transforms.refresh import STATE_TABLE
 
 from .compare import differences, tables
 from .postgres_loader import PostgresLoader
 
 INTERMEDIATE = ("int_hold_segments", "int_call_metrics_rollup")
+
+
+def _transform(dsn: str, settings: MetricSettings, full: bool = False) -> TransformResult:
+    """The transforms on the database at ``dsn``, as the pipeline runs them."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
+    try:
+        return run_transforms(DbApiExecutor(conn), settings=settings, full=full)
+    finally:
+        conn.close()
 
 
 def assert_equals_full_rebuild(
@@ -32,12 +42,7 @@ def assert_equals_full_rebuild(
     copy = f"{database}_full"
     server.sql(f'DROP DATABASE IF EXISTS "{copy}"')
     server.sql(f'CREATE DATABASE "{copy}" TEMPLATE "{database}"')
-    conn = psycopg2.connect(server.dsn(copy))
-    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
-    try:
-        run_transforms(DbApiExecutor(conn), settings=settings, full=True)
-    finally:
-        conn.close()
+    _transform(server.dsn(copy), settings, full=True)
     compared = tables(server.dsn(copy), loader.dsn)
     differing = {t: d[:2] for t in compared if (d := differences(server.dsn(copy), loader.dsn, t))}
     for table in INTERMEDIATE:
@@ -108,12 +113,7 @@ def _sql(dsn: str, statement: str, params: tuple[object, ...] = ()) -> list[tupl
 def _refresh(dsn: str) -> tuple[str, int]:
     """Runs the transforms on the warehouse: whether the refresh was full, and the calls it
     rebuilt."""
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True  # the runner sends its own BEGIN and COMMIT
-    try:
-        result = run_transforms(DbApiExecutor(conn), settings=MetricSettings())
-    finally:
-        conn.close()
+    result = _transform(dsn, MetricSettings())
     return result.refresh, result.calls_rebuilt
 
 
@@ -122,8 +122,8 @@ def test_interactions_loaded_before_their_call_are_replaced_on_postgres(
 ) -> None:
     """A held call's row is missing at the first refresh: its interactions and its hold are in
     the marts without their call. When the row comes with a later load, the call is new to
-    fct_calls, but its interactions are not: they are replaced, not kept twice (a refresh's
-    uniqueness checks read its new rows only, so they would not see the second set)."""
+    fct_calls, but its interactions are not: they are replaced, not kept twice (kept twice,
+    they failed the refresh's uniqueness checks, which read the marts on PostgreSQL)."""
     loader = postgres_loader_factory(calls=200, seed=41, start="2024-03-04", days=5)
     loader.load()
     dsn = loader.dsn
