@@ -113,13 +113,14 @@ def fetch_only(url: str, path: str, options: dict[str, Any]) -> dict[str, Any]:
     """Fetch (and parse) every window's pages with the product's client and N workers."""
     import pendulum
 
-    from pipelines.hostedsuite import CenterDirectory, make_client
+    from pipelines.hostedsuite.directory import CenterDirectory
     from pipelines.hostedsuite.paging import (
         CallsQuery,
         WindowDone,
         fetch_concurrently,
         iter_window_pages,
     )
+    from pipelines.hostedsuite.source import make_client
     from pipelines.hostedsuite.windows import split_windows
 
     source = options["source"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,25 +24,7 @@ from pipelines.hostedsuite.client import HostedSuiteClient, parse_json
 from pipelines.hostedsuite.paging import CallsQuery
 from pipelines.hostedsuite.settings import CALLS_ROUTE
 from pipelines.load_health import Verification
-
-
-@dataclass(frozen=True)
-class DayCount:
-    """One center's local day: what the API counts and what the warehouse holds."""
-
-    center_id: str
-    local_date: date
-    api_count: int | None
-    warehouse_local: int
-    warehouse_utc: int
-
-    @property
-    def status(self) -> str:
-        if self.api_count is None:
-            return "unknown"
-        if self.api_count in (self.warehouse_local, self.warehouse_utc):
-            return "ok"
-        return "missing" if self.api_count > self.warehouse_local else "extra"
+from pipelines.results import DayCount, watermark
 
 
 def api_day_count(client: HostedSuiteClient, center_id: str, day: date) -> int | None:
@@ -129,18 +110,6 @@ def check_completeness(
         )
         for (center, day), count in zip(keys, api, strict=True)
     ]
-
-
-def watermark(results: Sequence[DayCount]) -> date | None:
-    """The last day up to which every earlier day of the range is complete for every center."""
-    bad_days = sorted({r.local_date for r in results if r.status != "ok"})
-    all_days = sorted({r.local_date for r in results})
-    if not all_days:
-        return None
-    if not bad_days:
-        return all_days[-1]
-    clean = [d for d in all_days if d < bad_days[0]]
-    return clean[-1] if clean else None
 
 
 def record_results(

@@ -9,7 +9,6 @@ from typing import Any
 
 import dlt
 import filelock
-import pyarrow as pa
 
 from pipelines.config import DATASET_NAME, DEFAULT_PIPELINES_DIR, PIPELINE_NAME, use_code_defaults
 from pipelines.destinations import Destination, configured_destination
@@ -21,9 +20,6 @@ def make_pipeline(destination: Destination, pipelines_dir: str | None) -> dlt.Pi
     use_code_defaults()
     destination.check()
     target = destination.dlt_destination()
-    # PyArrow's default allocator (jemalloc) keeps the pages of parsed responses it freed;
-    # the system allocator hands them back: ~90 MB less peak memory for 100k calls, same speed.
-    pa.set_memory_pool(pa.system_memory_pool())
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=target,

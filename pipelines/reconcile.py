@@ -25,8 +25,8 @@ from dlt.destinations.sql_client import SqlClientBase
 
 from pipelines import sql_literals as lit
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import CenterDirectory
 from pipelines.hostedsuite.client import HostedSuiteClient
+from pipelines.hostedsuite.directory import CenterDirectory
 from pipelines.hostedsuite.paging import CallsQuery, fetch_concurrently, iter_window_pages
 from pipelines.hostedsuite.records import PageTables, page_to_tables
 from pipelines.hostedsuite.settings import CALLS_TABLE

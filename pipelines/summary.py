@@ -11,11 +11,9 @@ from functools import singledispatch
 
 from pipelines.hostedsuite.settings import CALLS_TABLE
 from pipelines.plan import LinesResult, StepResult
-from pipelines.steps.backfill import BackfillResult
-from pipelines.steps.load import LoadResult
+from pipelines.results import BackfillResult, LoadResult, VerifyResult
 from pipelines.steps.report import ReportStepResult
 from pipelines.steps.transform import TransformStepResult
-from pipelines.steps.verify import VerifyResult
 from transforms import format_summary
 
 UNKNOWN_CENTER_LINES = 50  # calls of an unknown center listed by verify, at most

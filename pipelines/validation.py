@@ -15,8 +15,8 @@ from typing import Any, Final
 
 from pipelines.config import checked_setting
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import parse_instant
 from pipelines.hostedsuite.client import ConfigError
+from pipelines.hostedsuite.windows import parse_instant
 from pipelines.privacy import configured_policy
 from transforms import MetricSettings
 from transforms.settings import CONFIG_SECTION as TRANSFORMS_SECTION

@@ -10,8 +10,8 @@ import pendulum
 
 from pipelines.config import DEFAULT_PIPELINES_DIR
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import parse_instant
 from pipelines.hostedsuite.client import ConfigError
+from pipelines.hostedsuite.windows import parse_instant
 from pipelines.plan import WarehouseAccess
 from pipelines.validation import WAIT_SECONDS, check_option
 

@@ -1,6 +1,7 @@
 """Callers' personal fields treated before anything is written: ``keep``, ``hash`` or ``drop``.
 
-The source applies the policy to every parsed page (``treat_page``) before the rows are built,
+The source applies the policy to every parsed page (``privacy_pages.treat_page``) before the rows
+are built,
 so a plain value never reaches dlt's extract files, the load package, the warehouse, the
 serving copy, a lake or the report. ``hash`` is HMAC-SHA-256 under a secret key:
 
@@ -23,13 +24,10 @@ import hmac
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import orjson
-import pyarrow as pa
-
-from .calls_page import CallsPage
 
 KEEP: Final = "keep"
 HASH: Final = "hash"
@@ -135,29 +133,6 @@ class PrivacyPolicy:
             return value
         return self.hash_number(text) if api_field in NUMBER_FIELDS else self.hash_text(text)
 
-    # ---------------------------------------------------------------- pages and records
-
-    def treat_page(self, page: CallsPage) -> CallsPage:
-        """``page`` with every personal field treated, the rejected records' included."""
-        if self.keeps_all:
-            return page
-        return replace(
-            page,
-            items=self.treat_items(page.items),
-            rejected=[(self.treat_record(raw), why) for raw, why in page.rejected],
-        )
-
-    def treat_items(self, items: pa.StructArray) -> pa.StructArray:
-        names = items.type.names
-        arrays = []
-        for position, name in enumerate(names):
-            column = items.field(position)
-            if name in PERSONAL_FIELDS and self.treatment(name) != KEEP:
-                values = [self.treat(name, v) for v in column.to_pylist()]
-                column = pa.array(values, pa.string())
-            arrays.append(column)
-        return pa.StructArray.from_arrays(arrays, fields=list(items.type), mask=items.is_null())
-
     def treat_record(self, raw: Any) -> Any:
         """A record as the API sent it (quarantined), treated. A record that is not an object
         cannot be treated field by field: under any other policy than ``keep`` it is replaced
@@ -198,30 +173,3 @@ class ErasureList:
                 )
             )
         return flags
-
-
-def drop_erased(page: CallsPage, policy: PrivacyPolicy, erased: ErasureList | None) -> CallsPage:
-    """``page`` without the erased calls (and the calls of erased numbers and names), read
-    before any treatment: the list holds hashes of the values as the API sends them."""
-    if not erased:
-        return page
-    items = page.items
-
-    def values(name: str) -> list[Any]:
-        return items.field(name).to_pylist() if name in items.type.names else [None] * len(items)
-
-    flags = erased.erased_rows(policy, page.ids, values("CallerNumber"), values("CallerName"))
-    rejected = [
-        (raw, why)
-        for raw, why in page.rejected
-        if not (
-            isinstance(raw, dict)
-            and erased.erased_rows(
-                policy, [raw.get("Id")], [raw.get("CallerNumber")], [raw.get("CallerName")]
-            )[0]
-        )
-    ]
-    if not any(flags) and len(rejected) == len(page.rejected):
-        return page
-    keep = pa.array([not flag for flag in flags], pa.bool_())
-    return replace(page, items=items.filter(keep), rejected=rejected)

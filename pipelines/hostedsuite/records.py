@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .arrow_types import UTC_TS
 from .calls_page import CallsPage, jsonable
 from .content_hash import content_hashes
 from .settings import (
@@ -26,7 +27,6 @@ from .settings import (
     CONTENT_HASH_COLUMN,
     KNOWN_CALL_FIELDS,
     TOMBSTONE_COLUMN,
-    UTC_TS,
 )
 from .timezones import parse_start_times
 from .windows import Window

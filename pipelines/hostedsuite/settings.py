@@ -1,12 +1,50 @@
-"""Constants of the HostedSuite source: routes, field names, Arrow schemas and defaults."""
+"""Constants of the HostedSuite source: routes, field names and defaults.
+
+No PyArrow here (its types are in ``arrow_types.py``): the commands that never read a page
+(``transform``, ``report``, ``sql``) import these constants, and start without PyArrow.
+"""
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import Final
 
 CALLS_ROUTE = "/api/calls"
 CENTERS_ROUTE = "/api/centers"
 CLIENTS_ROUTE = "/api/clients"
+
+# Every key dlt injects from [sources.hostedsuite]: the parameters of ``source.hostedsuite`` and
+# ``source.make_client``. Listed, not read from their signatures, because every command checks
+# its settings first and importing the source costs PyArrow; tests/pipeline/
+# test_unknown_settings.py keeps the list equal to the two signatures.
+SOURCE_SETTINGS: Final = frozenset(
+    {
+        "backfill",
+        "base_url",
+        "calls_per_load",
+        "center_id",
+        "client_id",
+        "customer_name",
+        "default_timezone",
+        "disable_stats",
+        "erased",
+        "lookback_hours",
+        "max_windows",
+        "page_size",
+        "password",
+        "privacy",
+        "request_backoff_factor",
+        "request_max_attempts",
+        "request_max_retry_delay",
+        "request_timeout",
+        "start_date",
+        "stored_hashes",
+        "until",
+        "user_name",
+        "window_hours",
+        "window_margin_hours",
+        "workers",
+    }
+)
 
 DEFAULT_LOOKBACK_HOURS = 48
 DEFAULT_PAGE_SIZE = 1000
@@ -74,32 +112,6 @@ KNOWN_CALL_FIELDS = frozenset(
         "CompletedFormIds",
     ]
 )
-
-INTERACTION_TYPE = pa.struct(
-    [("StartTime", pa.string()), ("Type", pa.string()), ("Description", pa.string())]
-)
-
-# What the API is documented to send. Used as the JSON reader's explicit schema so that the
-# fast path never guesses a type; a page that does not fit goes through the per-record path.
-CALL_RECORD_SCHEMA = pa.schema(
-    [(name, pa.string()) for name in CALL_STRING_FIELDS]
-    + [("StartTime", pa.string())]
-    + [(name, pa.float64()) for name in CALL_DOUBLE_FIELDS]
-    + [(name, pa.int64()) for name in CALL_INT_FIELDS]
-    + [(name, pa.bool_()) for name in CALL_BOOL_FIELDS]
-    + [("Interactions", pa.list_(INTERACTION_TYPE)), ("CompletedFormIds", pa.list_(pa.string()))]
-)
-CALLS_PAGE_SCHEMA = pa.schema(
-    [
-        ("Items", pa.list_(pa.struct(list(CALL_RECORD_SCHEMA)))),
-        ("Page", pa.int64()),
-        ("TotalCount", pa.int64()),
-        ("TotalPages", pa.int64()),
-    ]
-)
-
-UTC_TS = pa.timestamp("us", tz="UTC")
-LOCAL_TS = pa.timestamp("us")
 
 CALLS_TABLE = "calls"
 INTERACTIONS_TABLE = "calls__interactions"

@@ -13,11 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tzlocal.windows_tz import win_tz
 
-from .settings import (
-    CURRENT_IANA_NAMES,
-    LOCAL_TS,
-    UTC_TS,
-)
+from .arrow_types import LOCAL_TS, UTC_TS
+from .settings import CURRENT_IANA_NAMES
 
 logger = logging.getLogger("hostedsuite")
 

@@ -17,23 +17,13 @@ import pendulum
 
 from pipelines.config import configured_workers
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import BackfillRange, backfill_missing
+from pipelines.hostedsuite.backfills import BackfillRange, backfill_missing
 from pipelines.hostedsuite.settings import BATCH_WINDOWS_PER_WORKER
 from pipelines.hostedsuite.windows import Window, split_windows
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext
-from pipelines.steps.load import LoadResult, load_batch
-
-
-@dataclass(frozen=True)
-class BackfillResult(LoadResult):
-    """A load result, with the range and the number of windows it was split into."""
-
-    start: str = ""
-    end: str = ""
-    windows: int = 0
-    # The range was loaded before and not forced: nothing was read.
-    already_loaded: bool = False
+from pipelines.results import BackfillResult, LoadResult
+from pipelines.steps.load import load_batch
 
 
 @dataclass(frozen=True)
@@ -86,7 +76,7 @@ class Backfill:
             if left == missing:
                 raise RunError(ExitCode.FAILED, "backfill made no progress; see the log above")
             missing = left
-        done = loaded.finished(pipeline, started)
+        done = loaded.finished(cursor_state(pipeline), time.perf_counter() - started)
         return BackfillResult(
             **{name: getattr(done, name) for name in LoadResult.__dataclass_fields__},
             start=self.start.to_iso8601_string(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -21,15 +21,6 @@ import pendulum
 from pipelines.config import configured_lookback_hours
 from pipelines.destinations import kind_of
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import (
-    CHANGED_CALLS_STATE,
-    NEW_CALLS_STATE,
-    PRIVACY_STATE,
-    UNCHANGED_CALLS_STATE,
-    UNKNOWN_CENTER_STATE,
-    hostedsuite,
-    parse_instant,
-)
 from pipelines.hostedsuite.privacy import ErasureList, PrivacyPolicy
 from pipelines.hostedsuite.settings import (
     CALLS_TABLE,
@@ -38,8 +29,17 @@ from pipelines.hostedsuite.settings import (
     FORMS_TABLE,
     INTERACTIONS_TABLE,
 )
+from pipelines.hostedsuite.source import (
+    CHANGED_CALLS_STATE,
+    NEW_CALLS_STATE,
+    PRIVACY_STATE,
+    UNCHANGED_CALLS_STATE,
+    UNKNOWN_CENTER_STATE,
+    hostedsuite,
+    parse_instant,
+)
 from pipelines.pipeline import cursor_state
-from pipelines.plan import RunContext, StepResult
+from pipelines.plan import RunContext
 from pipelines.privacy import (
     POLICY_TABLE,
     check_unchanged,
@@ -51,78 +51,12 @@ from pipelines.privacy import (
     table_columns,
 )
 from pipelines.reconcile import DELETED_COLUMN
+from pipelines.results import LoadResult
 
 logger = logging.getLogger("hostedsuite")
 
 # At most this many calls expected: a run holds one DuckDB connection (see is_small_run).
 HELD_CONNECTION_MAX_CALLS = 20_000
-
-
-@dataclass(frozen=True)
-class LoadResult(StepResult):
-    """What the load wrote: rows per table, the batches, and the cursor after it."""
-
-    row_counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    complete_through: str | None = None
-    newest_call_start: str | None = None
-    finished_pending: bool = False
-    # Calls per load package, one entry per batch.
-    batch_calls: tuple[int, ...] = ()
-    # Calls whose CenterId /api/centers does not list, read in this zone (flagged in dq_issues).
-    unknown_center_calls: int = 0
-    unknown_center_zone: str | None = None
-    # Re-read calls the warehouse already held as they are: not rewritten.
-    unchanged_calls: int = 0
-    # Calls written that the warehouse held otherwise, and that it did not hold; both 0 when
-    # the run did not compare with the warehouse (a first load).
-    changed_calls: int = 0
-    new_calls: int = 0
-
-    @property
-    def calls_read(self) -> int:
-        """Calls the API delivered: written or left alone as unchanged."""
-        return self.row_counts.get(CALLS_TABLE, 0) + self.unchanged_calls
-
-    @property
-    def compared(self) -> bool:
-        """Whether the calls read were compared with the warehouse (new, changed, unchanged)."""
-        return self.unchanged_calls + self.changed_calls + self.new_calls > 0
-
-    def plus(self, other: LoadResult) -> LoadResult:
-        """This load's counts and another's (a later batch)."""
-        counts = dict(self.row_counts)
-        for table, rows in other.row_counts.items():
-            counts[table] = counts.get(table, 0) + rows
-        return LoadResult(
-            self.step,
-            counts,
-            finished_pending=self.finished_pending or other.finished_pending,
-            batch_calls=self.batch_calls + other.batch_calls,
-            unknown_center_calls=self.unknown_center_calls + other.unknown_center_calls,
-            unknown_center_zone=other.unknown_center_zone or self.unknown_center_zone,
-            unchanged_calls=self.unchanged_calls + other.unchanged_calls,
-            changed_calls=self.changed_calls + other.changed_calls,
-            new_calls=self.new_calls + other.new_calls,
-        )
-
-    def finished(self, pipeline: dlt.Pipeline, started: float) -> LoadResult:
-        """With the cursor the pipeline committed and the time since ``started``."""
-        state = cursor_state(pipeline)
-        return LoadResult(
-            self.step,
-            self.row_counts,
-            time.perf_counter() - started,
-            state.get("complete_through"),
-            state.get("newest_call_start"),
-            self.finished_pending,
-            self.batch_calls,
-            self.unknown_center_calls,
-            self.unknown_center_zone,
-            self.unchanged_calls,
-            self.changed_calls,
-            self.new_calls,
-        )
 
 
 @dataclass(frozen=True)
@@ -165,7 +99,7 @@ def load_incremental(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> L
         logger.info("committed through %s; loading the next batch", cursor.to_iso8601_string())
         previous = cursor
         kwargs["lookback_hours"] = 0  # the batch just committed needs no re-read
-    return result.finished(pipeline, started)
+    return result.finished(cursor_state(pipeline), time.perf_counter() - started)
 
 
 def load_batch(pipeline: dlt.Pipeline, source_kwargs: dict[str, Any]) -> LoadResult:

@@ -13,7 +13,7 @@ import dlt
 import pendulum
 
 from pipelines.config import configured_workers
-from pipelines.hostedsuite import CenterDirectory, make_client
+from pipelines.hostedsuite.directory import CenterDirectory
 from pipelines.hostedsuite.paging import CallsQuery
 from pipelines.hostedsuite.settings import (
     DEFAULT_PAGE_SIZE,
@@ -21,6 +21,7 @@ from pipelines.hostedsuite.settings import (
     DEFAULT_WINDOW_HOURS,
     WINDOW_MARGIN_HOURS,
 )
+from pipelines.hostedsuite.source import make_client
 from pipelines.plan import LinesResult, RunContext
 from pipelines.privacy import has_table
 from pipelines.reconcile import api_call_ids, check_guard, ensure_columns, mark, warehouse_calls

@@ -16,44 +16,21 @@ import pendulum
 
 from pipelines import load_health
 from pipelines.completeness import (
-    DayCount,
     check_completeness,
     record_results,
     unknown_center_calls,
     verification,
-    watermark,
 )
 from pipelines.errors import ExitCode, RunError
-from pipelines.hostedsuite import CenterDirectory, make_client, parse_instant
+from pipelines.hostedsuite.directory import CenterDirectory
 from pipelines.hostedsuite.settings import DEFAULT_TIMEZONE
+from pipelines.hostedsuite.source import make_client
+from pipelines.hostedsuite.windows import parse_instant
 from pipelines.pipeline import current_health, cursor_state
-from pipelines.plan import RunContext, StepResult
+from pipelines.plan import RunContext
+from pipelines.results import VerifyResult
 
 logger = logging.getLogger("hostedsuite")
-
-
-@dataclass(frozen=True)
-class VerifyResult(StepResult):
-    first: date
-    last: date
-    days: tuple[DayCount, ...]
-    # (call id, center id) of calls whose center the API does not list, read in this zone
-    unknown_center_calls: tuple[tuple[str, str | None], ...]
-    default_zone: str
-
-    @property
-    def differing(self) -> list[DayCount]:
-        return [day for day in self.days if day.status != "ok"]
-
-    @property
-    def complete_through(self) -> date | None:
-        return watermark(self.days)
-
-    @property
-    def problem(self) -> tuple[ExitCode, str] | None:
-        if not self.differing:
-            return None
-        return ExitCode.INCOMPLETE, f"{len(self.differing)} center-days differ from the API"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from pipelines.pipeline import open_pipeline
-from pipelines.steps.load import LoadResult, load_incremental
+from pipelines.results import LoadResult
+from pipelines.steps.load import load_incremental
 from pipelines.steps.transform import transform_pipeline
 from tests.pipeline.loader import Loader, source_kwargs
 

@@ -36,7 +36,7 @@ from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
 from dlt.destinations.insert_job_client import InsertValuesLoadJob
 
-import pipelines.hostedsuite as source_module  # patched: the name the source calls
+import pipelines.hostedsuite.source as source_module  # patched: the name the source calls
 from pipelines import hostedsuite_pipeline as cli
 from pipelines import serving, serving_delta
 from pipelines.destinations import kind_of

@@ -13,7 +13,8 @@ import pendulum
 
 from hostedsuite_emulator import Emulator
 from pipelines.pipeline import open_pipeline
-from pipelines.steps.load import LoadResult, load_incremental
+from pipelines.results import LoadResult
+from pipelines.steps.load import load_incremental
 from pipelines.steps.transform import transform_pipeline
 from tests.cli import run_cli
 

@@ -14,7 +14,7 @@ import pendulum
 import pytest
 
 from hostedsuite_emulator import EmulatorSettings
-from pipelines.hostedsuite import BackfillRange, backfill_missing
+from pipelines.hostedsuite.backfills import BackfillRange, backfill_missing
 from pipelines.hostedsuite.windows import Window
 from pipelines.pipeline import cursor_state, open_pipeline
 from pipelines.steps.load import is_small_run

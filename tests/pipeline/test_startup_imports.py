@@ -63,6 +63,9 @@ NOT_FOR_A_DUCKDB_LOAD = frozenset(
         "boto3",
     }
 )
+# What only reading a page from the API needs (the source and PyArrow, with numpy): about 50 MB
+# and 0.2 s that a command which never reads one does not pay.
+ONLY_FOR_READING_THE_API = frozenset({"pyarrow", "numpy", "pipelines.hostedsuite.source"})
 # What a load does use: the test would pass vacuously if the run imported next to nothing.
 A_LOAD_USES = frozenset(
     {"dlt", "pipelines.commands.load", "pipelines.destinations.duckdb", "pipelines.steps.load"}
@@ -114,6 +117,29 @@ def test_scheduled_duckdb_load_imports_only_what_it_uses(
     assert "transforms:" in scheduled.stdout
     assert imported >= A_LOAD_USES, sorted(A_LOAD_USES - imported)
     assert not NOT_FOR_A_DUCKDB_LOAD & imported, sorted(NOT_FOR_A_DUCKDB_LOAD & imported)
+
+
+def test_transform_and_report_import_neither_the_source_nor_pyarrow(
+    loader_factory: Callable[..., Loader],
+) -> None:
+    loader = loader_factory(calls=300, seed=6)
+    load = [*loader.load_until_now(), *loader.cli_paths(), "--quiet"]
+    loaded, imported = run_recording_modules(loader, *load)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert imported >= ONLY_FOR_READING_THE_API  # the record is not vacuous
+    transform, imported = run_recording_modules(loader, "transform", "--full", *loader.cli_paths())
+    assert transform.returncode == 0, transform.stderr[-3000:]
+    assert "full rebuild: asked for (--full)" in transform.stdout, transform.stdout
+    assert {"duckdb", "pipelines.steps.transform"} <= imported
+    assert not ONLY_FOR_READING_THE_API & imported, sorted(ONLY_FOR_READING_THE_API & imported)
+    serving = loader.duckdb_path.with_suffix(".serving.duckdb")
+    report = loader.pipelines_dir.parent / "report.html"
+    shown, imported = run_recording_modules(
+        loader, "report", "--db", str(serving), "--out", str(report)
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "<html" in report.read_text()
+    assert not ONLY_FOR_READING_THE_API & imported, sorted(ONLY_FOR_READING_THE_API & imported)
 
 
 def test_load_help_imports_no_other_command(loader_factory: Callable[..., Loader]) -> None:

@@ -7,11 +7,14 @@ of its own (``HOSTEDSUITE_PROJECT``) with the emulator's account in the environm
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from pipelines.hostedsuite.settings import SOURCE_SETTINGS
+from pipelines.hostedsuite.source import hostedsuite, make_client
 from tests.cli import cli_command
 
 from .loader import Loader
@@ -141,3 +144,11 @@ def test_the_known_settings_and_dlts_own_sections_run(loader_factory, tmp_path) 
     )
     assert done.returncode == 0, done.stderr
     assert "  calls                                   120 rows" in done.stdout
+
+
+def test_the_listed_source_settings_are_the_source_and_clients_parameters() -> None:
+    """The check knows ``[sources.hostedsuite]`` from a list (importing the source would cost
+    every command PyArrow); the list is what dlt injects: both functions' parameters."""
+    parameters = set(inspect.signature(hostedsuite).parameters)
+    parameters |= set(inspect.signature(make_client).parameters)
+    assert parameters == SOURCE_SETTINGS
