@@ -60,7 +60,11 @@ postgres: ## Install Debian's PostgreSQL server binaries if missing (root; else 
 	fi
 
 test: $(STAMP) postgres browser ## Run the test suite (creates the environment, installs PostgreSQL and chromium if missing)
-	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 -rxX $(ARGS)
+	@# Bytecode for our modules first: with PYTHONDONTWRITEBYTECODE set (as on this VM and CI),
+	@# every CLI process the tests start would compile them again. worksteal: a worker that runs
+	@# out of tests takes some of the other's queue, so the suite does not wait on one's tail.
+	$(BIN)/python -m compileall -q pipelines transforms hostedsuite_emulator bench tests
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python -m pytest -n 2 --dist worksteal -rxX $(ARGS)
 
 lint: $(STAMP) ## ruff + mypy
 	$(BIN)/ruff check .

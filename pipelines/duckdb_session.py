@@ -12,14 +12,15 @@ from typing import Any, Final
 
 import dlt
 
-# 256 MB: a full rebuild of 1M calls then peaks at about 520 MB of process memory, one of 10M
-# calls (in slices) at about 600 MB, and scheduled runs write what they wrote under 512 MB
-# (README, Benchmark). The process holds about 165 MB of Python, dlt and PyArrow, and DuckDB
-# 100-130 MB of its own beyond the cap. Below about 224 MB scheduled runs spill (at 100k calls,
-# 40 MB written a run under 200 MB, 73 MB under 160 MB, 22 MB under 224 MB and more; by hand,
-# 2026-12-06): 256 MB leaves them some room. 512 MB until 2026-12-06: each model and check now
-# fits the smaller cap (transforms/README.md: the uniqueness checks group hashes first, a
-# refresh's checks run one at a time, the dimensions' anti joins no longer buffer every call).
+# 256 MB: a full rebuild of 1M calls then peaks at about 480-500 MB of process memory, one of 10M
+# calls (in slices) at about 550 MB, and scheduled runs write what they wrote under 512 MB
+# (README, Benchmark). The process holds about 95 MB of Python and dlt (a load, with PyArrow,
+# about 165 MB), and DuckDB 100-150 MB of its own beyond the cap. Below about 224 MB scheduled
+# runs spill (at 100k calls, 40 MB written a run under 200 MB, 73 MB under 160 MB, 22 MB under
+# 224 MB and more; by hand, 2026-12-06): 256 MB leaves them some room. 512 MB until 2026-12-06:
+# each model and check now fits the smaller cap (transforms/README.md: the uniqueness checks
+# group hashes first, a refresh's checks run one at a time, the dimensions' anti joins no longer
+# buffer every call).
 DEFAULT_DUCKDB_MEMORY_LIMIT: Final = "256MB"
 MEMORY_LIMIT_KEY: Final = "destination.duckdb.memory_limit"
 

@@ -112,7 +112,9 @@ def make_client(
     )
 
 
-@dlt.source(name="hostedsuite", max_table_nesting=0)
+# section: dlt names a source's settings after its module, which is now ``source``; the settings
+# stay in [sources.hostedsuite], where they were when the source was the package's __init__.
+@dlt.source(name="hostedsuite", section="hostedsuite", max_table_nesting=0)
 def hostedsuite(
     base_url: str = dlt.config.value,
     customer_name: str = dlt.config.value,
