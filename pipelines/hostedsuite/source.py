@@ -112,8 +112,7 @@ def make_client(
     )
 
 
-# section: dlt names a source's settings after its module, which is now ``source``; the settings
-# stay in [sources.hostedsuite], where they were when the source was the package's __init__.
+# section: else dlt reads the settings from [sources.source.hostedsuite], after this module's name
 @dlt.source(name="hostedsuite", section="hostedsuite", max_table_nesting=0)
 def hostedsuite(
     base_url: str = dlt.config.value,
