@@ -15,6 +15,9 @@ CLIENT  ?=
 CENTER  ?=
 WORKERS ?=
 ARGS    ?=
+# The command line's ARGS are for this make alone: `make test ARGS=...` must not hand pytest's
+# arguments to the `make sql` and `make report` the tests run as a user types them.
+unexport ARGS
 # make transform FULL=1: rebuild all of analytics rather than what changed.
 FULL    ?=
 # make backfill FORCE=1: read a range already loaded again (otherwise: nothing to do).
