@@ -36,8 +36,8 @@ from pipelines.hostedsuite.source import (
     UNCHANGED_CALLS_STATE,
     UNKNOWN_CENTER_STATE,
     hostedsuite,
-    parse_instant,
 )
+from pipelines.hostedsuite.windows import parse_instant
 from pipelines.pipeline import cursor_state
 from pipelines.plan import RunContext
 from pipelines.privacy import (
