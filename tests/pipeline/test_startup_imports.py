@@ -20,7 +20,7 @@ import pytest
 from pipelines.commands import BY_NAME, COMMANDS
 from pipelines.destinations import REGISTERED, destination_class
 from pipelines.hostedsuite_pipeline import build_parser, chosen_command
-from tests.cli import CLI_MODULE, ROOT
+from tests.cli import CLI_MODULE, ROOT, run_cli
 
 from .loader import Loader
 
@@ -119,7 +119,7 @@ def test_scheduled_duckdb_load_imports_only_what_it_uses(
     assert not NOT_FOR_A_DUCKDB_LOAD & imported, sorted(NOT_FOR_A_DUCKDB_LOAD & imported)
 
 
-def test_transform_and_report_import_neither_the_source_nor_pyarrow(
+def test_transform_report_and_sql_import_neither_the_source_nor_pyarrow(
     loader_factory: Callable[..., Loader],
 ) -> None:
     loader = loader_factory(calls=300, seed=6)
@@ -140,6 +140,22 @@ def test_transform_and_report_import_neither_the_source_nor_pyarrow(
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert "<html" in report.read_text()
     assert not ONLY_FOR_READING_THE_API & imported, sorted(ONLY_FOR_READING_THE_API & imported)
+    # sql hands its process over to DuckDB's CLI (no exit handler runs): Python's own record of
+    # the imports made before that, one "import time:" line each, stands in for sys.modules
+    count = "SELECT count(*) FROM hostedsuite.calls"
+    queried = run_cli(
+        "sql", "--csv", str(serving), "-c", count,
+        env=loader.cli_env({"PYTHONPROFILEIMPORTTIME": "1"}),
+    )  # fmt: skip
+    assert queried.returncode == 0, queried.stderr[-3000:]
+    assert queried.stdout.split()[-1] == "300", queried.stdout
+    timed = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in queried.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert {"dlt", "pipelines.commands.common"} <= timed  # the record is not vacuous
+    assert not ONLY_FOR_READING_THE_API & timed, sorted(ONLY_FOR_READING_THE_API & timed)
 
 
 def test_load_help_imports_no_other_command(loader_factory: Callable[..., Loader]) -> None:
