@@ -31,7 +31,7 @@ def describe_failure(
     committed = [*committed, *(exc.committed if isinstance(exc, RunError) else [])]
     chain = list(_cause_chain(exc))
     for current in chain:
-        known = _known(current, step)
+        known = _known(current, step, bool(committed))
         if known is not None:
             return RunError(known[0], known[1], committed)
     root = chain[-1]
@@ -39,7 +39,9 @@ def describe_failure(
     return RunError(ExitCode.FAILED, f"{type(root).__name__}: {text[0] if text else ''}", committed)
 
 
-def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | None:
+def _known(
+    current: BaseException, step: str | None, after_commit: bool = False
+) -> tuple[ExitCode, str] | None:
     if isinstance(current, RunError):
         return current.code, str(current)
     if isinstance(current, AuthError):
@@ -51,11 +53,7 @@ def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | N
     if isinstance(current, ConfigurationException):
         return ExitCode.BAD_CONFIG, config_message(current)
     if "Out of Memory" in str(current):
-        kept = " (the load package is kept; the next run finishes it)" if step == "load" else ""
-        return ExitCode.DESTINATION, (
-            f"DuckDB ran out of its memory cap in the {step or 'run'} step; raise "
-            f"[destination.duckdb] memory_limit and rerun{kept}"
-        )
+        return ExitCode.DESTINATION, memory_message(step, after_commit)
     if type(current).__name__ == "OperationalError" and "psycopg2" in type(current).__module__:
         first = str(current).strip().splitlines()[0] if str(current).strip() else ""
         return ExitCode.DESTINATION, f"cannot reach the PostgreSQL warehouse: {first}"
@@ -74,6 +72,21 @@ def _known(current: BaseException, step: str | None) -> tuple[ExitCode, str] | N
             "close it or retry later"
         )
     return None
+
+
+def memory_message(step: str | None, after_commit: bool) -> str:
+    """The one line for DuckDB's "Out of Memory": the step, the setting to raise, and what is
+    already safe (a load keeps its package; the steps before a later step committed)."""
+    if step == "load":
+        kept = " (the load package is kept; the next run finishes it)"
+    elif after_commit:
+        kept = " (the steps before it committed)"
+    else:
+        kept = ""
+    return (
+        f"DuckDB ran out of its memory cap in the {step or 'run'} step; raise "
+        f"[destination.duckdb] memory_limit and rerun{kept}"
+    )
 
 
 def _cause_chain(exc: BaseException) -> Iterator[BaseException]:
