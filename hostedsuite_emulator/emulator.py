@@ -236,6 +236,11 @@ class Emulator:
             interactions=interactions,
         )
 
+    def move_call(self, call_id: str, seconds: float) -> None:
+        """A start time corrected at the source: the call starts ``seconds`` later (earlier when
+        negative), its interactions with it. Raises KeyError for an unknown id."""
+        self.store.move(call_id, seconds)
+
     def delete_calls(self, call_ids: list[str]) -> None:
         """Deletes calls at the source (test calls, records erased by the vendor): they are no
         longer served, nor in ``truth()``. KeyError for an unknown id."""

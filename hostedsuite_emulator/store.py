@@ -25,6 +25,7 @@ from . import reference as ref
 from .injected import make_bad, make_orphans
 from .model import Call, CallFactory
 from .shapes import call_dict
+from .timefmt import offset_ms
 
 
 @contextmanager
@@ -64,7 +65,7 @@ class Store:
         self.orphans: list[Call] = []
         self.version = 0
         # The bad-record and orphan counts the indexes were built for; None: rebuild (a call
-        # was added). Edits never move a call, so they only bump ``version``.
+        # was added or moved). Other edits never move a call, so they only bump ``version``.
         self._indexed: tuple[int, int] | None = None
         self.by_instant: list[Call] = []
         self.instant_keys: list[int] = []
@@ -167,6 +168,16 @@ class Store:
         with self.lock:
             self.base.extend(self.deleted.pop(call_id) for call_id in call_ids)
             self.version += 1
+            self._indexed = None
+
+    def move(self, call_id: str, seconds: float) -> None:
+        """Moves a call's start by ``seconds`` (a vendor correcting a start time): its wall time
+        follows in its center's zone (KeyError: unknown id)."""
+        with self.lock:
+            call = self.find(call_id)
+            call.start_ms += round(seconds * 1000)
+            call.local_ms = call.start_ms + offset_ms(call.client.center.iana, call.start_ms)
+            self.touched(call)
             self._indexed = None
 
     def find(self, call_id: str) -> Call:

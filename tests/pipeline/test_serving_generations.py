@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -235,6 +236,43 @@ def _publish_after_growth(loader: Loader, extra_bytes: int) -> str:
     line = load(loader)
     assert differences(loader.duckdb_path, serving_path(loader)) == {}
     return line
+
+
+def test_a_call_whose_start_time_moved_is_published_once_at_its_new_time(loader_factory) -> None:
+    """The update searches the copy's rows of the changed calls between the earliest and the
+    latest start time written since the copy. A call the vendor moved out of that range keeps
+    its old row in the copy: the row counts then differ and the publish copies the file."""
+    loader = settled(loader_factory, 600, 56)
+    serving = serving_path(loader)
+    emulator = loader.emulator
+    now = emulator.now
+    # a call of a day ago (inside the 48 h look-back, older than every call the settling runs
+    # changed), started an hour later at the source
+    day_ago = [
+        c
+        for c in emulator.truth().calls
+        if now.subtract(hours=30) <= c["start_time"] <= now.subtract(hours=20)
+    ]
+    moved = min(day_ago, key=lambda c: c["start_time"])
+    emulator.move_call(moved["id"], 3600)
+    line = load(loader)
+    assert "copied whole: row counts differ after the update in hostedsuite.calls" in line, line
+    assert differences(loader.duckdb_path, serving) == {}
+    conn = duckdb.connect(str(serving), read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT start_time FROM hostedsuite.calls WHERE id = ?", [moved["id"]]
+        ).fetchall()
+    finally:
+        conn.close()
+    assert rows == [(moved["start_time"] + timedelta(hours=1),)]
+    # the next publishes update the earlier generation again
+    late_edits(loader, 6)
+    load(loader)
+    late_edits(loader, 6)
+    line = load(loader)
+    assert "updated " in line, line
+    assert differences(loader.duckdb_path, serving) == {}
 
 
 def test_an_earlier_generation_grown_past_the_limit_is_copied_afresh(loader_factory) -> None:
