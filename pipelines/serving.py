@@ -45,7 +45,8 @@ import duckdb
 
 from pipelines import load_health, serving_delta
 from pipelines import sql_literals as lit
-from pipelines.serving_delta import DeltaResult, Executor, Mark
+from pipelines.serving_catalog import Executor
+from pipelines.serving_delta import DeltaResult, Mark
 from pipelines.serving_files import (
     copy_file,
     discard,

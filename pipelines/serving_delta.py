@@ -30,9 +30,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from pipelines import sql_literals as lit
+from pipelines.serving_catalog import (
+    Executor,
+    catalog,
+    current_database,
+    differing_counts,
+    tables,
+)
 from transforms.dialect import Dialect
 from transforms.project import CALL_TABLES, INTERMEDIATE_SCHEMA, MODELS, has_null_dates
 from transforms.scope_log import (
@@ -64,10 +71,6 @@ RECREATED: Final = (
     (INTERMEDIATE_SCHEMA, "affected_calls"),
     (INTERMEDIATE_SCHEMA, "affected_days"),
 )
-
-
-class Executor(Protocol):
-    def execute_sql(self, sql: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -126,45 +129,23 @@ def bring_up_to_date(execute: Executor, raw_schema: str, since: Mark) -> DeltaRe
         return "the copy predates the change log"
     if not covers_since(execute, since.refresh):
         return "a full rebuild since the copy, or the change log no longer reaches it"
-    live = _current_database(execute)
-    ours, theirs = set(_catalog(execute, live)), set(_catalog(execute, ALIAS))
+    live = current_database(execute)
+    ours, theirs = set(catalog(execute, live, RECREATED)), set(catalog(execute, ALIAS, RECREATED))
     if ours != theirs:
         first = min(ours ^ theirs, key=repr)
         what = f"{first[0]} {first[1]}.{first[2]}"
         return f"the warehouse's tables or views changed shape since the copy ({what})"
     _scope_tables(execute, raw_schema, since)
     null_dates = has_null_dates(execute, _CHANGED_DAYS)
-    held = _held_raw_rows(execute, raw_schema, live, since)
     ranges = logged_ranges(execute, since.refresh.seq)
-    execute.execute_sql("BEGIN TRANSACTION")
-    try:
-        _recreate(execute, live)
-        for schema, table in _tables(execute, live):
-            if (schema, table) in RECREATED:
-                continue
-            condition = _condition(raw_schema, schema, table, since, null_dates)
-            target = f'{ALIAS}."{schema}"."{table}"'
-            source = f'"{live}"."{schema}"."{table}"'
-            where = f" WHERE {condition}" if condition else ""
-            fresh = _fresh_rows(raw_schema, schema, table, since, ranges)
-            stale = _stale_rows(schema, table, raw_schema, ranges, held) or condition
-            execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
-            execute.execute_sql(
-                f"INSERT INTO {target} SELECT * FROM {source}{where}"
-                + (f" AND {fresh}" if fresh and condition else "")
-            )
-        differing = _differing_counts(execute, live)
-        if differing:
-            raise _Mismatch(f"row counts differ after the update in {', '.join(differing[:3])}")
-        execute.execute_sql("COMMIT")
-    except _Mismatch as exc:
-        execute.execute_sql("ROLLBACK")
-        return str(exc)
-    except BaseException:
-        # a failed statement may have ended the transaction already; its error is the one to see
-        with contextlib.suppress(Exception):
-            execute.execute_sql("ROLLBACK")
-        raise
+    update = _Update(execute, live, raw_schema, since, null_dates, ranges)
+    mismatch = update.apply(_held_raw_rows(execute, raw_schema, live, since))
+    if mismatch is not None:
+        # a re-loaded call moved out of the range of start times the copy was searched in
+        # (``_held_raw_rows``): once more, its rows found by id through all of the copy
+        mismatch = update.apply(_held_raw_rows(execute, raw_schema, live, None))
+    if mismatch is not None:
+        return mismatch
     counts = execute.execute_sql(
         f"SELECT (SELECT count(*) FROM {_CHANGED_RAW}), (SELECT count(*) FROM {_CHANGED_CALLS}), "
         f"(SELECT count(*) FROM {_CHANGED_DAYS})"
@@ -177,9 +158,57 @@ class _Mismatch(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Update:
+    """The update of every table of the copy, for one search of its raw rows (``held``)."""
+
+    execute: Executor
+    live: str
+    raw_schema: str
+    since: Mark
+    null_dates: bool
+    ranges: dict[tuple[str, str], LoggedRange]
+
+    def apply(self, held: str | None) -> str | None:
+        """One transaction: committed (None), or rolled back when the row counts then differ
+        from the warehouse's (why)."""
+        execute, live, raw_schema = self.execute, self.live, self.raw_schema
+        execute.execute_sql("BEGIN TRANSACTION")
+        try:
+            _recreate(execute, live)
+            for schema, table in tables(execute, live):
+                if (schema, table) in RECREATED:
+                    continue
+                condition = _condition(raw_schema, schema, table, self.since, self.null_dates)
+                target = f'{ALIAS}."{schema}"."{table}"'
+                source = f'"{live}"."{schema}"."{table}"'
+                where = f" WHERE {condition}" if condition else ""
+                fresh = _fresh_rows(raw_schema, schema, table, self.since, self.ranges)
+                stale = _stale_rows(schema, table, raw_schema, self.ranges, held) or condition
+                execute.execute_sql(f"DELETE FROM {target}" + (f" WHERE {stale}" if stale else ""))
+                execute.execute_sql(
+                    f"INSERT INTO {target} SELECT * FROM {source}{where}"
+                    + (f" AND {fresh}" if fresh and condition else "")
+                )
+            differing = differing_counts(execute, live, ALIAS, RECREATED)
+            if differing:
+                raise _Mismatch(f"row counts differ after the update in {', '.join(differing[:3])}")
+            execute.execute_sql("COMMIT")
+        except _Mismatch as exc:
+            execute.execute_sql("ROLLBACK")
+            return str(exc)
+        except BaseException:
+            # a failed statement may have ended the transaction already; its error is the one
+            # to see
+            with contextlib.suppress(Exception):
+                execute.execute_sql("ROLLBACK")
+            raise
+        return None
+
+
 def _recreate(execute: Executor, live: str) -> None:
     """Makes each ``RECREATED`` table in the copy what it is in the warehouse, or absent."""
-    present = set(_tables(execute, live))
+    present = set(tables(execute, live))
     for schema, table in RECREATED:
         target = f'{ALIAS}."{schema}"."{table}"'
         if (schema, table) in present:
@@ -189,11 +218,6 @@ def _recreate(execute: Executor, live: str) -> None:
             )
         else:
             execute.execute_sql(f"DROP TABLE IF EXISTS {target}")
-
-
-def _current_database(execute: Executor) -> str:
-    rows = execute.execute_sql("SELECT current_database()")
-    return str(rows[0][0])
 
 
 def _scope_tables(execute: Executor, raw_schema: str, since: Mark) -> None:
@@ -246,7 +270,7 @@ def _condition(
     return None
 
 
-def _held_raw_rows(execute: Executor, raw_schema: str, live: str, since: Mark) -> str | None:
+def _held_raw_rows(execute: Executor, raw_schema: str, live: str, since: Mark | None) -> str | None:
     """What the copy holds of the changed raw calls, as a condition on a raw call table's rows:
     their load ids, from the oldest of the copy's rows of those calls on (see ``_stale_rows``);
     ``"false"`` when it holds none; None when one has no load id (loaded before the column).
@@ -255,20 +279,22 @@ def _held_raw_rows(execute: Executor, raw_schema: str, live: str, since: Mark) -
     warehouse's rows written since the copy, as constants its scan tests against the zone maps:
     a call re-read is the call it was, at the same start time, and a search by id alone read
     every call of history (0.2 s at 10M calls). A call whose start time did move leaves its
-    row in the copy undeleted; the row counts then differ after the update, which rolls back
-    to a whole copy."""
-    bounds = execute.execute_sql(
-        f'SELECT min(start_time), max(start_time) FROM "{live}"."{raw_schema}".calls '
-        f"WHERE _dlt_load_id > {lit.text(str(since.raw_load_id))}"
-    )
-    first, last = bounds[0] if bounds else (None, None)
-    if first is None:
-        return "false"  # no call row written since the copy: the copy holds none to replace
+    row in the copy undeleted; the row counts then differ after the update, which rolls back,
+    and the update runs again with this search by id alone (``since`` None)."""
+    within = ""
+    if since is not None:
+        bounds = execute.execute_sql(
+            f'SELECT min(start_time), max(start_time) FROM "{live}"."{raw_schema}".calls '
+            f"WHERE _dlt_load_id > {lit.text(str(since.raw_load_id))}"
+        )
+        first, last = bounds[0] if bounds else (None, None)
+        if first is None:
+            return "false"  # no call row written since the copy: none of the copy's to replace
+        within = f"start_time BETWEEN {lit.instant(first)} AND {lit.instant(last)} AND "
     rows = execute.execute_sql(
         f"SELECT min(_dlt_load_id), count(*), count(*) - count(_dlt_load_id) "
         f'FROM {ALIAS}."{raw_schema}".calls '
-        f"WHERE start_time BETWEEN {lit.instant(first)} AND {lit.instant(last)} "
-        f"AND id IN (SELECT call_id FROM {_CHANGED_RAW})"
+        f"WHERE {within}id IN (SELECT call_id FROM {_CHANGED_RAW})"
     )
     oldest, held, unstamped = rows[0] if rows else (None, 0, 0)
     if unstamped:
@@ -334,51 +360,3 @@ def _fresh_rows(
     if schema == raw_schema and table in CALL_TABLES:
         return f"_dlt_load_id > {lit.text(str(since.raw_load_id))}"
     return _within(ranges.get((f"{schema}.{table}", "written")))
-
-
-def _tables(execute: Executor, database: str) -> list[tuple[str, str]]:
-    rows = execute.execute_sql(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        f"WHERE database_name = {lit.text(database)} AND NOT temporary ORDER BY 1, 2"
-    )
-    return [(str(schema), str(table)) for schema, table in rows or []]
-
-
-def _catalog(execute: Executor, database: str) -> list[tuple[Any, ...]]:
-    """Every table's and view's columns (name, type, nullability, position), and every view,
-    macro, index and sequence of ``database`` by name, in a comparable form."""
-    name = lit.text(database)
-    queries = (
-        "SELECT 'column', schema_name, table_name, column_index::VARCHAR, column_name, "
-        f"data_type || is_nullable::VARCHAR FROM duckdb_columns() WHERE database_name = {name}",
-        # Views and macros by name: their columns are above, and DuckDB prints a view's SQL
-        # differently once it was read back from a file (", " for "CROSS JOIN"). Their text
-        # changes only with the transforms' SQL, which makes the refresh a full rebuild.
-        "SELECT 'view', schema_name, view_name, '', '', '' FROM duckdb_views() "
-        f"WHERE database_name = {name} AND NOT internal",
-        "SELECT 'macro', schema_name, function_name, '', '', '' "
-        f"FROM duckdb_functions() WHERE database_name = {name} AND NOT internal",
-        "SELECT 'index', schema_name, index_name, table_name, '', coalesce(sql, '') "
-        f"FROM duckdb_indexes() WHERE database_name = {name}",
-        "SELECT 'sequence', schema_name, sequence_name, '', '', '' "
-        f"FROM duckdb_sequences() WHERE database_name = {name}",
-    )
-    rows: list[tuple[Any, ...]] = []
-    for query in queries:
-        rows += [tuple(row) for row in execute.execute_sql(query) or []]
-    left_out = {("column", *t) for t in RECREATED}
-    return sorted((r for r in rows if r[:3] not in left_out), key=repr)
-
-
-def _differing_counts(execute: Executor, live: str) -> list[str]:
-    differing = []
-    for schema, table in _tables(execute, live):
-        if (schema, table) in RECREATED:
-            continue
-        rows = execute.execute_sql(
-            f'SELECT (SELECT count(*) FROM "{live}"."{schema}"."{table}"), '
-            f'(SELECT count(*) FROM {ALIAS}."{schema}"."{table}")'
-        )
-        if not rows or rows[0][0] != rows[0][1]:
-            differing.append(f"{schema}.{table}")
-    return differing

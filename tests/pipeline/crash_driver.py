@@ -170,7 +170,7 @@ def kill_while_updating() -> None:
         die()
 
     # called after every table's rows were replaced, before the commit
-    serving_delta._differing_counts = updated_then_die  # type: ignore[assignment]
+    serving_delta.differing_counts = updated_then_die  # type: ignore[attr-defined,assignment]
 
 
 def hold_before_publishing() -> None:
