@@ -22,7 +22,9 @@ search all of history for a few hundred calls.
 It refuses (and the caller copies the whole file instead) whenever that could be wrong: the two
 catalogs differ in any table, column, view, macro, index or sequence; a full rebuild ran since
 the copy; the refresh log no longer reaches back to it. After the update, every table must have
-as many rows in the copy as in the warehouse. All of it is one transaction on the copy.
+as many rows in the copy as in the warehouse, or the transaction rolls back: the update runs
+once more with the copy's raw rows searched by id alone (``_held_raw_rows``), and when the
+counts still differ the caller copies the file. Each attempt is one transaction on the copy.
 """
 
 from __future__ import annotations
@@ -320,7 +322,7 @@ def _stale_rows(
     (``held``): they are in load order, so the scan skips the older row groups by their zone
     maps, and a call's children carry its row's load id (a load writes them together). A row
     this leaves behind (children without a call row) makes the row counts differ after the
-    update, which then rolls back to a whole copy. None: use ``_condition``."""
+    update, which then rolls back (see the module's docstring). None: use ``_condition``."""
     if schema == raw_schema and table in CALL_TABLES and held is not None:
         key = "id" if table == "calls" else "call_id"
         return f"{held} AND {key} IN (SELECT call_id FROM {_CHANGED_RAW})"
