@@ -25,6 +25,9 @@ class TransformResult:
     calls_rebuilt: int = 0
     calls_read_only: int = 0
     days_rebuilt: int = 0
+    # an incremental refresh run again with the old rows searched by call id: a changed call's
+    # start time had moved out of the range they are searched in first (runner.py)
+    searched_by_id: bool = False
     # full rebuilds in slices (sliced_build.py): slices of calls and of center-days; 1: in one go
     call_slices: int = 1
     day_slices: int = 1
@@ -75,6 +78,8 @@ def format_summary(result: TransformResult) -> list[str]:
             f"  incremental: {result.calls_rebuilt:,} calls and {result.days_rebuilt:,} "
             f"center-days rebuilt ({result.calls_read_only:,} calls read for repeat calls)"
         )
+        if result.searched_by_id:
+            lines.append("  a changed call's start time moved: the marts were searched by call id")
     else:
         sliced = (
             f" (in {result.call_slices} slices of calls, {result.day_slices} of center-days)"

@@ -21,15 +21,22 @@ the watermark in ``refresh.py``, the run's result in ``result.py``.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import Any
 
 from .checks import run_checks
 from .dialect import Dialect, DialectName, detect_dialect
 from .full_build import build_full
-from .incremental_build import build_incremental, build_incremental_in_temp, scope_tables
+from .incremental_build import (
+    build_incremental,
+    build_incremental_in_temp,
+    missed_old_rows,
+    scope_tables,
+)
 from .materialize import execute_statements
 from .project import (
     ANALYTICS_SCHEMA,
@@ -48,6 +55,8 @@ from .scope_log import record_refresh
 from .settings import MetricSettings
 from .sliced_build import bucket_count, build_sliced, call_slice_count
 
+logger = logging.getLogger("hostedsuite.transforms")
+
 
 def run_transforms(
     execute: SqlExecutor,
@@ -65,7 +74,10 @@ def run_transforms(
     Everything, including the check results and the new watermark, is committed in one
     transaction: a crash leaves the previous marts and watermark, and the next run redoes the
     same changes (a full rebuild in slices commits slice by slice: a crash leaves the marts
-    marked unfinished, and the next run rebuilds them). Grain-check failures raise
+    marked unfinished, and the next run rebuilds them). On DuckDB, an incremental refresh first
+    searches ``fct_calls`` for the changed calls' old rows by their new start times; when a
+    call's start time moved out of that range, the refresh is rolled back and run again with
+    the rows searched by id (``affected_calls.sql``). Grain-check failures raise
     ``TransformCheckError`` after the commit (the findings tables must survive for the analyst
     to read); reconciliation findings are only reported in the result. ``dialect``: the
     destination's (asked of the server when None).
@@ -77,64 +89,98 @@ def run_transforms(
     sql = Dialect(dialect or detect_dialect(execute))
     settings = settings or MetricSettings()
     settings.validate()
-    raw = quote_identifier(raw_schema)
-    result = TransformResult(settings=settings)
-    with _unordered_inserts(execute, sql), _transaction(execute):
-        columns = _raw_columns(execute, raw_schema)
-        missing = [t for t in RAW_TABLES if t not in columns]
-        if missing:
-            raise RawTablesMissing(raw_schema, missing)
-        for schema in (STAGING_SCHEMA, INTERMEDIATE_SCHEMA, ANALYTICS_SCHEMA):
-            execute.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        sql_hash = models_sql_hash(raw, columns, sql.name)
-        existing = _existing_objects(execute)
-        plan = plan_refresh(execute, columns, settings, sql_hash, existing, full)
-        # read before anything is written: the refresh then reflects at least this much
-        new_watermark = newest_load_id(execute, raw, columns, plan.watermark)
-        _write_settings(execute, settings, sql)
-        result.refresh = "full" if plan.full else "incremental"
-        result.reason = plan.reason
-        # where the per-call tables' new rows are kept for the checks (DuckDB's refresh)
-        new_rows: dict[str, str] = {}
-        # the logged per-call tables' deleted rows, by the column the log takes ranges of
-        deleted: dict[str, list[Any]] = {}
-        if plan.full:
-            _build_full(execute, raw, columns, existing, sql, result, slice_calls)
-        elif sql.is_duckdb:
-            new_rows = build_incremental_in_temp(
-                execute,
-                raw,
-                columns,
-                settings,
-                plan.watermark,
-                result,
-                sql,
-                deleted if scope_log else None,
-            )
-        else:
-            build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
-        if scope_log:
-            record_refresh(execute, plan.full, new_rows, deleted)
-        by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
-        checked = {t: name for t, name in new_rows.items() if t in scope_tables()}
-        result.checks = run_checks(
-            execute,
-            raw,
-            columns,
-            not plan.full,
-            sql.name,
-            checked,
-            by_file,
-            bucket_count(result.call_slices) if by_file else 1,
-        )
-        write_state(execute, new_watermark, sql_hash, result, sql.name)
-        for table in GRAIN_KEYS:
-            result.row_counts[table] = scalar(
-                execute, f"SELECT count(*) FROM {ANALYTICS_SCHEMA}.{table}"
-            )
+    options = _Options(raw_schema, settings, full, sql, scope_log, slice_calls)
+    try:
+        with _unordered_inserts(execute, sql), _transaction(execute):
+            result = _refresh(execute, options, old_rows_by_range=sql.is_duckdb)
+    except _OldRowMissed:
+        # rolled back: a changed call's start time moved out of the range its old row was
+        # searched in (affected_calls.sql); the same refresh, every old row searched by id
+        logger.info("refresh: a changed call moved; searching the marts by call id")
+        with _unordered_inserts(execute, sql), _transaction(execute):
+            result = _refresh(execute, options, old_rows_by_range=False)
+        result.searched_by_id = True
     result.elapsed_seconds = time.perf_counter() - started
     if result.errors:
         raise TransformCheckError(result)
+    return result
+
+
+@dataclass(frozen=True)
+class _Options:
+    raw_schema: str
+    settings: MetricSettings
+    full: bool
+    sql: Dialect
+    scope_log: bool
+    slice_calls: int | None
+
+
+class _OldRowMissed(Exception):
+    """An incremental refresh whose search by range left a changed call's old row in fct_calls
+    (``incremental_build.missed_old_rows``); raised inside its transaction, to roll it back."""
+
+
+def _refresh(execute: SqlExecutor, options: _Options, old_rows_by_range: bool) -> TransformResult:
+    """One refresh, in the caller's transaction (see ``run_transforms``)."""
+    sql, settings = options.sql, options.settings
+    raw = quote_identifier(options.raw_schema)
+    result = TransformResult(settings=settings)
+    columns = _raw_columns(execute, options.raw_schema)
+    missing = [t for t in RAW_TABLES if t not in columns]
+    if missing:
+        raise RawTablesMissing(options.raw_schema, missing)
+    for schema in (STAGING_SCHEMA, INTERMEDIATE_SCHEMA, ANALYTICS_SCHEMA):
+        execute.execute_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    sql_hash = models_sql_hash(raw, columns, sql.name)
+    existing = _existing_objects(execute)
+    plan = plan_refresh(execute, columns, settings, sql_hash, existing, options.full)
+    # read before anything is written: the refresh then reflects at least this much
+    new_watermark = newest_load_id(execute, raw, columns, plan.watermark)
+    _write_settings(execute, settings, sql)
+    result.refresh = "full" if plan.full else "incremental"
+    result.reason = plan.reason
+    # where the per-call tables' new rows are kept for the checks (DuckDB's refresh)
+    new_rows: dict[str, str] = {}
+    # the logged per-call tables' deleted rows, by the column the log takes ranges of
+    deleted: dict[str, list[Any]] = {}
+    if plan.full:
+        _build_full(execute, raw, columns, existing, sql, result, options.slice_calls)
+    elif sql.is_duckdb:
+        new_rows = build_incremental_in_temp(
+            execute,
+            raw,
+            columns,
+            settings,
+            plan.watermark,
+            result,
+            sql,
+            deleted if options.scope_log else None,
+            old_rows_by_range,
+        )
+        if old_rows_by_range and missed_old_rows(execute):
+            raise _OldRowMissed
+    else:
+        build_incremental(execute, raw, columns, settings, plan.watermark, result, sql)
+    if options.scope_log:
+        record_refresh(execute, plan.full, new_rows, deleted)
+    by_file = result.call_slices > 1  # a rebuild in slices: its checks one at a time too
+    checked = {t: name for t, name in new_rows.items() if t in scope_tables()}
+    result.checks = run_checks(
+        execute,
+        raw,
+        columns,
+        not plan.full,
+        sql.name,
+        checked,
+        by_file,
+        bucket_count(result.call_slices) if by_file else 1,
+    )
+    write_state(execute, new_watermark, sql_hash, result, sql.name)
+    for table in GRAIN_KEYS:
+        result.row_counts[table] = scalar(
+            execute, f"SELECT count(*) FROM {ANALYTICS_SCHEMA}.{table}"
+        )
     return result
 
 

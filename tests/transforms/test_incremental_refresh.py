@@ -64,13 +64,17 @@ def test_the_watermark_is_the_newest_load_of_any_raw_call_table(
     stamp_load(raw_db, "load2", ["c01"])
     assert run_transforms(execute).refresh == "incremental"
     assert fetch(raw_db, watermark) == [("load2",)]
-    # a load that wrote only a child table's rows (a form added to c02)
+    # a load that wrote only a child table's rows: a third form of c07 (raw_fixture.FORMS)
     raw_db.execute(
-        "UPDATE hostedsuite.calls__completed_form_ids SET _dlt_load_id = 'load3' "
-        "WHERE call_id = (SELECT min(call_id) FROM hostedsuite.calls__completed_form_ids)"
+        "INSERT INTO hostedsuite.calls__completed_form_ids "
+        "VALUES ('c07', 'f9', false, 'load3', 'f-c07-f9')"
     )
-    run_transforms(execute)
+    # c07 has no raw row of a later load to give a range: its old row is found by id
+    assert not run_transforms(execute).searched_by_id
     assert fetch(raw_db, watermark) == [("load3",)]
+    forms = "SELECT forms_completed FROM analytics.fct_calls WHERE call_id = 'c07'"
+    assert fetch(raw_db, forms) == [(3,)]
+    assert_equals_full_rebuild(raw_db)
     # nothing loaded since: it stays, also when the newest load's rows are gone (erased)
     raw_db.execute("DELETE FROM hostedsuite.calls__completed_form_ids WHERE _dlt_load_id = 'load3'")
     run_transforms(execute)
@@ -92,6 +96,8 @@ def test_a_later_load_is_refreshed_like_a_full_rebuild(raw_db: duckdb.DuckDBPyCo
     raw_db.execute("UPDATE hostedsuite.calls SET center_id = ? WHERE id = 'c05'", [centers[-1][0]])
     result = run_transforms(execute)
     assert result.refresh == "incremental" and result.calls_rebuilt >= 3
+    # no start time moved: every old row was found in the range of the new start times
+    assert not result.searched_by_id
     assert_equals_full_rebuild(raw_db)
 
 
@@ -123,7 +129,12 @@ def test_an_edit_that_moves_a_call_far_is_refreshed_like_a_full_rebuild(
     )
     stamp_load(raw_db, "load2", ["c04"])
     result = run_transforms(execute)
-    assert result.refresh == "incremental"
+    # c04's old row lies ten days before the range its new start time gives: the refresh that
+    # searched fct_calls in that range kept it, and was redone with the rows searched by id
+    assert (result.refresh, result.searched_by_id) == ("incremental", True)
+    assert fetch(
+        raw_db, "SELECT start_time_utc FROM analytics.fct_calls WHERE call_id = 'c04'"
+    ) == [(datetime(2024, 3, 20, 8, 10, tzinfo=UTC),)]
     assert fetch(
         raw_db, "SELECT is_repeat_call FROM analytics.fct_calls WHERE call_id = 'c01'"
     ) == [(False,)]
