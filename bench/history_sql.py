@@ -7,8 +7,14 @@ interaction moved by its call's own shift, so it stays where it was within the c
 tables are keyed by ``call_id`` and ``seq``, and no raw call table has dlt's ``_dlt_id``). Local
 wall-clock columns are the shifted instant in the call's zone (``calls.time_zone_id``), as a load
 writes them. Centers, clients, agents and caller numbers stay: repeat callers and the centers'
-zones stay as realistic as the year they come from. ``_dlt_load_id`` stays the source row's:
-older than any later load, so no incremental refresh takes the copies for new data.
+zones stay as realistic as the year they come from. ``_dlt_load_id`` is the source row's, ``k``
+years older (``LOAD_ID_YEAR`` seconds each), as years of loads would have left it: older than
+any later load, so no incremental refresh takes the copies for new data, and older than the
+loaded year's, so the copies are not among a refresh's recent loads either. (Until 2026-12-07
+the copies kept the source row's id: the copies of the first load's last batch shared its id, so
+a refresh whose scope reached a call of that batch read the row groups of those copies too,
+through the load floor of ``transforms/scope_ranges.py``: 369k calls of the copies and their
+children, 0.3 s of a run's staging reads at 10M calls.)
 
 Each table is rewritten oldest copy first and the loaded year last, so it is time-ordered as
 years of loads would leave it. Run on the file with no other connection open; prints one JSON
@@ -32,6 +38,14 @@ NEW_ID = (
     "substr(h, 17, 4), substr(h, 21, 12))"
 )
 MEMORY_LIMIT = "4GB"
+# A year of seconds (365.25 days). dlt's load ids are epoch seconds as text ("1796548998.5551295"),
+# compared as text: a copy's ids keep the ten digits before the point, so they sort as numbers.
+LOAD_ID_YEAR = 31_557_600
+
+
+def older_load_id(k: int) -> str:
+    """Copy ``k``'s load id: the source row's, ``k`` years older."""
+    return f"printf('%.7f', cast(s._dlt_load_id AS DOUBLE) - {k * LOAD_ID_YEAR})"
 
 
 def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -89,6 +103,7 @@ def extend(path: str, copies: int) -> dict[str, int]:
                     "id": "m.new_id",
                     "start_time": "s.start_time - m.delta",
                     "start_time_local": local("start_time_local"),
+                    "_dlt_load_id": older_load_id(k),
                 },
             )
             con.execute(
@@ -96,7 +111,7 @@ def extend(path: str, copies: int) -> dict[str, int]:
                 "JOIN shift m ON m.old_id = s.id"
             )
             for child in CHILDREN:
-                replace = {"call_id": "m.new_id"}
+                replace = {"call_id": "m.new_id", "_dlt_load_id": older_load_id(k)}
                 names = columns(con, child)
                 for name in names:
                     if name == "start_time" or name.endswith("_time"):

@@ -11,7 +11,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from transforms import DuckDBExecutor, MetricSettings, TransformCheckError, run_transforms
+from transforms import (
+    DuckDBExecutor,
+    MetricSettings,
+    TransformCheckError,
+    format_summary,
+    run_transforms,
+)
 
 from .conftest import fetch, snapshot
 from .raw_fixture import CALLS, insert_call, stamp_load
@@ -132,6 +138,9 @@ def test_an_edit_that_moves_a_call_far_is_refreshed_like_a_full_rebuild(
     # c04's old row lies ten days before the range its new start time gives: the refresh that
     # searched fct_calls in that range kept it, and was redone with the rows searched by id
     assert (result.refresh, result.searched_by_id) == ("incremental", True)
+    assert "  a changed call's start time moved: the marts were searched by call id" in (
+        format_summary(result)
+    )
     assert fetch(
         raw_db, "SELECT start_time_utc FROM analytics.fct_calls WHERE call_id = 'c04'"
     ) == [(datetime(2024, 3, 20, 8, 10, tzinfo=UTC),)]
