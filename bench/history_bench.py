@@ -2,13 +2,14 @@
 10M-call warehouse (issue #22 §1 and §4), built in minutes rather than a 40-minute load.
 
 The history: 1M calls loaded through the pipeline over a year from an emulator in a process of
-its own, extended in SQL with 9 shifted copies (``bench/history_sql.py``: new ids, start times k
-years earlier), then one full rebuild (``hostedsuite transform --full``, default settings: its
+its own, extended in SQL with 9 shifted copies (``bench/history_sql.py``: new ids, start times
+and load ids k years earlier), then one full rebuild (``hostedsuite transform --full``, default settings: its
 time and peak RSS are a row; when it runs out of its memory cap, a rebuild with a raised cap
 makes the marts the later rows need). Then, as in ``serving_bench``, ``hostedsuite load`` as cron
 runs it after 5 minutes of new calls (its 48 h look-back re-reads the recent year, which the
 emulator serves), against a 100k-call warehouse measured the same way in this section; one more
-run under ``bench/profiled_cli.py`` for its per-step profile; the 30-day report; the files' sizes.
+run of each under ``bench/profiled_cli.py`` for its per-step profile; the 30-day report; the
+files' sizes.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ START = "2023-03-01"
 SEED = 6
 METHOD = (
     "1M calls loaded through the pipeline over a year, extended in SQL with 9 shifted copies "
-    "(new ids, start times k years earlier), then one full rebuild"
+    "(new ids, start times and load ids k years earlier), then one full rebuild"
 )
 OUT_OF_MEMORY = 5  # the CLI's exit code for "the warehouse cannot be written" (its memory cap)
 # The cap of the rebuild the later rows need when the default one runs out (it peaked at 12.7 GB
@@ -70,7 +71,7 @@ def section(args: argparse.Namespace, rows: dict[str, Row]) -> Ratios:
 def history_rows(runs: int) -> dict[str, Row]:
     """The 100k reference, then the 10M-call history built, rebuilt and measured; the work
     folder (several GB) is removed at the end, whatever happened."""
-    rows = {"scheduled10m_ref100k": reference_100k(runs)}
+    rows = reference_100k(runs)
     workdir = Path(tempfile.mkdtemp(prefix="hs-bench-10m-"))
     warehouse = workdir / "w.duckdb"
     try:
@@ -94,7 +95,7 @@ def history_rows(runs: int) -> dict[str, Row]:
             file_mb = warehouse.stat().st_size / 1e6
             scheduled.note = f"(+{per_5_min} calls, 48 h re-read, transforms, publish)"
             rows["written10m"] = written_row(scheduled, file_mb)
-            rows.update(profile_rows(emulator, warehouse, env, per_5_min))
+            rows.update(profile_rows(emulator, warehouse, env, per_5_min, "10M"))
         serving = warehouse.with_name(f"{warehouse.stem}.serving.duckdb")
         rows["report10m"] = report_row(serving, workdir / "report.html", runs)
         serving_mb = serving.stat().st_size / 1e6
@@ -112,8 +113,9 @@ def history_rows(runs: int) -> dict[str, Row]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def reference_100k(runs: int) -> Row:
-    """The scheduled run on a year of 100k calls, measured in this session for the ratio."""
+def reference_100k(runs: int) -> dict[str, Row]:
+    """The scheduled run on a year of 100k calls, measured in this session for the ratio, and
+    one more run's profile, to set beside the 10M run's."""
     calls = 100_000
     row = Row("scheduled run, 100k-call warehouse (reference for 10M)", calls)
     print("generating 100k calls over a year (the 10M rows' reference) ...", file=sys.stderr)
@@ -126,7 +128,8 @@ def reference_100k(runs: int) -> Row:
             scheduled_runs(row, emulator, warehouse, env, runs, per_5_minutes(calls))
             file_mb = warehouse.stat().st_size / 1e6
             row.note = f"({written_note(row, file_mb)} of {file_mb:,.0f} MB)"
-        return row
+            profile = profile_rows(emulator, warehouse, env, per_5_minutes(calls), "100k")
+        return {"scheduled10m_ref100k": row, **profile}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -219,10 +222,11 @@ def written_row(scheduled: Row, file_mb: float) -> Row:
 
 
 def profile_rows(
-    emulator: StandaloneEmulator, warehouse: Path, env: dict[str, str], new_calls: int
+    emulator: StandaloneEmulator, warehouse: Path, env: dict[str, str], new_calls: int, size: str
 ) -> dict[str, Row]:
     """One more scheduled run under ``bench/profiled_cli.py``: a row per step, its largest parts
-    in the note; every span in bench/results/profile10m-*.json."""
+    in the note; every span in bench/results/profile<size>-*.json (``size``: "10M", "100k")."""
+    key = f"profile{size.lower()}"
     emulator.advance(minutes=5, new_calls=new_calls)
     out = warehouse.with_name("profile.json")
     until = emulator.now.isoformat()
@@ -233,15 +237,15 @@ def profile_rows(
     spans: list[dict[str, Any]] = json.loads(out.read_text())["spans"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = pendulum.now("UTC").format("YYYYMMDD-HHmmss")
-    (RESULTS / f"profile10m-{stamp}.json").write_text(json.dumps(spans, indent=2))
+    (RESULTS / f"{key}-{stamp}.json").write_text(json.dumps(spans, indent=2))
     rows: dict[str, Row] = {}
     top = [s for s in spans if s["depth"] == 0]
     for n, span in enumerate(top):
         inner = _inner(spans, span)
         parts = sorted(inner, key=lambda s: -s["seconds"])[:4]
         shown = ", ".join(f"{s['name']} {s['seconds']:.2f} s" for s in parts)
-        rows[f"profile10m_{n}"] = Row(
-            f"  profile of one 10M run: {span['name']}",
+        rows[f"{key}_{n}"] = Row(
+            f"  profile of one {size} run: {span['name']}",
             0,
             seconds=[span["seconds"]],
             rss_mb=[span["peak_mb"]],
@@ -259,8 +263,8 @@ def profile_rows(
     rest = process - sum(s["seconds"] for s in top)
     # not done.rss_mb: resetting VmHWM resets what the kernel reports as ru_maxrss too
     peak = max(s.get("peak_mb", 0.0) for s in spans)
-    rows["profile10m_rest"] = Row(
-        "  profile of one 10M run: the rest (setup, summary)",
+    rows[f"{key}_rest"] = Row(
+        f"  profile of one {size} run: the rest (setup, summary)",
         0,
         seconds=[rest],
         note=f"(this run: {done.seconds:.2f} s process start to exit, {peak:,.0f} MB peak, "
