@@ -3,13 +3,13 @@
 
 The history: 1M calls loaded through the pipeline over a year from an emulator in a process of
 its own, extended in SQL with 9 shifted copies (``bench/history_sql.py``: new ids, start times
-and load ids k years earlier), then one full rebuild (``hostedsuite transform --full``, default settings: its
-time and peak RSS are a row; when it runs out of its memory cap, a rebuild with a raised cap
-makes the marts the later rows need). Then, as in ``serving_bench``, ``hostedsuite load`` as cron
-runs it after 5 minutes of new calls (its 48 h look-back re-reads the recent year, which the
-emulator serves), against a 100k-call warehouse measured the same way in this section; one more
-run of each under ``bench/profiled_cli.py`` for its per-step profile; the 30-day report; the
-files' sizes.
+and load ids k years earlier), then one full rebuild (``hostedsuite transform --full``, default
+settings: its time and peak RSS are a row; when it runs out of its memory cap, a rebuild with a
+raised cap makes the marts the later rows need). Then, as in ``serving_bench``, ``hostedsuite
+load`` as cron runs it after 5 minutes of new calls (its 48 h look-back re-reads the recent
+year, which the emulator serves), against a 100k-call warehouse measured the same way in this
+section; one more run of each under ``bench/profiled_cli.py`` for its per-step profile; the
+30-day report; the files' sizes.
 """
 
 from __future__ import annotations
