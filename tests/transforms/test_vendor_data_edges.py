@@ -329,6 +329,33 @@ def test_unlisted_client_and_center_get_dimension_rows_and_a_warning(
     ]
 
 
+def test_an_unlisted_clients_center_is_the_one_most_of_its_calls_name(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """K8 (not listed by /api/clients) has two calls at C2 and one at C1: its row names C2. K7
+    has one call at each: a tie, which the first center in sort order wins (C1). K6's only call
+    has no CenterId: its call counts under '(unknown)', and so does its row."""
+    add(
+        raw_db,
+        call("v01", "2024-03-12 16:00:00", client="K8", center="C1"),
+        call("v02", "2024-03-12 16:10:00", client="K8", center="C2"),
+        call("v03", "2024-03-12 16:20:00", client="K8", center="C2"),
+        call("v04", "2024-03-12 16:30:00", client="K7", center="C2"),
+        call("v05", "2024-03-12 16:40:00", client="K7", center="C1"),
+        call("v06", "2024-03-12 16:50:00", client="K6", center=None),
+    )
+    run_transforms(DuckDBExecutor(raw_db))
+    assert fetch(
+        raw_db,
+        "SELECT client_id, client_name, center_id FROM analytics.dim_clients "
+        "WHERE client_id IN ('K6', 'K7', 'K8') ORDER BY 1",
+    ) == [
+        ("K6", "Unlisted client", "(unknown)"),
+        ("K7", "Unlisted client", "C1"),
+        ("K8", "Unlisted client", "C2"),
+    ]
+
+
 def test_null_client_and_center_do_not_fail_the_refresh(
     raw_db: duckdb.DuckDBPyConnection,
 ) -> None:

@@ -30,18 +30,27 @@ unknown_center as (
 
 ),
 
+called_centers as (
+
+    -- every center id the calls name, once: the anti join below then probes a few ids, not
+    -- every call (as a LEFT JOIN of the calls it emitted every call before its filter ran:
+    -- 0.05-0.06 s at 10M calls, now about 0.02 s)
+    select distinct center_id from calls
+
+),
+
 unlisted_centers as (
 
-    select distinct
-        calls.center_id,
+    select
+        called_centers.center_id,
         'Unlisted center' as center_name
 
-    -- an anti join as a LEFT JOIN, not NOT EXISTS (see dim_clients.sql: DuckDB buffers every
-    -- call for a correlated NOT EXISTS)
-    from calls
-    left join centers on calls.center_id = centers.center_id
+    -- an anti join as a LEFT JOIN, not NOT EXISTS (see dim_clients.sql: DuckDB buffers the
+    -- outer side for a correlated NOT EXISTS)
+    from called_centers
+    left join centers on called_centers.center_id = centers.center_id
     where
-        calls.center_id <> '(unknown)'
+        called_centers.center_id <> '(unknown)'
         and centers.center_id is null
 
 ),
