@@ -200,13 +200,12 @@ def test_a_generation_written_into_since_its_publish_is_replaced_not_updated(
 ) -> None:
     loader = settled(loader_factory, 600, 54)
     serving = serving_path(loader)
-    earlier = _earlier_generation(loader)
     # someone with the rights (root, or after a chmod) deletes rows in the earlier generation
-    os.chmod(earlier, 0o644)
-    conn = duckdb.connect(str(earlier))
-    conn.execute("DELETE FROM analytics.fct_calls WHERE call_id IN (SELECT call_id FROM "
-                 "analytics.fct_calls LIMIT 5)")  # fmt: skip
-    conn.close()
+    _write_into_earlier_generation(
+        loader,
+        "DELETE FROM analytics.fct_calls WHERE call_id IN (SELECT call_id FROM "
+        "analytics.fct_calls LIMIT 5)",
+    )
     late_edits(loader, 6)
     line = load(loader)
     assert "copied whole: the earlier generation changed since its publish" in line, line
@@ -220,13 +219,11 @@ def test_an_update_that_still_leaves_the_counts_different_copies_the_file(
     update nor its second run with the rows searched by id removes it, so the file is copied."""
     loader = settled(loader_factory, 600, 57)
     serving = serving_path(loader)
-    earlier = _earlier_generation(loader)
-    os.chmod(earlier, 0o644)
-    conn = duckdb.connect(str(earlier))
     # the oldest call twice: no load since the copy wrote it, so no update searches for it
-    conn.execute("INSERT INTO hostedsuite.calls "
-                 "SELECT * FROM hostedsuite.calls ORDER BY start_time LIMIT 1")  # fmt: skip
-    conn.close()
+    earlier = _write_into_earlier_generation(
+        loader,
+        "INSERT INTO hostedsuite.calls SELECT * FROM hostedsuite.calls ORDER BY start_time LIMIT 1",
+    )
     _record_as_published(loader, earlier)
     late_edits(loader, 6)
     line = load(loader)
@@ -237,6 +234,19 @@ def test_an_update_that_still_leaves_the_counts_different_copies_the_file(
 def _earlier_generation(loader: Loader) -> Path:
     current = Path(os.path.realpath(serving_path(loader)))
     return next(p for p in generations(loader).glob("*.duckdb") if p != current)
+
+
+def _write_into_earlier_generation(loader: Loader, statement: str) -> Path:
+    """Runs ``statement`` in the earlier generation, as someone with the rights to its file (a
+    publish leaves it read-only); returns its path."""
+    earlier = _earlier_generation(loader)
+    os.chmod(earlier, 0o644)
+    conn = duckdb.connect(str(earlier))
+    try:
+        conn.execute(statement)
+    finally:
+        conn.close()
+    return earlier
 
 
 def _record_as_published(loader: Loader, generation: Path) -> None:
