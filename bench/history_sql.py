@@ -6,7 +6,8 @@ years earlier; its interactions and completed forms follow it (``call_id`` remap
 interaction moved by its call's own shift, so it stays where it was within the call; the child
 tables are keyed by ``call_id`` and ``seq``, and no raw call table has dlt's ``_dlt_id``). Local
 wall-clock columns are the shifted instant in the call's zone (``calls.time_zone_id``), as a load
-writes them. Centers, clients, agents and caller numbers stay: repeat callers and the centers'
+writes them, and the call key (``call_key_hi``/``call_key_lo``) is the new id's, as a load computes
+it. Centers, clients, agents and caller numbers stay: repeat callers and the centers'
 zones stay as realistic as the year they come from. ``_dlt_load_id`` is the source row's, ``k``
 years older (``LOAD_ID_YEAR`` seconds each), as years of loads would have left it: older than
 any later load, so no incremental refresh takes the copies for new data, and older than the
@@ -28,6 +29,9 @@ import sys
 import time
 
 import duckdb
+
+from pipelines.destinations.duckdb_merge import CALL_KEY_SQL
+from pipelines.hostedsuite.settings import CALL_KEY_COLUMNS
 
 RAW = "hostedsuite"
 CALLS = "calls"
@@ -88,14 +92,20 @@ def extend(path: str, copies: int) -> dict[str, int]:
             con.execute(ddl[0].replace(f"{table}__loaded", table, 1))
         for k in range(copies, 0, -1):
             # the shift of each call: k calendar years before its start (Feb 29 -> Feb 28)
+            keys = ", ".join(
+                f"{sql.format(id='new_id')} AS {name}"
+                for name, sql in zip(CALL_KEY_COLUMNS, CALL_KEY_SQL, strict=True)
+            )
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE shift AS "
+                f"SELECT *, {keys} FROM ("
                 f"SELECT id AS old_id, {NEW_ID} AS new_id, "
                 f"coalesce(start_time - (start_time - INTERVAL {k} YEAR), "
                 f"INTERVAL {365 * k} DAY) AS delta, time_zone_id AS zone "
                 f"FROM (SELECT id, start_time, time_zone_id, md5(id || '/history-{k}') AS h "
-                f"FROM {RAW}.{CALLS}__loaded)"
+                f"FROM {RAW}.{CALLS}__loaded))"
             )
+            with_keys = {name: f"m.{name}" for name in CALL_KEY_COLUMNS}
             names = columns(con, CALLS)
             select = shifted(
                 names,
@@ -104,6 +114,7 @@ def extend(path: str, copies: int) -> dict[str, int]:
                     "start_time": "s.start_time - m.delta",
                     "start_time_local": local("start_time_local"),
                     "_dlt_load_id": older_load_id(k),
+                    **with_keys,
                 },
             )
             con.execute(
@@ -111,7 +122,11 @@ def extend(path: str, copies: int) -> dict[str, int]:
                 "JOIN shift m ON m.old_id = s.id"
             )
             for child in CHILDREN:
-                replace = {"call_id": "m.new_id", "_dlt_load_id": older_load_id(k)}
+                replace = {
+                    "call_id": "m.new_id",
+                    "_dlt_load_id": older_load_id(k),
+                    **with_keys,
+                }
                 names = columns(con, child)
                 for name in names:
                     if name == "start_time" or name.endswith("_time"):

@@ -17,12 +17,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .arrow_types import UTC_TS
+from .call_keys import call_keys
 from .calls_page import CallsPage, jsonable
 from .content_hash import content_hashes
 from .settings import (
     CALL_BOOL_FIELDS,
     CALL_DOUBLE_FIELDS,
     CALL_INT_FIELDS,
+    CALL_KEY_COLUMNS,
     CALL_STRING_FIELDS,
     CONTENT_HASH_COLUMN,
     KNOWN_CALL_FIELDS,
@@ -69,6 +71,8 @@ def page_to_tables(
     ``known_center`` tells a CenterId listed by /api/centers: a call of any other center (or of
     none) is read in the zone ``zone_of_center`` gives it (the default zone) and flagged in its
     ``dq_issues``, since its local times may really be another zone's.
+
+    Every row carries its call's key (``call_keys.py``), child rows and tombstones included.
 
     Every kept call also gets one tombstone row in each child table: the child tables merge
     on ``call_id`` with delete-insert, and the tombstone (a hard-delete row) makes the merge
@@ -135,10 +139,13 @@ def page_to_tables(
     calls = _calls_table(kept, kept_utc, kept_local, kept_zones, kept_unknown)
     if hashes is not None:
         calls = calls.append_column(CONTENT_HASH_COLUMN, pa.array(hashes).filter(keep))
+    keys = call_keys(kept.field("Id"))
+    for name, key in zip(CALL_KEY_COLUMNS, keys, strict=True):
+        calls = calls.append_column(name, key)
     return PageTables(
         calls=calls,
-        interactions=_interactions_table(kept, kept_zones, kept_utc),
-        forms=_forms_table(kept),
+        interactions=_interactions_table(kept, kept_zones, kept_utc, keys),
+        forms=_forms_table(kept, keys),
         quarantine=quarantine,
         unknown_center_calls=pc.sum(kept_unknown.cast(pa.int64())).as_py() or 0,
         unchanged_calls=unchanged,
@@ -249,17 +256,28 @@ def _child_positions(lists: pa.ListArray) -> tuple[pa.Array, np.ndarray, np.ndar
     return values, parents, seq
 
 
-def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Table:
-    """Child rows plus one tombstone per call (``seq`` -1, never stored).
+def _with_tombstones(
+    children: dict[str, pa.Array],
+    call_ids: pa.Array,
+    keys: tuple[pa.Array, pa.Array],
+    parents: pa.Array,
+) -> pa.Table:
+    """Child rows (of the calls at ``parents``) plus one tombstone per call (``seq`` -1, never
+    stored); every row carries its call's keys.
 
     ``(call_id, seq)`` is the child tables' primary key: a load job that dlt re-runs after a
     crash copies its file into staging twice, and the merge de-duplicates on that key.
     """
+    children = {
+        **children,
+        **{n: k.take(parents) for n, k in zip(CALL_KEY_COLUMNS, keys, strict=True)},
+    }
     real = pa.table({**children, TOMBSTONE_COLUMN: pa.nulls(len(children["call_id"]), pa.bool_())})
     tombstone_columns = {
         name: pa.nulls(len(call_ids), column.type) for name, column in children.items()
     }
     tombstone_columns["call_id"] = call_ids
+    tombstone_columns.update(zip(CALL_KEY_COLUMNS, keys, strict=True))
     tombstone_columns["seq"] = pa.array(np.full(len(call_ids), -1, dtype=np.int64))
     tombstones = pa.table(
         tombstone_columns | {TOMBSTONE_COLUMN: pa.array(np.ones(len(call_ids), dtype=bool))}
@@ -267,7 +285,9 @@ def _with_tombstones(children: dict[str, pa.Array], call_ids: pa.Array) -> pa.Ta
     return _keys_not_null(pa.concat_tables([tombstones, real]), "call_id", "seq")
 
 
-def _interactions_table(kept: pa.StructArray, zones: pa.Array, call_utc: pa.Array) -> pa.Table:
+def _interactions_table(
+    kept: pa.StructArray, zones: pa.Array, call_utc: pa.Array, keys: tuple[pa.Array, pa.Array]
+) -> pa.Table:
     ids = kept.field("Id")
     values, parents, seq = _child_positions(kept.field("Interactions"))
     parent_idx = pa.array(parents, pa.int64())
@@ -284,18 +304,19 @@ def _interactions_table(kept: pa.StructArray, zones: pa.Array, call_utc: pa.Arra
         "type": values.field("Type"),
         "description": values.field("Description"),
     }
-    return _with_tombstones(children, ids)
+    return _with_tombstones(children, ids, keys, parent_idx)
 
 
-def _forms_table(kept: pa.StructArray) -> pa.Table:
+def _forms_table(kept: pa.StructArray, keys: tuple[pa.Array, pa.Array]) -> pa.Table:
     ids = kept.field("Id")
     values, parents, seq = _child_positions(kept.field("CompletedFormIds"))
+    parent_idx = pa.array(parents, pa.int64())
     children = {
-        "call_id": ids.take(pa.array(parents, pa.int64())),
+        "call_id": ids.take(parent_idx),
         "seq": pa.array(seq, pa.int64()),
         "form_id": values,
     }
-    return _with_tombstones(children, ids)
+    return _with_tombstones(children, ids, keys, parent_idx)
 
 
 def snake_case(name: str) -> str:

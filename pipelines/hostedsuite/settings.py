@@ -121,6 +121,9 @@ TOMBSTONE_COLUMN = "is_tombstone"
 # A digest of what a call's rows are made from (see content_hash.content_hashes): a scheduled run
 # re-reads the look-back and rewrites only the calls whose digest changed.
 CONTENT_HASH_COLUMN = "content_hash"
+# The key of a call on its row and on each of its child rows: its id's MD5 as two signed 64-bit
+# integers (see call_keys.py). DuckDB's merge finds a re-loaded call's old rows by them.
+CALL_KEY_COLUMNS: Final = ("call_key_hi", "call_key_lo")
 # Part of every digest. Bump it when the code derives a call's rows differently from the same
 # record (a new column, another rule): the next run then rewrites every call it re-reads.
 ROW_DERIVATION_VERSION = 1

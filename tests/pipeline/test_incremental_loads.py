@@ -87,15 +87,15 @@ def test_late_edits_inside_lookback_replace_call_and_children(loader_factory) ->
         f"WHERE id = '{extended}'",
     )
     assert call == [(True, "late flag", 99.5)]
-    # The children's delete ran on call_id alone (see pipelines/destinations/duckdb_merge.py): a
-    # "(call_id, seq) OR call_id" condition does not scale in DuckDB.
+    # The children's delete ran on their call's key alone (see pipelines/destinations/
+    # duckdb_merge.py): a "(call_id, seq) OR call_id" condition does not scale in DuckDB.
     deletes = [
         line
         for sql in loader.pipelines_dir.rglob("calls__interactions.*.sql")
         for line in sql.read_text().splitlines()
         if line.startswith("DELETE")
     ]
-    assert deletes and all(" OR " not in d and '"call_id"' in d for d in deletes), deletes
+    assert deletes and all(" OR " not in d and '"call_key_hi"' in d for d in deletes), deletes
 
 
 def test_random_edits_and_new_calls_over_several_runs_stay_exact(loader_factory) -> None:
