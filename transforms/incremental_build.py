@@ -68,6 +68,40 @@ def build_incremental(
     _count_affected(execute, result)
 
 
+def refresh_without_new_calls(
+    execute: SqlExecutor,
+    raw: str,
+    columns: dict[str, set[str]],
+    settings: MetricSettings,
+    watermark: str,
+    sql: Dialect,
+) -> dict[str, str]:
+    """The refresh when the loads since ``watermark`` wrote no row into the raw call tables (a
+    quiet five minutes: nothing new, and every re-read call as stored): no call and no
+    center-day is in scope, so the per-call and per-day tables keep their rows, and only the
+    whole-table models (the dimensions; the centers and clients are merged on every run) are
+    rebuilt. The scope tables and, on DuckDB, the kept new rows (``build_incremental_in_temp``)
+    are created empty, for the checks and the refresh log.
+
+    Why not the usual refresh with an empty scope: its searches by a range of start times get
+    NULL bounds, which skip nothing. At 10M calls such a run took 7.4 s, one with ten new calls
+    3.5 s (measured 2026-12-07)."""
+    _create_scope_tables(execute, raw, settings, watermark, sql, False, empty=True)
+    kept: dict[str, str] = {}
+    if sql.is_duckdb:
+        kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+        for table, name in kept.items():
+            execute.execute_sql(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {table} WHERE false"
+            )
+    for model in MODELS:
+        if model.materialization == "table" and model.incremental_key == "full":
+            create_model(
+                execute, model, render(model_sql(model), raw, columns, True, sql.name), sql
+            )
+    return kept
+
+
 def _create_scope_tables(
     execute: SqlExecutor,
     raw: str,
@@ -75,11 +109,13 @@ def _create_scope_tables(
     watermark: str,
     sql: Dialect,
     old_rows_by_range: bool,
+    empty: bool = False,
 ) -> None:
     """``intermediate.affected_calls`` (the loads since ``watermark``, with their repeat-call
     neighbours) and ``affected_days``: where the rebuilt calls were; where they are now is added
     once fct_calls is replaced. ``old_rows_by_range``: the changed calls' rows in fct_calls are
-    searched for within the range of their new start times (else by id; see affected_calls)."""
+    searched for within the range of their new start times (else by id; see affected_calls).
+    ``empty``: the two tables with their columns and no rows, and nothing searched."""
     scope = {
         "raw": raw,
         "watermark": literal(watermark),
@@ -89,10 +125,14 @@ def _create_scope_tables(
     affected = sql_body(
         fill_helpers(fill_template(incremental_sql("affected_calls"), scope), sql.name)
     )
+    days = sql_body(incremental_sql("affected_days"))
+    if empty:
+        # a constant false filter: both planners drop the query beneath it unread
+        affected = f"SELECT * FROM (\n{affected}\n) AS scope WHERE false"
+        days = f"SELECT * FROM (\n{days}\n) AS scope WHERE false"
     execute_statements(
         execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_calls", affected)
     )
-    days = sql_body(incremental_sql("affected_days"))
     execute_statements(
         execute, sql.create_or_replace("TABLE", f"{INTERMEDIATE_SCHEMA}.affected_days", days)
     )

@@ -35,6 +35,7 @@ from .incremental_build import (
     build_incremental,
     build_incremental_in_temp,
     missed_old_rows,
+    refresh_without_new_calls,
     scope_tables,
 )
 from .materialize import execute_statements
@@ -146,6 +147,9 @@ def _refresh(execute: SqlExecutor, options: _Options, old_rows_by_range: bool) -
     deleted: dict[str, list[Any]] = {}
     if plan.full:
         _build_full(execute, raw, columns, existing, sql, result, options.slice_calls)
+    elif new_watermark == plan.watermark:
+        # no raw call row loaded since the watermark: no call and no day to redo
+        new_rows = refresh_without_new_calls(execute, raw, columns, settings, plan.watermark, sql)
     elif sql.is_duckdb:
         new_rows = build_incremental_in_temp(
             execute,

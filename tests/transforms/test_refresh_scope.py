@@ -81,3 +81,48 @@ def test_a_refresh_rewrites_only_the_changed_calls_and_their_days(
         "SELECT talk_seconds FROM analytics.fct_calls WHERE call_id = 'c05'"
     ).fetchall()
     assert edited == [(333.0,)]
+
+
+def test_a_refresh_after_loads_without_call_rows_rewrites_only_the_dimensions(
+    raw_db: duckdb.DuckDBPyConnection,
+) -> None:
+    """A quiet run: the loads since the watermark wrote no call, interaction or form row (the
+    re-read found every call as stored), only the centers and clients, merged on every run.
+    No per-call or per-day row is rewritten (every mark stays), the scope is empty, and the
+    dimensions still show the centers as loaded."""
+    run_transforms(DuckDBExecutor(raw_db), full=True)
+    marks = {
+        "fct_calls": "hold_count",
+        "fct_call_metrics_daily": "calls_flagged",
+        "fct_call_metrics_interval": "calls_flagged",
+        "fct_agent_metrics_daily": "calls_transferred",
+    }
+    for table, column in marks.items():
+        raw_db.execute(f"UPDATE analytics.{table} SET {column} = {MARK}")
+    raw_db.execute("UPDATE analytics.fct_call_interactions SET seq = seq + 1000")
+    raw_db.execute(
+        "UPDATE hostedsuite.centers SET name = 'Chicago Downtown', _dlt_load_id = 'load2' "
+        "WHERE id = 'C1'"
+    )
+
+    result = run_transforms(DuckDBExecutor(raw_db))
+
+    assert (result.refresh, result.calls_rebuilt, result.days_rebuilt) == ("incremental", 0, 0)
+    for table, column in marks.items():
+        rewritten = raw_db.execute(
+            f"SELECT count(*) FROM analytics.{table} WHERE {column} IS DISTINCT FROM {MARK}"
+        ).fetchone()
+        assert rewritten == (0,), table
+    events = raw_db.execute(
+        "SELECT count(*) FROM analytics.fct_call_interactions WHERE seq < 1000"
+    ).fetchone()
+    assert events == (0,)
+    scope = raw_db.execute(
+        "SELECT (SELECT count(*) FROM intermediate.affected_calls), "
+        "(SELECT count(*) FROM intermediate.affected_days)"
+    ).fetchone()
+    assert scope == (0, 0)
+    name = raw_db.execute(
+        "SELECT center_name FROM analytics.dim_centers WHERE center_id = 'C1'"
+    ).fetchall()
+    assert name == [("Chicago Downtown",)]
