@@ -31,8 +31,9 @@ with dlt's own SQL.
    statement timed by hand). Stored rows without a key (loaded before the keys existed: dlt adds
    the columns empty) get theirs first, computed in SQL by the same definition. DuckDB skips
    every row group whose statistics say it holds no NULL key, so that costs 4-10 ms a table, and
-   about 25 s once, on the first merge after an upgrade of a 10M-call warehouse (5 s for 10M
-   calls, 16 s for 30M interactions, 360 MB peak under a 256 MB cap). Staged rows always have
+   about 30 s once, on the first load after an upgrade of a 10M-call warehouse (8, 17 and 5 s
+   for the calls, interactions and form ids; that run took 35 s and peaked at 523 MB under the
+   256 MB cap, measured 2026-12-07). Staged rows always have
    keys: a package whose schema has the columns was extracted by a source that fills them, and
    a table whose schema has not merges with dlt's own SQL.
 """
