@@ -128,6 +128,9 @@ def test_incremental_refresh_on_a_lake_equals_a_full_rebuild(
     assert lake_conn.execute("SELECT count(*) FROM staging.stg_calls").fetchall() == [
         (len(emulator.truth().calls),)
     ]
+    # a refresh with no raw call row loaded since the last: no call and no day redone
+    quiet = run_transforms(lake)
+    assert (quiet.refresh, quiet.calls_rebuilt, quiet.days_rebuilt) == ("incremental", 0, 0)
     assert (
         differing_analytics(
             lake_copy(lake_conn, tmp_path / "lake.duckdb"), full_rebuild(duck.duckdb_path)

@@ -80,6 +80,12 @@ def test_incremental_refresh_equals_full_rebuild_on_postgres(
     count = f"SELECT interaction_count FROM analytics.fct_calls WHERE call_id = '{edited[1]}'"
     assert rows(loader.dsn, count) == [(1,)]
 
+    # a quiet run: nothing new or changed, so the refresh redoes no call and no day
+    emu.advance(minutes=5, new_calls=0)
+    loader.load(transform=True)
+    assert_equals_full_rebuild(loader, postgres_server, settings, "incremental")
+    assert rows(loader.dsn, "SELECT count(*) FROM intermediate.affected_calls") == [(0,)]
+
     # other settings rebuild everything once, then refreshes continue under them
     monkeypatch.setenv("TRANSFORMS__INTERVAL_MINUTES", "30")
     settings = MetricSettings(interval_minutes=30)
