@@ -90,12 +90,14 @@ def extend(path: str, copies: int) -> dict[str, int]:
             ).fetchone()
             assert ddl is not None
             con.execute(ddl[0].replace(f"{table}__loaded", table, 1))
+        # each copy's call key, computed from its new id as a load computes it
+        keys = ", ".join(
+            f"{sql.format(id='new_id')} AS {name}"
+            for name, sql in zip(CALL_KEY_COLUMNS, CALL_KEY_SQL, strict=True)
+        )
+        with_keys = {name: f"m.{name}" for name in CALL_KEY_COLUMNS}
         for k in range(copies, 0, -1):
             # the shift of each call: k calendar years before its start (Feb 29 -> Feb 28)
-            keys = ", ".join(
-                f"{sql.format(id='new_id')} AS {name}"
-                for name, sql in zip(CALL_KEY_COLUMNS, CALL_KEY_SQL, strict=True)
-            )
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE shift AS "
                 f"SELECT *, {keys} FROM ("
@@ -105,7 +107,6 @@ def extend(path: str, copies: int) -> dict[str, int]:
                 f"FROM (SELECT id, start_time, time_zone_id, md5(id || '/history-{k}') AS h "
                 f"FROM {RAW}.{CALLS}__loaded))"
             )
-            with_keys = {name: f"m.{name}" for name in CALL_KEY_COLUMNS}
             names = columns(con, CALLS)
             select = shifted(
                 names,

@@ -89,11 +89,9 @@ def refresh_without_new_calls(
     _create_scope_tables(execute, raw, settings, watermark, sql, False, empty=True)
     kept: dict[str, str] = {}
     if sql.is_duckdb:
-        kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+        kept = _kept_tables()
         for table, name in kept.items():
-            execute.execute_sql(
-                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {table} WHERE false"
-            )
+            _create_empty_copy(execute, name, table)
     for model in MODELS:
         if model.materialization == "table" and model.incremental_key == "full":
             create_model(
@@ -267,16 +265,13 @@ def build_incremental_in_temp(
     (``scope_log.ZONE_COLUMNS``); ``deleted``: filled as ``_replace_affected_rows`` says;
     ``old_rows_by_range``: as ``_create_scope_tables`` says. A search by range can miss the
     old row of a call whose start time moved: ``missed_old_rows`` tells afterwards."""
-    kept = scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+    kept = _kept_tables()
     # The models that read the hold segments read the rebuilt calls' new ones, which the refresh
     # keeps (the segments of the calls only read for the repeat window reach no table), instead
     # of searching 3.8M segments by call id at 10M calls. Created empty first: the temporary
     # views that read it are bound now; its rows come with the table's own refresh.
     views = scope_view_names() | {HOLD_SEGMENTS: kept[HOLD_SEGMENTS]}
-    execute.execute_sql(
-        f"CREATE OR REPLACE TEMP TABLE {kept[HOLD_SEGMENTS]} AS "
-        f"SELECT * FROM {HOLD_SEGMENTS} WHERE false"
-    )
+    _create_empty_copy(execute, kept[HOLD_SEGMENTS], HOLD_SEGMENTS)
     _create_scope_tables(execute, raw, settings, watermark, sql, old_rows_by_range)
     # before any delete: from the interactions as the marts hold them
     execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {FAR_TIMED} AS\n{far_timed_calls()}")
@@ -339,3 +334,14 @@ HOLD_SEGMENTS: Final = f"{INTERMEDIATE_SCHEMA}.int_hold_segments"
 
 def _kept_name(table: str) -> str:
     return f"temp.main.new_rows_{table.replace('.', '_')}"
+
+
+def _kept_tables() -> dict[str, str]:
+    """Where DuckDB's refresh keeps the new rows: of the tables the checks read
+    (``scope_tables``) and of those the refresh log takes a range of (``ZONE_COLUMNS``)."""
+    return scope_tables() | {table: _kept_name(table) for table in ZONE_COLUMNS}
+
+
+def _create_empty_copy(execute: SqlExecutor, name: str, table: str) -> None:
+    """The temporary table ``name`` with ``table``'s columns and no rows."""
+    execute.execute_sql(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {table} WHERE false")

@@ -47,6 +47,7 @@ from dlt.common.destination.client import FollowupJobRequest
 from dlt.common.destination.typing import PreparedTableSchema
 from dlt.common.typing import TSortOrder
 from dlt.destinations.impl.duckdb.duck import DuckDbClient
+from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from pipelines.hostedsuite.settings import CALL_KEY_COLUMNS
@@ -130,22 +131,23 @@ def _deletes_by_call_key(
     cls: type[SqlMergeFollowupJob],
     statements: list[str],
     table: PreparedTableSchema,
-    sql_client: Any,
+    sql_client: SqlClientBase[Any],
 ) -> list[str]:
     """``statements`` with dlt's delete by id replaced by a delete by the call key, for a table
     that has the key columns and one delete key column; otherwise unchanged."""
     columns = table.get("columns", {})
-    primary = [n for n, c in columns.items() if c.get("primary_key")]
-    merge = [n for n, c in columns.items() if c.get("merge_key")]
-    keys = merge if merge and set(merge) <= set(primary) else primary if not merge else []
+    escape = sql_client.escape_column_name
+    primary = [escape(n) for n, c in columns.items() if c.get("primary_key")]
+    merge = [escape(n) for n, c in columns.items() if c.get("merge_key")]
+    # the key columns of the delete, as correction 1 leaves them
+    keys = merge if merge and set(merge) <= set(primary) else primary + merge
     if len(keys) != 1 or not set(CALL_KEY_COLUMNS) <= set(columns):
         return statements
-    name, staging = sql_client.get_qualified_table_names(table["name"])
-    escape = sql_client.escape_column_name
-    key = escape(keys[0])
-    # the statement dlt wrote, built by the same call: absent (another dlt, a source filter),
-    # dlt's own delete stays, which is slower, not wrong
-    clauses = cls.gen_key_table_clauses(name, staging, [key], [], for_delete=True)
+    key = keys[0]
+    name, staging = sql_client.get_qualified_table_names(str(table["name"]))
+    # the statement dlt wrote, built by the same call with the same keys: absent (another dlt,
+    # a source filter), dlt's own delete stays, which is slower, not wrong
+    clauses = cls.gen_key_table_clauses(name, staging, primary, merge, for_delete=True)
     by_id = f"DELETE {clauses[0]}"
     if len(clauses) != 1 or by_id not in statements:
         return statements
@@ -173,7 +175,7 @@ class DuckDbMergeJob(SqlMergeFollowupJob):
 
     @classmethod
     def gen_merge_sql(
-        cls, table_chain: Sequence[PreparedTableSchema], sql_client: Any
+        cls, table_chain: Sequence[PreparedTableSchema], sql_client: SqlClientBase[Any]
     ) -> list[str]:
         statements: list[str] = super().gen_merge_sql(table_chain, sql_client)
         if len(table_chain) != 1:
