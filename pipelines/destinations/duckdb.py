@@ -41,10 +41,11 @@ logger = logging.getLogger("hostedsuite")
 TDestination = TypeVar("TDestination", bound=DltDestination[Any, Any])
 
 DEFAULT_DUCKDB_FILE: Final = "warehouse.duckdb"
-# duckdb_merge patches dlt's merge SQL as dlt 1.31.0 writes it; on any other dlt the patch could
-# change what a merge deletes, so dlt's own SQL is used instead. The same version is the one
-# whose capabilities() resolved_once() was checked against.
-MERGE_SQL_DLT_VERSION: Final = "1.31.0"
+# The dlt whose internals two things here were written and checked against: duckdb_merge patches
+# dlt's merge SQL as dlt 1.31.0 writes it (on any other dlt the patch could change what a merge
+# deletes, so dlt's own SQL is used instead), and resolved_once relies on capabilities() being
+# the only caller that resolves a partial configuration (elsewhere, the factory is left as dlt's).
+CHECKED_DLT_VERSION: Final = "1.31.0"
 
 
 class DuckDb(Destination):
@@ -131,17 +132,18 @@ def resolved_once(destination: TDestination) -> TDestination:
     ``capabilities()``, which builds fresh capabilities from it each time. So this instance
     keeps the first one. Clients still get theirs resolved in full. On another dlt, unchanged.
     """
-    if version("dlt") != MERGE_SQL_DLT_VERSION:
+    if version("dlt") != CHECKED_DLT_VERSION:
         return destination
     resolve = destination.configuration
-    kept: list[Any] = []
+    partial: Any = None
 
     def configuration(initial_config: Any, accept_partial: bool = False) -> Any:
+        nonlocal partial
         if not accept_partial:
             return resolve(initial_config, accept_partial)
-        if not kept:
-            kept.append(resolve(initial_config, accept_partial=True))
-        return kept[0]
+        if partial is None:
+            partial = resolve(initial_config, accept_partial=True)
+        return partial
 
     destination.configuration = configuration  # type: ignore[method-assign]
     return destination
@@ -151,13 +153,13 @@ def install_merge_corrections() -> bool:
     """Installs ``duckdb_merge``'s corrections when dlt is the version they were written
     against; otherwise warns and leaves dlt's own merge SQL. True when installed."""
     installed = version("dlt")
-    if installed != MERGE_SQL_DLT_VERSION:
+    if installed != CHECKED_DLT_VERSION:
         logger.warning(
             "dlt %s is not %s: using dlt's own merge SQL (the merge corrections of "
             "duckdb_merge.py were written for %s; a large merge may need more memory)",
             installed,
-            MERGE_SQL_DLT_VERSION,
-            MERGE_SQL_DLT_VERSION,
+            CHECKED_DLT_VERSION,
+            CHECKED_DLT_VERSION,
         )
         return False
     # see duckdb_merge: the child tables' merge would not scale; 25-50 MB less per 100k calls
