@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from pipelines.pipeline import open_pipeline
 from pipelines.results import LoadResult
 from pipelines.steps.load import load_incremental
 from pipelines.steps.transform import transform_pipeline
-from tests.cli import run_cli
+from tests.cli import CLI_MODULE, ROOT, run_cli
 
 # The tests' own choices on top of the emulator's account: one-day windows, fast retries so
 # that fault tests stay quick.
@@ -81,6 +82,21 @@ class Loader:
     ) -> subprocess.CompletedProcess[str]:
         """Runs the console script in a subprocess with the emulator's account in env vars."""
         return run_cli(*args, *self.cli_paths(), env=self.cli_env(env), timeout=timeout)
+
+    def observed(self, script: str, record: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """``hostedsuite <args>`` in its own process, run by ``script`` (Python source for
+        ``-c``: ``{module}`` in it is the CLI's module), which takes ``record`` from its first
+        argument and writes there what it observed of the run as the process exits."""
+        record.unlink(missing_ok=True)
+        return subprocess.run(
+            [sys.executable, "-c", script.format(module=CLI_MODULE), str(record), *args],
+            cwd=ROOT,
+            env=self.cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     def crash(
         self, point: str, *args: str, env: dict[str, str] | None = None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import pytest
 from dlt.common.normalizers.naming import snake_case, sql_cs_v1
 
 from pipelines.destinations.duckdb import resolved_once
-from tests.cli import CLI_MODULE, ROOT
 
 from .loader import Loader
 
@@ -54,16 +52,7 @@ runpy.run_module("{module}", run_name="__main__", alter_sys=True)
 def run_counting(loader: Loader, *args: str) -> tuple[subprocess.CompletedProcess[str], Any]:
     """``hostedsuite <args>`` in its own process, and its counts at exit."""
     record = loader.pipelines_dir.parent / "counts.json"
-    record.unlink(missing_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-c", COUNTING_CLI.format(module=CLI_MODULE), str(record), *args],
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = loader.observed(COUNTING_CLI, record, *args)
     return result, json.loads(record.read_text())
 
 

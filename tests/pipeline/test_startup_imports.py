@@ -20,7 +20,7 @@ import pytest
 from pipelines.commands import BY_NAME, COMMANDS
 from pipelines.destinations import REGISTERED, destination_class
 from pipelines.hostedsuite_pipeline import build_parser, chosen_command
-from tests.cli import CLI_MODULE, ROOT, run_cli
+from tests.cli import ROOT, run_cli
 
 from .loader import Loader
 
@@ -91,16 +91,7 @@ def run_recording_modules(
 ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """``hostedsuite <args>`` in its own process, and the modules it had imported at its exit."""
     record = loader.pipelines_dir.parent / "modules.txt"
-    record.unlink(missing_ok=True)
-    result = subprocess.run(
-        [sys.executable, "-c", RECORDING_CLI.format(module=CLI_MODULE), str(record), *args],
-        cwd=ROOT,
-        env=loader.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = loader.observed(RECORDING_CLI, record, *args)
     return result, set(record.read_text().split())
 
 
