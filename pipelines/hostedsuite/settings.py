@@ -124,6 +124,8 @@ CONTENT_HASH_COLUMN = "content_hash"
 # The key of a call on its row and on each of its child rows: its id's MD5 as two signed 64-bit
 # integers (see call_keys.py). DuckDB's merge finds a re-loaded call's old rows by them.
 CALL_KEY_COLUMNS: Final = ("call_key_hi", "call_key_lo")
+# dlt's column of the load that wrote a row: a load writes a call's row and all of its children
+LOAD_ID_COLUMN: Final = "_dlt_load_id"
 # Part of every digest. Bump it when the code derives a call's rows differently from the same
 # record (a new column, another rule): the next run then rewrites every call it re-reads.
 ROW_DERIVATION_VERSION = 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 import dlt
 import pendulum
@@ -43,6 +43,7 @@ from .settings import (
     DEFAULT_WORKERS,
     FORMS_TABLE,
     INTERACTIONS_TABLE,
+    LOAD_ID_COLUMN,
     QUARANTINE_TABLE,
     TOMBSTONE_COLUMN,
     WINDOW_MARGIN_HOURS,
@@ -82,7 +83,6 @@ CHILD_COLUMNS: dict[str, Any] = {
 # stamp existed have none, and DuckDB cannot add a NOT NULL column to a filled table. Each Arrow
 # table carries an empty (nullable) slot that dlt fills: dlt's own column would be NOT NULL and
 # it logs a warning on every page when a hint overrides that.
-LOAD_ID_COLUMN: Final = "_dlt_load_id"
 LOAD_ID_COLUMNS: dict[str, Any] = {LOAD_ID_COLUMN: {"data_type": "text", "nullable": True}}
 
 

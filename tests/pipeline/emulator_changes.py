@@ -30,3 +30,18 @@ def late_edits(loader: Loader, n: int) -> None:
                     {"offset_seconds": 9.5, "type": "Hangup", "description": "late"},
                 ],
             )
+
+
+def recent_calls_with_children(loader: Loader) -> list[str]:
+    """Calls with interactions and form ids that started in the last 40 hours: inside the
+    default 48 h look-back, so the next run re-reads them."""
+    truth = loader.emulator.truth()
+    with_forms = {f["call_id"] for f in truth.completed_form_ids}
+    with_interactions = {i["call_id"] for i in truth.interactions}
+    return [
+        c["id"]
+        for c in truth.calls
+        if c["id"] in with_forms
+        and c["id"] in with_interactions
+        and (loader.emulator.now - c["start_time"]).total_seconds() < 40 * 3600
+    ]

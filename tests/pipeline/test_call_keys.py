@@ -16,6 +16,7 @@ import pytest
 from pipelines.destinations.duckdb_merge import CALL_KEY_SQL
 from pipelines.hostedsuite.call_keys import call_keys
 
+from .emulator_changes import recent_calls_with_children
 from .warehouse import assert_matches_truth, rows
 
 # RFC 1321, appendix A.5: MD5("") = d41d8cd98f00b204e9800998ecf8427e,
@@ -69,7 +70,7 @@ def _keys_differing_from_ids(path: Path) -> list[tuple[str, int]]:
 def test_every_stored_row_carries_its_calls_key(loader_factory) -> None:
     loader = loader_factory(calls=600, seed=21)
     loader.load()
-    _edit(loader, _recent_calls(loader)[:6])
+    _edit(loader, recent_calls_with_children(loader)[:6])
     loader.emulator.advance(minutes=30, new_calls=20)
     loader.load()
     assert _keys_differing_from_ids(loader.duckdb_path) == [(t, 0) for t in CALL_TABLES]
@@ -78,21 +79,6 @@ def test_every_stored_row_carries_its_calls_key(loader_factory) -> None:
     ]
     assert min(counts) > 0
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())
-
-
-def _recent_calls(loader) -> list[str]:
-    """Calls with interactions and form ids that started in the last 40 hours: inside the
-    default 48 h look-back, so the next run re-reads them."""
-    truth = loader.emulator.truth()
-    with_forms = {f["call_id"] for f in truth.completed_form_ids}
-    with_interactions = {i["call_id"] for i in truth.interactions}
-    return [
-        c["id"]
-        for c in truth.calls
-        if c["id"] in with_forms
-        and c["id"] in with_interactions
-        and (loader.emulator.now - c["start_time"]).total_seconds() < 40 * 3600
-    ]
 
 
 def _edit(loader, call_ids: list[str]) -> None:
@@ -109,7 +95,7 @@ def test_the_merge_finds_a_reloaded_calls_old_rows_by_its_key(loader_factory, ta
     call's rows twice. (A key is never edited; this only shows which column decides.)"""
     loader = loader_factory(calls=400, seed=22)
     loader.load()
-    call_id = _recent_calls(loader)[0]
+    call_id = recent_calls_with_children(loader)[0]
     column = "id" if table == "calls" else "call_id"
     before = rows(
         loader.duckdb_path, f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
@@ -136,7 +122,7 @@ def test_rows_stored_before_the_keys_existed_get_them_and_are_replaced(loader_fa
     with duckdb.connect(str(loader.duckdb_path)) as con:
         for table in CALL_TABLES:
             con.execute(f"UPDATE hostedsuite.{table} SET call_key_hi = NULL, call_key_lo = NULL")
-    edited = _recent_calls(loader)[:6]
+    edited = recent_calls_with_children(loader)[:6]
     _edit(loader, edited)
     loader.load()
     assert _keys_differing_from_ids(loader.duckdb_path) == [(t, 0) for t in CALL_TABLES]
