@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from .loader import Loader
 
 
@@ -45,3 +47,13 @@ def recent_calls_with_children(loader: Loader) -> list[str]:
         and c["id"] in with_interactions
         and (loader.emulator.now - c["start_time"]).total_seconds() < 40 * 3600
     ]
+
+
+def reload_after_tampering(loader: Loader, table: str, call_id: str, assignment: str) -> None:
+    """Sets ``assignment`` on the stored rows of the call in the raw call table ``table``, as no
+    load writes them, then edits the call in the emulator and loads: the call is re-loaded."""
+    column = "id" if table == "calls" else "call_id"
+    with duckdb.connect(str(loader.duckdb_path)) as con:
+        con.execute(f"UPDATE hostedsuite.{table} SET {assignment} WHERE {column} = '{call_id}'")
+    loader.emulator.edit_call(call_id, notes="edited after the load")
+    loader.load()

@@ -16,8 +16,8 @@ import pytest
 from pipelines.destinations.duckdb_merge import CALL_KEY_SQL
 from pipelines.hostedsuite.call_keys import call_keys
 
-from .emulator_changes import recent_calls_with_children
-from .warehouse import assert_matches_truth, rows
+from .emulator_changes import recent_calls_with_children, reload_after_tampering
+from .warehouse import assert_matches_truth, call_row_count, rows
 
 # RFC 1321, appendix A.5: MD5("") = d41d8cd98f00b204e9800998ecf8427e,
 # MD5("abc") = 900150983cd24fb0d6963f7d28e17f72.
@@ -96,20 +96,9 @@ def test_the_merge_finds_a_reloaded_calls_old_rows_by_its_key(loader_factory, ta
     loader = loader_factory(calls=400, seed=22)
     loader.load()
     call_id = recent_calls_with_children(loader)[0]
-    column = "id" if table == "calls" else "call_id"
-    before = rows(
-        loader.duckdb_path, f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
-    )[0][0]
-    with duckdb.connect(str(loader.duckdb_path)) as con:
-        con.execute(
-            f"UPDATE hostedsuite.{table} SET call_key_hi = call_key_hi + 1 "
-            f"WHERE {column} = '{call_id}'"
-        )
-    loader.emulator.edit_call(call_id, notes="edited after the load")
-    loader.load()
-    after = rows(
-        loader.duckdb_path, f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
-    )[0][0]
+    before = call_row_count(loader.duckdb_path, table, call_id)
+    reload_after_tampering(loader, table, call_id, "call_key_hi = call_key_hi + 1")
+    after = call_row_count(loader.duckdb_path, table, call_id)
     assert before > 0
     assert after == 2 * before
 

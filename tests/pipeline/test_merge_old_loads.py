@@ -14,18 +14,12 @@ from pathlib import Path
 
 import duckdb
 
-from .emulator_changes import recent_calls_with_children
-from .warehouse import assert_matches_truth, rows
+from .emulator_changes import recent_calls_with_children, reload_after_tampering
+from .warehouse import assert_matches_truth, call_row_count
 
 CALL_TABLES = ("calls", "calls__interactions", "calls__completed_form_ids")
 # a load id no load wrote: older than any (load ids are Unix times of the load)
 NO_LOAD = "1000000000.0"
-
-
-def _count(path: Path, table: str, call_id: str) -> int:
-    column = "id" if table == "calls" else "call_id"
-    query = f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
-    return int(rows(path, query)[0][0])
 
 
 def test_a_calls_old_children_are_searched_among_the_rows_of_its_old_load(
@@ -38,19 +32,14 @@ def test_a_calls_old_children_are_searched_among_the_rows_of_its_old_load(
     loader = loader_factory(calls=400, seed=31)
     loader.load()
     call_id = recent_calls_with_children(loader)[0]
-    interactions = _count(loader.duckdb_path, "calls__interactions", call_id)
-    forms = _count(loader.duckdb_path, "calls__completed_form_ids", call_id)
-    with duckdb.connect(str(loader.duckdb_path)) as con:
-        con.execute(
-            f"UPDATE hostedsuite.calls__interactions SET _dlt_load_id = '{NO_LOAD}' "
-            f"WHERE call_id = '{call_id}'"
-        )
-    loader.emulator.edit_call(call_id, notes="edited after the load")
-    loader.load()
+    interactions = call_row_count(loader.duckdb_path, "calls__interactions", call_id)
+    forms = call_row_count(loader.duckdb_path, "calls__completed_form_ids", call_id)
+    stamp = f"_dlt_load_id = '{NO_LOAD}'"
+    reload_after_tampering(loader, "calls__interactions", call_id, stamp)
     assert interactions > 0 and forms > 0
-    assert _count(loader.duckdb_path, "calls__interactions", call_id) == 2 * interactions
-    assert _count(loader.duckdb_path, "calls__completed_form_ids", call_id) == forms
-    assert _count(loader.duckdb_path, "calls", call_id) == 1
+    assert call_row_count(loader.duckdb_path, "calls__interactions", call_id) == 2 * interactions
+    assert call_row_count(loader.duckdb_path, "calls__completed_form_ids", call_id) == forms
+    assert call_row_count(loader.duckdb_path, "calls", call_id) == 1
 
 
 def test_calls_from_old_loads_moved_or_unstamped_are_replaced_once(loader_factory) -> None:
@@ -83,7 +72,7 @@ def test_calls_from_old_loads_moved_or_unstamped_are_replaced_once(loader_factor
     loader.load()
     assert_matches_truth(loader.duckdb_path, emulator.truth())
     for call_id in (moved["id"], unstamped):
-        assert _count(loader.duckdb_path, "calls", call_id) == 1
+        assert call_row_count(loader.duckdb_path, "calls", call_id) == 1
 
 
 def _table_rows(path: Path) -> dict[str, Counter[tuple[object, ...]]]:
@@ -102,7 +91,8 @@ def test_a_merge_job_run_again_after_it_committed_changes_nothing(loader_factory
     job replaces the rows of its own load."""
     loader = loader_factory(calls=500, seed=33)
     loader.load()
-    for n, call_id in enumerate(recent_calls_with_children(loader)[:8]):
+    edited = recent_calls_with_children(loader)[:8]
+    for n, call_id in enumerate(edited):
         loader.emulator.edit_call(call_id, notes=f"edit {n}", completed_form_ids=[f"F-{n}"])
     loader.emulator.advance(minutes=30, new_calls=15)
     loader.load()
@@ -120,7 +110,8 @@ def test_a_merge_job_run_again_after_it_committed_changes_nothing(loader_factory
                 con.execute("COMMIT")
         assert _table_rows(loader.duckdb_path) == before, order
     edited = sum(
-        _count(loader.duckdb_path, "calls", c) for c in recent_calls_with_children(loader)[:8]
+        call_row_count(loader.duckdb_path, "calls", c)
+        for c in recent_calls_with_children(loader)[:8]
     )
     assert edited == 8 and sum(before["calls__interactions"].values()) > 0
     assert_matches_truth(loader.duckdb_path, loader.emulator.truth())

@@ -72,6 +72,13 @@ def postgres_rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def call_row_count(path: Path, table: str, call_id: str) -> int:
+    """How many rows of the raw call table ``table`` (calls or a child table) are the call's."""
+    column = "id" if table == "calls" else "call_id"
+    query = f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
+    return int(rows(path, query)[0][0])
+
+
 def calls_by_id(path: Warehouse) -> dict[str, dict[str, Any]]:
     found = rows(path, f"SELECT {', '.join(CALL_COLUMNS)} FROM hostedsuite.calls")
     return {r[0]: dict(zip(CALL_COLUMNS, r, strict=True)) for r in found}
