@@ -286,7 +286,7 @@ def _child_deletes(
     return [
         _fill(name, id_column, escape),
         _delete_keyed(name, staging, escape, this_load),
-        f"CREATE OR REPLACE TEMP TABLE {_UNSTAGED_CALLS.split('.')[-1]} AS "
+        f"CREATE OR REPLACE TEMP TABLE {_UNSTAGED_CALLS} AS "
         f"SELECT {hi}, {lo} FROM {staging} EXCEPT SELECT {hi}, {lo} FROM {staging} "
         f"WHERE {tombstone}",
         _delete_keyed(name, _UNSTAGED_CALLS, escape, "true"),
