@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from .loader import Loader
+from .warehouse import call_id_column
 
 
 def late_edits(loader: Loader, n: int) -> None:
@@ -52,8 +53,8 @@ def recent_calls_with_children(loader: Loader) -> list[str]:
 def reload_after_tampering(loader: Loader, table: str, call_id: str, assignment: str) -> None:
     """Sets ``assignment`` on the stored rows of the call in the raw call table ``table``, as no
     load writes them, then edits the call in the emulator and loads: the call is re-loaded."""
-    column = "id" if table == "calls" else "call_id"
+    where = f"{call_id_column(table)} = '{call_id}'"
     with duckdb.connect(str(loader.duckdb_path)) as con:
-        con.execute(f"UPDATE hostedsuite.{table} SET {assignment} WHERE {column} = '{call_id}'")
+        con.execute(f"UPDATE hostedsuite.{table} SET {assignment} WHERE {where}")
     loader.emulator.edit_call(call_id, notes="edited after the load")
     loader.load()

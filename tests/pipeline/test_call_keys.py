@@ -17,7 +17,8 @@ from pipelines.destinations.duckdb_merge import CALL_KEY_SQL
 from pipelines.hostedsuite.call_keys import call_keys
 
 from .emulator_changes import recent_calls_with_children, reload_after_tampering
-from .warehouse import assert_matches_truth, call_row_count, rows
+from .warehouse import RAW_CALL_TABLES as CALL_TABLES
+from .warehouse import assert_matches_truth, call_id_column, call_row_count, rows
 
 # RFC 1321, appendix A.5: MD5("") = d41d8cd98f00b204e9800998ecf8427e,
 # MD5("abc") = 900150983cd24fb0d6963f7d28e17f72.
@@ -29,7 +30,6 @@ RFC_1321 = {
     "": (338333539836370388 - 2**63, 9098107892288553193 - 2**63),
     "abc": (12704604231530709392 - 2**63, 8250560606382298838 - 2**63),
 }
-CALL_TABLES = ("calls", "calls__interactions", "calls__completed_form_ids")
 
 
 def test_the_key_is_the_md5_of_the_id_in_python_and_in_duckdb_sql() -> None:
@@ -56,7 +56,7 @@ def _keys_differing_from_ids(path: Path) -> list[tuple[str, int]]:
     hi_sql, lo_sql = CALL_KEY_SQL
     found = []
     for table in CALL_TABLES:
-        column = "id" if table == "calls" else "call_id"
+        column = call_id_column(table)
         n = rows(
             path,
             f"SELECT count(*) FROM hostedsuite.{table} WHERE call_key_hi IS DISTINCT FROM "

@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 
 from .emulator_changes import recent_calls_with_children, reload_after_tampering
-from .warehouse import assert_matches_truth, call_row_count
+from .warehouse import RAW_CALL_TABLES as CALL_TABLES
+from .warehouse import assert_matches_truth, call_id_column, call_row_count
 
-CALL_TABLES = ("calls", "calls__interactions", "calls__completed_form_ids")
 # a load id no load wrote: older than any (load ids are Unix times of the load)
 NO_LOAD = "1000000000.0"
 
@@ -63,9 +63,9 @@ def test_calls_from_old_loads_moved_or_unstamped_are_replaced_once(loader_factor
     unstamped = recent_calls_with_children(loader)[0]
     with duckdb.connect(str(loader.duckdb_path)) as con:
         for table in CALL_TABLES:
-            column = "id" if table == "calls" else "call_id"
             con.execute(
-                f"UPDATE hostedsuite.{table} SET _dlt_load_id = NULL WHERE {column} = '{unstamped}'"
+                f"UPDATE hostedsuite.{table} SET _dlt_load_id = NULL "
+                f"WHERE {call_id_column(table)} = '{unstamped}'"
             )
     emulator.edit_call(unstamped, notes="edited after its load id was lost")
     emulator.advance(minutes=30, new_calls=10)

@@ -72,10 +72,18 @@ def postgres_rows(dsn: str, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+# The raw tables that hold a call's rows: its own, and its children's.
+RAW_CALL_TABLES = ("calls", "calls__interactions", "calls__completed_form_ids")
+
+
+def call_id_column(table: str) -> str:
+    """The column of a raw call table that holds the call's id."""
+    return "id" if table == "calls" else "call_id"
+
+
 def call_row_count(path: Path, table: str, call_id: str) -> int:
     """How many rows of the raw call table ``table`` (calls or a child table) are the call's."""
-    column = "id" if table == "calls" else "call_id"
-    query = f"SELECT count(*) FROM hostedsuite.{table} WHERE {column} = '{call_id}'"
+    query = f"SELECT count(*) FROM hostedsuite.{table} WHERE {call_id_column(table)} = '{call_id}'"
     return int(rows(path, query)[0][0])
 
 
