@@ -26,6 +26,7 @@ from dlt.destinations.sql_client import SqlClientBase
 from pipelines import sql_literals as lit
 from pipelines.hostedsuite.privacy import PrivacyPolicy, digits
 from pipelines.hostedsuite.settings import (
+    CALL_ID_COLUMNS,
     CALLS_TABLE,
     FORMS_TABLE,
     INTERACTIONS_TABLE,
@@ -104,12 +105,9 @@ def erase_caller(
     counts = {CALLS_TABLE: 0, INTERACTIONS_TABLE: 0, FORMS_TABLE: 0}
     for start in range(0, len(ids), CHUNK):
         chunk = ", ".join(lit.text(i) for i in ids[start : start + CHUNK])
-        for table, key in (
-            (INTERACTIONS_TABLE, "call_id"),
-            (FORMS_TABLE, "call_id"),
-            (CALLS_TABLE, "id"),
-        ):
+        for table in (INTERACTIONS_TABLE, FORMS_TABLE, CALLS_TABLE):
             if has_table(sql, dataset, table):
+                key = CALL_ID_COLUMNS[table]
                 counts[table] += _delete(sql, f"{dataset}.{table}", f"{key} IN ({chunk})")
     quarantined = _erase_quarantined(sql, dataset, set(ids), request, policy)
     staging = empty_staging(sql, f"{dataset}_staging")

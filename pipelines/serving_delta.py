@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from pipelines import sql_literals as lit
+from pipelines.hostedsuite.settings import CALL_ID_COLUMNS
 from pipelines.serving_catalog import (
     Executor,
     catalog,
@@ -324,7 +325,7 @@ def _stale_rows(
     this leaves behind (children without a call row) makes the row counts differ after the
     update, which then rolls back (see the module's docstring). None: use ``_condition``."""
     if schema == raw_schema and table in CALL_TABLES and held is not None:
-        key = "id" if table == "calls" else "call_id"
+        key = CALL_ID_COLUMNS[table]
         return f"{held} AND {key} IN (SELECT call_id FROM {_CHANGED_RAW})"
     for model in MODELS:
         if (model.schema, model.name) == (schema, table) and model.incremental_key == "call":

@@ -60,6 +60,7 @@ from dlt.destinations.sql_client import SqlClientBase
 from dlt.destinations.sql_jobs import SqlMergeFollowupJob
 
 from pipelines.hostedsuite.settings import (
+    CALL_ID_COLUMNS,
     CALL_KEY_COLUMNS,
     CALLS_TABLE,
     FORMS_TABLE,
@@ -235,9 +236,7 @@ def _calls_deletes(
     names = {t: sql_client.get_qualified_table_names(t)[0] for t in keyed}
     staging = sql_client.get_qualified_table_names(CALLS_TABLE)[1]
     load_id = escape(LOAD_ID_COLUMN)
-    statements = [
-        _fill(names[t], escape("id" if t == CALLS_TABLE else "call_id"), escape) for t in keyed
-    ]
+    statements = [_fill(names[t], escape(CALL_ID_COLUMNS[t]), escape) for t in keyed]
     statements.append(
         f"CREATE OR REPLACE TEMP TABLE {_OLD_LOADS} AS SELECT DISTINCT d.{load_id} "
         f"FROM {names[CALLS_TABLE]} AS d WHERE {_keyed_by(staging, escape)}"

@@ -116,6 +116,8 @@ KNOWN_CALL_FIELDS = frozenset(
 CALLS_TABLE = "calls"
 INTERACTIONS_TABLE = "calls__interactions"
 FORMS_TABLE = "calls__completed_form_ids"
+# The column of each raw call table that holds the call's id: the call's own row, its children
+CALL_ID_COLUMNS: Final = {CALLS_TABLE: "id", INTERACTIONS_TABLE: "call_id", FORMS_TABLE: "call_id"}
 QUARANTINE_TABLE = "calls_quarantine"
 TOMBSTONE_COLUMN = "is_tombstone"
 # A digest of what a call's rows are made from (see content_hash.content_hashes): a scheduled run
